@@ -1,0 +1,544 @@
+"""Figure builders: numpy arrays in, Plotly figures (or uint8 image mosaics) out.
+
+Every function is pure and deterministic, so a Streamlit rerun with the same inputs yields
+an identical figure and a chart selection survives the rerun.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Tableau 10: distinct hues, fairly colour-blind-safe, readable on a projector.
+CLASS_COLORS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)
+CONTINUOUS_COLORSCALE = "Viridis"
+INACTIVE_COLOR = "#c7c7c7"
+INK_COLOR = "#222222"
+FONT_SIZE = 14
+
+
+def _style(fig: go.Figure, *, height: int, title: str | None = None, legend: bool = False) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+        font=dict(size=FONT_SIZE),
+        showlegend=legend,
+        title=dict(text=title) if title else None,
+    )
+    return fig
+
+
+def _discrete_colorscale(n: int) -> list[list]:
+    """A stepwise colorscale giving integer value i the colour CLASS_COLORS[i % 10]."""
+    scale = []
+    for i in range(n):
+        color = CLASS_COLORS[i % len(CLASS_COLORS)]
+        scale += [[i / n, color], [(i + 1) / n, color]]
+    return scale
+
+
+def _marker_size(n: int, dims: int) -> int:
+    if dims == 3:
+        return 3 if n <= 5000 else 2
+    return 6 if n <= 2000 else 4 if n <= 20000 else 3
+
+
+def latent_scatter(
+    xy: np.ndarray,
+    labels: np.ndarray,
+    ids: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    highlight_ids: Sequence[int] = (),
+    path_xy: np.ndarray | None = None,
+    axis_titles: Sequence[str] | None = None,
+    title: str | None = None,
+    color_values: np.ndarray | None = None,
+    color_title: str | None = None,
+) -> go.Figure:
+    """Map of the latent space, one point per example.
+
+    xy (N, 2) or (N, 3); labels (N,) ints indexing class_names; ids (N,) dataset row ids.
+    Trace 0 ("digits") holds every point with customdata rows [id]; selection point indices
+    refer to that trace. Optional traces after it: "highlighted" (highlight_ids, in the
+    order given, unknown ids skipped) and "path" (path_xy (S, 2 or 3), start and end labelled).
+    color_values (N,) colours by a continuous value instead of the class.
+    """
+    xy = np.asarray(xy, dtype=float)
+    labels = np.asarray(labels).astype(int)
+    ids = np.asarray(ids).astype(int)
+    if xy.ndim != 2 or xy.shape[1] not in (2, 3):
+        raise ValueError(f"xy must have shape (N, 2) or (N, 3), got {xy.shape}")
+    n, dims = xy.shape
+    if labels.shape != (n,) or ids.shape != (n,):
+        raise ValueError(f"labels and ids must have shape ({n},), got {labels.shape} and {ids.shape}")
+    if color_values is not None and np.shape(color_values) != (n,):
+        raise ValueError(f"color_values must have shape ({n},), got {np.shape(color_values)}")
+    if axis_titles is None:
+        axis_titles = [f"dim {i + 1}" for i in range(dims)]
+    # 2-D overlays are Scattergl too: Plotly draws every WebGL trace above every SVG trace,
+    # so an SVG highlight or path would vanish under thousands of points. All Scattergl
+    # traces of one subplot share a single WebGL context.
+    scatter = go.Scattergl if dims == 2 else go.Scatter3d
+
+    def coords(a: np.ndarray) -> dict:
+        out = dict(x=a[:, 0], y=a[:, 1])
+        if dims == 3:
+            out["z"] = a[:, 2]
+        return out
+
+    names = np.asarray(class_names, dtype=object)
+    point_hover = "id %{customdata[0]}<br>class %{text}"
+    hover = point_hover
+    if color_values is None:
+        n_classes = len(class_names)
+        marker = dict(
+            color=labels,
+            colorscale=_discrete_colorscale(n_classes),
+            cmin=-0.5,
+            cmax=n_classes - 0.5,
+            colorbar=dict(
+                title=dict(text="class"),
+                tickvals=list(range(n_classes)),
+                ticktext=list(class_names),
+                thickness=15,
+            ),
+        )
+    else:
+        marker = dict(
+            color=np.asarray(color_values, dtype=float),
+            colorscale=CONTINUOUS_COLORSCALE,
+            colorbar=dict(title=dict(text=color_title or ""), thickness=15),
+        )
+        hover += f"<br>{color_title or 'value'} %{{marker.color:.3g}}"
+    marker.update(size=_marker_size(n, dims), opacity=0.8)
+    fig = go.Figure(
+        scatter(
+            **coords(xy),
+            mode="markers",
+            name="digits",
+            marker=marker,
+            customdata=ids.reshape(-1, 1).tolist(),
+            text=names[labels].tolist() if n else [],
+            hovertemplate=hover + "<extra></extra>",
+        )
+    )
+
+    row_of = {int(i): r for r, i in enumerate(ids)}
+    rows = [row_of[int(i)] for i in highlight_ids if int(i) in row_of]
+    if rows:
+        fig.add_trace(
+            scatter(
+                **coords(xy[rows]),
+                mode="markers",
+                name="highlighted",
+                marker=dict(
+                    size=14 if dims == 2 else 7,
+                    color=[CLASS_COLORS[labels[r] % len(CLASS_COLORS)] for r in rows],
+                    line=dict(width=2.5, color=INK_COLOR),
+                ),
+                customdata=ids[rows].reshape(-1, 1).tolist(),
+                text=names[labels[rows]].tolist(),
+                hovertemplate=point_hover + "<extra>highlighted</extra>",
+            )
+        )
+
+    if path_xy is not None:
+        path_xy = np.asarray(path_xy, dtype=float)
+        if path_xy.ndim != 2 or path_xy.shape[1] != dims:
+            raise ValueError(f"path_xy must have shape (S, {dims}), got {path_xy.shape}")
+        s = len(path_xy)
+        ends = np.zeros(s, dtype=bool)
+        ends[[0, -1]] = True
+        fig.add_trace(
+            scatter(
+                **coords(path_xy),
+                mode="lines+markers+text",
+                name="path",
+                line=dict(color=INK_COLOR, width=3),
+                marker=dict(
+                    size=np.where(ends, 14, 7).tolist(),
+                    color=np.where(ends, INK_COLOR, "#ffffff").tolist(),
+                    line=dict(width=2, color=INK_COLOR),
+                ),
+                text=["start"] + [""] * (s - 2) + ["end"] if s > 1 else ["start"],
+                textposition="top center",
+                hovertemplate="path step %{pointNumber}<extra></extra>",
+            )
+        )
+
+    _style(fig, height=560, title=title)
+    if dims == 2:
+        fig.update_layout(
+            dragmode="select",
+            hovermode="closest",
+            xaxis=dict(title=dict(text=axis_titles[0]), zeroline=False),
+            yaxis=dict(title=dict(text=axis_titles[1]), zeroline=False),
+        )
+    else:
+        fig.update_layout(
+            scene=dict(
+                xaxis=dict(title=dict(text=axis_titles[0])),
+                yaxis=dict(title=dict(text=axis_titles[1])),
+                zaxis=dict(title=dict(text=axis_titles[2])),
+            )
+        )
+    return fig
+
+
+def _grid(xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Lower corner (2,), cell size (2,) and (nx, ny) of a grid of at most k cells over xy."""
+    lo = xy.min(axis=0)
+    span = xy.max(axis=0) - lo
+    span = np.where(span > 0, span, 1.0)
+    # Cells roughly square in data units, so a stretched map still gets even coverage.
+    nx = int(np.clip(round(math.sqrt(k * span[0] / span[1])), 1, k))
+    ny = max(1, k // nx)
+    return lo, span / np.array([nx, ny]), (nx, ny)
+
+
+def spread_subset(xy: np.ndarray, k: int) -> np.ndarray:
+    """Indices (≤k,) of points spread evenly over a 2-D map, ascending.
+
+    Bins xy (N, 2) into a grid of at most k cells and keeps, for every non-empty cell,
+    the point closest to the cell centre (ties go to the lower index).
+    """
+    xy = np.asarray(xy, dtype=float)[:, :2]
+    if k <= 0 or len(xy) == 0:
+        return np.zeros(0, dtype=int)
+    lo, cell, (nx, ny) = _grid(xy, k)
+    ij = np.minimum(((xy - lo) // cell).astype(int), [nx - 1, ny - 1])
+    cell_id = ij[:, 0] * ny + ij[:, 1]
+    dist = np.linalg.norm(xy - (lo + (ij + 0.5) * cell), axis=1)
+    order = np.lexsort((np.arange(len(xy)), dist, cell_id))
+    _, first = np.unique(cell_id[order], return_index=True)
+    return np.sort(order[first])
+
+
+def _gray_stack(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images, dtype=float)
+    if images.ndim == 4 and images.shape[1] == 1:
+        images = images[:, 0]
+    if images.ndim != 3:
+        raise ValueError(f"images must have shape (N, H, W) or (N, 1, H, W), got {images.shape}")
+    return np.clip(images, 0.0, 1.0)
+
+
+def _ink_png_uri(image: np.ndarray) -> str:
+    """Data URI of a PNG of a light-on-black image (H, W) as dark ink on a transparent background."""
+    from PIL import Image
+
+    ink = int(INK_COLOR[1:3], 16)
+    alpha = np.round(image * 255).astype(np.uint8)
+    rgba = np.stack([np.full_like(alpha, ink), alpha], axis=-1)  # (H, W, 2): L, A
+    buf = io.BytesIO()
+    Image.fromarray(rgba).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def thumbnail_map(
+    xy: np.ndarray,
+    images: np.ndarray,
+    labels: np.ndarray,
+    ids: np.ndarray,
+    class_names: Sequence[str],
+    k: int = 300,
+    *,
+    axis_titles: Sequence[str] | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """The 2-D latent_scatter with faded markers and digit images drawn at spread_subset(xy, k).
+
+    xy (N, 2); images (N, H, W) or (N, 1, H, W) in [0, 1], light digit on black, drawn dark
+    on a transparent background as layout.images sized to about one grid cell.
+    """
+    xy = np.asarray(xy, dtype=float)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"thumbnail_map needs a 2-D map, xy of shape (N, 2); got {xy.shape}")
+    images = _gray_stack(images)
+    if len(images) != len(xy):
+        raise ValueError(f"need one image per point: {len(images)} images for {len(xy)} points")
+    fig = latent_scatter(xy, labels, ids, class_names, axis_titles=axis_titles, title=title)
+    fig.update_traces(marker_opacity=0.25, selector=0)
+    rows = spread_subset(xy, k)
+    if len(rows) == 0:
+        return fig
+    _, cell, _ = _grid(xy, k)
+    size = 0.9 * cell
+    fig.update_layout(
+        images=[
+            dict(
+                source=_ink_png_uri(images[r]),
+                xref="x", yref="y",
+                x=float(xy[r, 0]), y=float(xy[r, 1]),
+                sizex=float(size[0]), sizey=float(size[1]),
+                xanchor="center", yanchor="middle",
+                sizing="contain", layer="above",
+            )
+            for r in rows
+        ],
+        # Autorange ignores layout images; widen the axes so edge thumbnails are not cut.
+        xaxis_range=[xy[:, 0].min() - size[0], xy[:, 0].max() + size[0]],
+        yaxis_range=[xy[:, 1].min() - size[1], xy[:, 1].max() + size[1]],
+    )
+    return fig
+
+
+def tile_images(
+    images: np.ndarray,
+    ncols: int | None = None,
+    pad: int = 2,
+    scale: int = 3,
+    pad_value: float = 1.0,
+) -> np.ndarray:
+    """Grayscale uint8 mosaic of images (N, H, W) or (N, 1, H, W) with values in [0, 1].
+
+    Each image gets a border of `pad` pixels of pad_value (empty slots are filled with it too),
+    then the whole mosaic is upscaled by nearest neighbour, giving shape
+    (rows * (H + 2*pad) * scale, cols * (W + 2*pad) * scale) with cols = min(ncols, N)
+    (default ceil(sqrt(N))) and rows = ceil(N / cols). Raises ValueError when N == 0.
+    """
+    images = _gray_stack(images)
+    n, h, w = images.shape
+    if n == 0:
+        raise ValueError("tile_images got no images; check for an empty selection before calling it")
+    cols = min(ncols or math.ceil(math.sqrt(n)), n)
+    rows = math.ceil(n / cols)
+    th, tw = h + 2 * pad, w + 2 * pad
+    mosaic = np.full((rows * th, cols * tw), pad_value, dtype=float)
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        mosaic[r * th + pad : r * th + pad + h, c * tw + pad : c * tw + pad + w] = image
+    mosaic = np.round(np.clip(mosaic, 0.0, 1.0) * 255).astype(np.uint8)
+    return np.kron(mosaic, np.ones((scale, scale), dtype=np.uint8))
+
+
+def code_bars(code: np.ndarray, title: str | None = None) -> go.Figure:
+    """Bar chart of one latent code (latent,)."""
+    code = np.asarray(code, dtype=float).ravel()
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(len(code)),
+            y=code,
+            marker_color=CLASS_COLORS[0],
+            hovertemplate="unit %{x}: %{y:.3f}<extra></extra>",
+        )
+    )
+    _style(fig, height=180, title=title)
+    fig.update_layout(
+        xaxis=dict(title=dict(text="latent unit"), dtick=1 if len(code) <= 32 else None),
+        yaxis=dict(title=dict(text="value"), zeroline=True),
+        bargap=0.15,
+    )
+    return fig
+
+
+_TERM_ORDER = ("total", "recon", "kl")
+_TERM_LABELS = {"total": "total", "recon": "reconstruction", "kl": "KL"}
+_SPLIT_DASH = {"train": "solid", "test": "dash"}
+
+
+def _history_terms(history: Sequence[Mapping]) -> list[str]:
+    present = {
+        term
+        for row in history
+        for split in ("train", "test")
+        for term, value in (row.get(split) or {}).items()
+        if value is not None
+    }
+    terms = [t for t in _TERM_ORDER if t in present] + sorted(present - set(_TERM_ORDER))
+    # For a plain AE the total *is* the reconstruction loss; one line says it.
+    if set(terms) == {"total", "recon"}:
+        terms.remove("total")
+    return terms
+
+
+def loss_curves(history: Sequence[Mapping]) -> go.Figure:
+    """Loss per epoch, one line per (split, term), named e.g. "train recon".
+
+    history: list of {"epoch": int, "train": {term: float}, "test": {term: float} | None, ...}.
+    When a KL term is present it gets its own lower panel (in nats), so its scale does not
+    flatten the reconstruction curves. Colour = term, solid = train, dashed = test.
+    """
+    terms = _history_terms(history)
+    has_kl = "kl" in terms
+    if has_kl:
+        fig = make_subplots(
+            rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4]
+        )
+    else:
+        fig = go.Figure()
+    for split in ("train", "test"):
+        for t, term in enumerate(terms):
+            points = [
+                (row["epoch"], row[split][term])
+                for row in history
+                if row.get(split) and row[split].get(term) is not None
+            ]
+            if not points:
+                continue
+            epochs, values = zip(*points)
+            trace = go.Scatter(
+                x=list(epochs),
+                y=list(values),
+                mode="lines+markers",
+                name=f"{split} {term}",
+                line=dict(color=CLASS_COLORS[t], dash=_SPLIT_DASH[split], width=3),
+                marker=dict(size=6),
+                hovertemplate=f"{split} {_TERM_LABELS.get(term, term)}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+            )
+            if has_kl:
+                fig.add_trace(trace, row=2 if term == "kl" else 1, col=1)
+            else:
+                fig.add_trace(trace)
+    _style(fig, height=420 if has_kl else 320, legend=True)
+    fig.update_layout(
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        margin=dict(t=40),
+        hovermode="x unified",
+    )
+    if has_kl:
+        fig.update_yaxes(title_text="loss", row=1, col=1)
+        fig.update_yaxes(title_text="KL (nats)", row=2, col=1)
+        fig.update_xaxes(title_text="epoch", row=2, col=1)
+    else:
+        fig.update_layout(xaxis_title="epoch", yaxis_title="loss")
+    return fig
+
+
+def kl_bars(kl_per_dim: np.ndarray, threshold: float = 0.01) -> go.Figure:
+    """KL per latent unit (latent,), sorted descending; units at or under threshold greyed."""
+    kl = np.asarray(kl_per_dim, dtype=float).ravel()
+    order = np.argsort(-kl, kind="stable")
+    active = kl[order] > threshold
+    fig = go.Figure(
+        go.Bar(
+            x=[f"z{i}" for i in order],
+            y=kl[order],
+            marker_color=np.where(active, CLASS_COLORS[0], INACTIVE_COLOR).tolist(),
+            hovertemplate="%{x}: %{y:.3g} nats<extra></extra>",
+        )
+    )
+    title = f"{int(active.sum())} of {len(kl)} units active (KL > {threshold:g} nats)"
+    _style(fig, height=300, title=title)
+    fig.update_layout(
+        xaxis=dict(title=dict(text="latent unit (sorted by KL)"), type="category"),
+        yaxis=dict(title=dict(text="KL (nats)")),
+        bargap=0.15,
+    )
+    return fig
+
+
+def score_histogram(
+    normal_scores: np.ndarray, anomalous_scores: np.ndarray, threshold: float
+) -> go.Figure:
+    """Overlaid histograms of anomaly scores (each (n,)), as % of its group, with the threshold."""
+    normal = np.asarray(normal_scores, dtype=float).ravel()
+    anomalous = np.asarray(anomalous_scores, dtype=float).ravel()
+    both = np.concatenate([normal, anomalous, [threshold]])
+    lo, hi = float(both.min()), float(both.max())
+    # Shared bins, or the two groups' bars would not line up.
+    bins = dict(start=lo, end=hi, size=(hi - lo) / 40 if hi > lo else 1.0)
+    fig = go.Figure()
+    for name, scores, color in (("normal", normal, CLASS_COLORS[0]), ("anomalous", anomalous, CLASS_COLORS[1])):
+        fig.add_trace(
+            go.Histogram(
+                x=scores, name=name, xbins=bins, histnorm="percent",
+                marker_color=color, opacity=0.6,
+            )
+        )
+    fig.add_vline(
+        x=threshold, line=dict(color=INK_COLOR, dash="dash", width=2),
+        annotation_text=f"threshold {threshold:.3g}", annotation_position="top right",
+    )
+    _style(fig, height=320, legend=True)
+    fig.update_layout(
+        barmode="overlay",
+        xaxis_title="anomaly score",
+        yaxis_title="% of group",
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        margin=dict(t=40),
+    )
+    return fig
+
+
+def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float) -> go.Figure:
+    """ROC curve from fpr (T,), tpr (T,), with the chance diagonal."""
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=[0, 1], y=[0, 1], mode="lines", name="chance",
+                line=dict(color=INACTIVE_COLOR, dash="dash", width=2), hoverinfo="skip",
+            ),
+            go.Scatter(
+                x=np.asarray(fpr, dtype=float), y=np.asarray(tpr, dtype=float),
+                mode="lines", name=f"ROC (AUC = {auc:.3f})",
+                line=dict(color=CLASS_COLORS[0], width=3),
+                hovertemplate="FPR %{x:.3f}<br>TPR %{y:.3f}<extra></extra>",
+            ),
+        ]
+    )
+    _style(fig, height=360, title=f"ROC curve, AUC = {auc:.3f}")
+    fig.update_layout(
+        xaxis=dict(title=dict(text="false positive rate"), range=[0, 1], constrain="domain"),
+        yaxis=dict(title=dict(text="true positive rate"), range=[0, 1], scaleanchor="x"),
+    )
+    return fig
+
+
+def tradeoff_figure(points: Sequence[Mapping]) -> go.Figure:
+    """Reconstruction loss (y) against KL (x), one labelled point per β, joined in β order.
+
+    points: list of {"beta": float, "recon": float, "kl": float, "name": str}.
+    """
+    pts = sorted(points, key=lambda p: p["beta"])
+    fig = go.Figure(
+        go.Scatter(
+            x=[p["kl"] for p in pts],
+            y=[p["recon"] for p in pts],
+            mode="lines+markers+text",
+            name="β sweep",
+            text=[f"β={p['beta']:g}" for p in pts],
+            textposition="top right",
+            customdata=[[p.get("name", "")] for p in pts],
+            line=dict(color=INACTIVE_COLOR, width=2),
+            marker=dict(size=12, color=CLASS_COLORS[0]),
+            hovertemplate="%{customdata[0]} (%{text})<br>KL %{x:.3g} nats<br>recon %{y:.4g}<extra></extra>",
+        )
+    )
+    _style(fig, height=360, title="Rate–distortion trade-off")
+    fig.update_layout(xaxis_title="KL (nats): information kept", yaxis_title="reconstruction loss")
+    return fig
+
+
+def psnr_bars(psnr_by_model: Mapping[str, float], noisy_psnr: float) -> go.Figure:
+    """PSNR (dB) bar per model, in dict order, with a dashed line at the noisy input's PSNR."""
+    names = list(psnr_by_model)
+    values = [float(psnr_by_model[m]) for m in names]
+    fig = go.Figure(
+        go.Bar(
+            x=names, y=values, name="denoised",
+            marker_color=CLASS_COLORS[0],
+            text=[f"{v:.1f} dB" for v in values], textposition="outside",
+            hovertemplate="%{x}: %{y:.2f} dB<extra></extra>",
+        )
+    )
+    fig.add_hline(
+        y=noisy_psnr, line=dict(color=CLASS_COLORS[3], dash="dash", width=2),
+        annotation_text=f"noisy input {noisy_psnr:.1f} dB", annotation_position="top left",
+        annotation_bgcolor="rgba(255,255,255,0.85)",
+    )
+    _style(fig, height=320, title="Denoising quality (higher is better)")
+    top = max(values + [noisy_psnr]) if values else noisy_psnr
+    fig.update_layout(yaxis=dict(title=dict(text="PSNR (dB)"), range=[0, top * 1.15]))
+    return fig

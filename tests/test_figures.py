@@ -1,0 +1,277 @@
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from PIL import Image
+
+from explorer import figures
+
+CLASSES = [str(d) for d in range(10)]
+
+
+def make_map(n=200, dims=2, seed=0):
+    rng = np.random.default_rng(seed)
+    xy = rng.normal(size=(n, dims))
+    labels = rng.integers(0, 10, size=n)
+    ids = np.arange(1000, 1000 + n)
+    return xy, labels, ids
+
+
+def four_blobs(per_blob=50, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[-5, -5], [-5, 5], [5, -5], [5, 5]], dtype=float)
+    return np.concatenate([c + rng.normal(scale=0.5, size=(per_blob, 2)) for c in centres])
+
+
+# --- latent_scatter -------------------------------------------------------------------
+
+def test_scatter_trace0_holds_every_point_with_ids():
+    xy, labels, ids = make_map()
+    fig = figures.latent_scatter(xy, labels, ids, CLASSES)
+    t = fig.data[0]
+    assert isinstance(t, go.Scattergl)
+    assert t.name == "digits"
+    assert len(t.x) == len(xy)
+    np.testing.assert_allclose(t.x, xy[:, 0])
+    np.testing.assert_allclose(t.y, xy[:, 1])
+    assert [row[0] for row in t.customdata] == ids.tolist()
+    np.testing.assert_array_equal(t.marker.color, labels)
+    assert "customdata[0]" in t.hovertemplate
+    assert fig.layout.dragmode == "select"
+    assert fig.layout.showlegend is False
+    assert len(fig.data) == 1
+
+
+def test_scatter_colorbar_names_the_classes():
+    xy, labels, ids = make_map()
+    bar = figures.latent_scatter(xy, labels, ids, CLASSES).data[0].marker.colorbar
+    assert list(bar.ticktext) == CLASSES
+    assert list(bar.tickvals) == list(range(10))
+
+
+def test_scatter_3d_uses_scatter3d():
+    xy, labels, ids = make_map(dims=3)
+    fig = figures.latent_scatter(xy, labels, ids, CLASSES, axis_titles=("a", "b", "c"))
+    assert isinstance(fig.data[0], go.Scatter3d)
+    np.testing.assert_allclose(fig.data[0].z, xy[:, 2])
+    assert fig.layout.scene.zaxis.title.text == "c"
+
+
+def test_scatter_highlight_trace_has_exactly_the_highlighted_points():
+    xy, labels, ids = make_map()
+    wanted = [ids[5], ids[17], ids[3], 999_999]  # the last id does not exist and is skipped
+    fig = figures.latent_scatter(xy, labels, ids, CLASSES, highlight_ids=wanted)
+    assert len(fig.data) == 2
+    h = fig.data[1]
+    assert isinstance(h, go.Scattergl)
+    np.testing.assert_allclose(np.column_stack([h.x, h.y]), xy[[5, 17, 3]])
+    assert [row[0] for row in h.customdata] == [ids[5], ids[17], ids[3]]
+
+
+def test_scatter_path_trace_has_every_step():
+    xy, labels, ids = make_map()
+    path = np.linspace([-1, -1], [1, 2], 9)
+    fig = figures.latent_scatter(xy, labels, ids, CLASSES, path_xy=path)
+    p = fig.data[-1]
+    assert p.name == "path"
+    assert len(p.x) == 9
+    assert p.text[0] == "start" and p.text[-1] == "end"
+
+
+def test_scatter_continuous_colour_and_axis_titles():
+    xy, labels, ids = make_map()
+    scores = np.linspace(0, 1, len(xy))
+    fig = figures.latent_scatter(
+        xy, labels, ids, CLASSES, color_values=scores, color_title="score",
+        axis_titles=("PC1 (23.1% var)", "PC2 (10.0% var)"),
+    )
+    marker = fig.data[0].marker
+    np.testing.assert_allclose(marker.color, scores)
+    assert marker.colorbar.title.text == "score"
+    assert fig.layout.xaxis.title.text == "PC1 (23.1% var)"
+
+
+def test_scatter_is_deterministic():
+    xy, labels, ids = make_map()
+    kwargs = dict(highlight_ids=[ids[1]], path_xy=xy[:4], title="map")
+    a = figures.latent_scatter(xy, labels, ids, CLASSES, **kwargs)
+    b = figures.latent_scatter(xy.copy(), labels.copy(), ids.copy(), CLASSES, **kwargs)
+    assert a.to_json() == b.to_json()
+
+
+def test_scatter_rejects_mismatched_lengths():
+    xy, labels, ids = make_map()
+    with pytest.raises(ValueError, match="labels and ids"):
+        figures.latent_scatter(xy, labels[:-1], ids, CLASSES)
+
+
+# --- spread_subset / thumbnail_map ------------------------------------------------------
+
+def test_spread_subset_covers_every_blob():
+    xy = four_blobs()
+    idx = figures.spread_subset(xy, 16)
+    assert len(idx) <= 16
+    assert len(np.unique(idx)) == len(idx)
+    quadrants = {(x > 0, y > 0) for x, y in xy[idx]}
+    assert len(quadrants) == 4
+
+
+@pytest.mark.parametrize("k", [1, 5, 50, 1000])
+def test_spread_subset_size_and_determinism(k):
+    xy, _, _ = make_map(n=300)
+    idx = figures.spread_subset(xy, k)
+    assert 1 <= len(idx) <= min(k, len(xy))
+    assert len(np.unique(idx)) == len(idx)
+    np.testing.assert_array_equal(idx, figures.spread_subset(xy, k))
+
+
+def test_spread_subset_empty_inputs():
+    assert len(figures.spread_subset(np.zeros((0, 2)), 10)) == 0
+    assert len(figures.spread_subset(np.ones((5, 2)), 0)) == 0
+    assert len(figures.spread_subset(np.ones((5, 2)), 10)) == 1  # all points in one cell
+
+
+def test_thumbnail_map_draws_one_image_per_spread_point():
+    xy = four_blobs()
+    n = len(xy)
+    images = np.zeros((n, 1, 8, 8))
+    images[:, :, 2:6, 3:5] = 1.0
+    labels, ids = np.arange(n) % 10, np.arange(n)
+    fig = figures.thumbnail_map(xy, images, labels, ids, CLASSES, k=16)
+    expected = len(figures.spread_subset(xy, 16))
+    assert len(fig.layout.images) == expected
+    assert len(fig.data[0].x) == n
+    first = fig.layout.images[0]
+    assert first.source.startswith("data:image/png;base64,")
+    png = Image.open(io.BytesIO(base64.b64decode(first.source.split(",", 1)[1])))
+    pixels = np.asarray(png)  # (H, W, 2): ink level, alpha
+    assert pixels[0, 0, 1] == 0  # black background became transparent
+    assert pixels[3, 3, 1] == 255 and pixels[3, 3, 0] < 64  # white stroke became dark ink
+    a = figures.thumbnail_map(xy, images, labels, ids, CLASSES, k=16)
+    assert a.to_json() == fig.to_json()
+
+
+# --- tile_images ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "n, ncols, pad, scale, shape",
+    [
+        (10, 5, 2, 3, (2 * 12 * 3, 5 * 12 * 3)),
+        (10, None, 0, 1, (3 * 8, 4 * 8)),  # default ncols = ceil(sqrt(10)) = 4
+        (3, 8, 1, 2, (1 * 10 * 2, 3 * 10 * 2)),  # ncols clamped to N
+        (1, None, 2, 1, (12, 12)),
+    ],
+)
+def test_tile_images_shape(n, ncols, pad, scale, shape):
+    out = figures.tile_images(np.zeros((n, 8, 8)), ncols=ncols, pad=pad, scale=scale)
+    assert out.dtype == np.uint8
+    assert out.shape == shape
+
+
+def test_tile_images_pixel_values():
+    images = np.zeros((2, 1, 4, 4))
+    images[0, 0, 1, 2] = 1.0  # one white pixel in the first digit
+    out = figures.tile_images(images, ncols=2, pad=1, scale=2, pad_value=0.5)
+    # pixel (1, 2) of tile 0 sits at (pad + 1, pad + 2) = (2, 3) before the 2x upscale
+    assert (out[4:6, 6:8] == 255).all()
+    assert out[2, 2] == 0
+    assert out[0, 0] == 128
+
+
+def test_tile_images_rejects_empty():
+    with pytest.raises(ValueError, match="no images"):
+        figures.tile_images(np.zeros((0, 8, 8)))
+
+
+# --- small charts -----------------------------------------------------------------------
+
+def test_code_bars():
+    fig = figures.code_bars(np.arange(8.0), title="z")
+    assert len(fig.data[0].y) == 8
+    assert fig.layout.height <= 200
+
+
+def history(vae: bool, epochs=3, with_test=True):
+    rows = []
+    for e in range(1, epochs + 1):
+        train = {"total": 1.0 / e, "recon": 0.8 / e, "kl": 0.2 / e if vae else None}
+        if not vae:
+            train = {"total": 1.0 / e, "recon": 1.0 / e}
+        test = dict(train) if with_test and e % 2 else None  # test only on odd epochs
+        rows.append({"epoch": e, "train": train, "test": test, "seconds": 0.1})
+    return rows
+
+
+def test_loss_curves_vae_has_kl_panel():
+    fig = figures.loss_curves(history(vae=True))
+    names = [t.name for t in fig.data]
+    assert sorted(names) == sorted(
+        f"{s} {t}" for s in ("train", "test") for t in ("total", "recon", "kl")
+    )
+    kl = next(t for t in fig.data if t.name == "train kl")
+    recon = next(t for t in fig.data if t.name == "train recon")
+    assert kl.yaxis != recon.yaxis
+    assert list(kl.x) == [1, 2, 3]
+    assert list(next(t for t in fig.data if t.name == "test kl").x) == [1, 3]
+
+
+def test_loss_curves_ae_shows_reconstruction_only():
+    fig = figures.loss_curves(history(vae=False))
+    assert [t.name for t in fig.data] == ["train recon", "test recon"]
+    no_test = figures.loss_curves(history(vae=False, with_test=False))
+    assert [t.name for t in no_test.data] == ["train recon"]
+
+
+@pytest.mark.parametrize(
+    "kl, threshold, active",
+    [([0.5, 0.0, 0.02, 0.005], 0.01, 2), ([0.0, 0.0], 0.01, 0), ([1.0, 2.0, 3.0], 0.5, 3)],
+)
+def test_kl_bars_counts_active_units(kl, threshold, active):
+    fig = figures.kl_bars(np.array(kl), threshold=threshold)
+    assert fig.layout.title.text.startswith(f"{active} of {len(kl)} units active")
+    assert f"KL > {threshold:g} nats" in fig.layout.title.text
+    y = list(fig.data[0].y)
+    assert y == sorted(kl, reverse=True)
+    assert sum(c != figures.INACTIVE_COLOR for c in fig.data[0].marker.color) == active
+
+
+def test_score_histogram():
+    rng = np.random.default_rng(0)
+    fig = figures.score_histogram(rng.normal(size=100), rng.normal(3, size=20), threshold=1.5)
+    assert [t.name for t in fig.data] == ["normal", "anomalous"]
+    assert fig.data[0].xbins.size == fig.data[1].xbins.size
+    assert any(s.x0 == 1.5 and s.x1 == 1.5 for s in fig.layout.shapes)
+
+
+def test_roc_figure():
+    fig = figures.roc_figure(np.array([0, 0.1, 1]), np.array([0, 0.8, 1]), auc=0.9)
+    assert list(fig.data[0].x) == [0, 1]  # chance diagonal
+    assert "0.900" in fig.data[1].name
+
+
+def test_tradeoff_figure_orders_by_beta():
+    points = [
+        {"beta": 4.0, "recon": 0.05, "kl": 5.0, "name": "b4"},
+        {"beta": 0.5, "recon": 0.02, "kl": 20.0, "name": "b05"},
+        {"beta": 1.0, "recon": 0.03, "kl": 12.0, "name": "b1"},
+    ]
+    t = figures.tradeoff_figure(points).data[0]
+    assert list(t.x) == [20.0, 12.0, 5.0]
+    assert list(t.text) == ["β=0.5", "β=1", "β=4"]
+
+
+def test_psnr_bars():
+    fig = figures.psnr_bars({"AE": 18.0, "DAE": 22.5}, noisy_psnr=14.0)
+    assert list(fig.data[0].x) == ["AE", "DAE"]
+    assert any(s.y0 == 14.0 for s in fig.layout.shapes)
+
+
+def test_figures_module_does_not_import_streamlit():
+    import pathlib
+    import subprocess
+    import sys
+
+    code = "import sys, explorer.figures; assert 'streamlit' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=pathlib.Path(__file__).parents[1])
