@@ -1,0 +1,196 @@
+"""Anomaly detection by reconstruction error: what the model can't rebuild, it hasn't seen.
+
+Scores are "higher = more anomalous"; the anomalous set is the positive class in every metric.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.stats import rankdata
+
+from .denoise import BATCH_SIZE, _model_device, add_noise
+from .errors import ExplorerError
+
+OOD_LABELS = {
+    "heavy_noise": "Heavy noise (σ = 0.5)",
+    "inverted": "Inverted (1 − x)",
+    "rotated_90": "Rotated 90°",
+    "digits_8x8": "sklearn 8×8 digits, upscaled",
+    "random_strokes": "Random strokes",
+}
+
+
+def error_maps(model: torch.nn.Module, x: torch.Tensor, batch_size: int = BATCH_SIZE) -> np.ndarray:
+    """Per-pixel squared error (x − model(x))², averaged over channels: x (N, C, H, W) -> (N, H, W)."""
+    device = _model_device(model)
+    maps = []
+    with torch.inference_mode():
+        for i in range(0, len(x), batch_size):
+            batch = x[i:i + batch_size].to(device, torch.float32)
+            maps.append(((batch - model(batch)) ** 2).mean(dim=1).cpu())
+    return torch.cat(maps).numpy()
+
+
+def reconstruction_scores(model: torch.nn.Module, x: torch.Tensor, batch_size: int = BATCH_SIZE) -> np.ndarray:
+    """Mean squared reconstruction error per image: x (N, C, H, W) -> (N,)."""
+    return error_maps(model, x, batch_size).mean(axis=(1, 2))
+
+
+# --- out-of-distribution sets: (N, 1, 28, 28) float32 in [0, 1] --------------------------------
+
+def heavy_noise(x: torch.Tensor, seed: int = 0, sigma: float = 0.5) -> torch.Tensor:
+    """x (N, C, H, W) buried under Gaussian noise of std `sigma`, clipped to [0, 1]."""
+    return add_noise(x, "gaussian", sigma, seed)
+
+
+def inverted(x: torch.Tensor) -> torch.Tensor:
+    """1 − x: dark digits on a bright background."""
+    return 1.0 - x
+
+
+def rotated(x: torch.Tensor, degrees: float = 90) -> torch.Tensor:
+    """x (N, C, H, W) rotated counter-clockwise as displayed.
+
+    Multiples of 90° are exact (torch.rot90); other angles use bilinear resampling with zeros
+    filling the corners.
+    """
+    degrees = float(degrees)
+    if not np.isfinite(degrees):
+        raise ExplorerError(f"The rotation angle must be a number of degrees, got {degrees}.")
+    if degrees % 90 == 0:
+        return torch.rot90(x, k=int(degrees // 90) % 4, dims=(2, 3))
+    theta = np.deg2rad(degrees)
+    cos, sin = float(np.cos(theta)), float(np.sin(theta))
+    # affine_grid maps output positions to input positions (x right, y down); for a
+    # counter-clockwise turn on screen, each output pixel samples the input turned clockwise.
+    matrix = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], dtype=x.dtype, device=x.device)
+    grid = F.affine_grid(matrix.expand(len(x), 2, 3), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp(0.0, 1.0)
+
+
+def digits_8x8_resized(n: int, seed: int = 0) -> torch.Tensor:
+    """n digits from sklearn's 8×8 set, preprocessed like MNIST (20×20 box, centred by mass)."""
+    from sklearn.datasets import load_digits
+
+    from .drawing import to_mnist
+
+    images = load_digits().images / 16.0  # (1797, 8, 8) in [0, 1]
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(images), size=n, replace=n > len(images))
+    out = np.stack([to_mnist(images[i]) for i in picks]) if n else np.zeros((0, 28, 28), np.float32)
+    return torch.from_numpy(out).unsqueeze(1)
+
+
+def random_strokes(n: int, seed: int = 0) -> torch.Tensor:
+    """n scribbles of 2–4 thick random line segments, kept inside the central 20×20 box
+    where digits live (so the border alone doesn't give them away)."""
+    from PIL import Image, ImageDraw
+
+    scale = 4  # draw at 112×112, then shrink: anti-aliased edges like MNIST's
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n, 28, 28), np.float32)
+    for i in range(n):
+        canvas = Image.new("L", (28 * scale, 28 * scale), 0)
+        draw = ImageDraw.Draw(canvas)
+        width = int(rng.integers(6, 13))
+        points = rng.uniform(4 * scale, 24 * scale, size=(int(rng.integers(2, 5)), 2, 2))
+        for (x0, y0), (x1, y1) in points:
+            draw.line([(x0, y0), (x1, y1)], fill=255, width=width)
+            for cx, cy in ((x0, y0), (x1, y1)):  # round caps
+                draw.ellipse([cx - width / 2, cy - width / 2, cx + width / 2, cy + width / 2], fill=255)
+        out[i] = np.asarray(canvas.resize((28, 28), Image.Resampling.BOX), np.float32) / 255.0
+    return torch.from_numpy(out).unsqueeze(1)
+
+
+def ood_sets(x_test: torch.Tensor, n: int = 100, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Out-of-distribution batches keyed like OOD_LABELS, each (n, 1, 28, 28) in [0, 1].
+
+    The transformed sets start from the same n test digits (drawn with `seed`).
+    """
+    if x_test.ndim != 4 or tuple(x_test.shape[1:]) != (1, 28, 28):
+        raise ExplorerError(
+            f"The out-of-distribution sets are made for 28×28 grayscale digits, but this dataset's "
+            f"images are {tuple(x_test.shape[1:])}. Pick a 28×28 dataset such as mnist5k."
+        )
+    if n < 1 or len(x_test) == 0:
+        raise ExplorerError("Need at least one test image and n ≥ 1 to build out-of-distribution sets.")
+    rng = np.random.default_rng(seed)
+    picks = torch.from_numpy(rng.choice(len(x_test), size=n, replace=n > len(x_test)))
+    x = x_test[picks].float().cpu()
+    return {
+        "heavy_noise": heavy_noise(x, seed),
+        "inverted": inverted(x),
+        "rotated_90": rotated(x, 90),
+        "digits_8x8": digits_8x8_resized(n, seed),
+        "random_strokes": random_strokes(n, seed),
+    }
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+def _scores(values, what: str) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size == 0:
+        raise ExplorerError(f"There are no {what} scores: this needs at least one {what} image.")
+    if not np.all(np.isfinite(values)):
+        raise ExplorerError(f"Some {what} scores are NaN or infinite: the model is broken; retrain or reload it.")
+    return values
+
+
+def auroc(scores_normal, scores_anomalous) -> float:
+    """Area under the ROC curve = P(anomalous score > normal score), ties counting ½.
+
+    Computed from ranks (Mann–Whitney U with averaged ties); equals sklearn's roc_auc_score.
+    """
+    normal = _scores(scores_normal, "normal")
+    anomalous = _scores(scores_anomalous, "anomalous")
+    ranks = rankdata(np.concatenate([normal, anomalous]))  # ties get their average rank
+    u = ranks[len(normal):].sum() - len(anomalous) * (len(anomalous) + 1) / 2
+    return float(u / (len(normal) * len(anomalous)))
+
+
+def roc_curve_points(scores_normal, scores_anomalous) -> tuple[np.ndarray, np.ndarray]:
+    """(fpr, tpr), both (T + 1,), from (0, 0) to (1, 1), flagging "score ≥ t" for each distinct
+    score t from high to low. The trapezoid area under it equals `auroc`."""
+    normal = np.sort(_scores(scores_normal, "normal"))
+    anomalous = np.sort(_scores(scores_anomalous, "anomalous"))
+    thresholds = np.unique(np.concatenate([normal, anomalous]))[::-1]
+    # count of scores ≥ t = size − (number strictly below t)
+    fpr = (len(normal) - np.searchsorted(normal, thresholds, side="left")) / len(normal)
+    tpr = (len(anomalous) - np.searchsorted(anomalous, thresholds, side="left")) / len(anomalous)
+    return np.concatenate([[0.0], fpr]), np.concatenate([[0.0], tpr])
+
+
+def precision_recall_at(scores_normal, scores_anomalous, threshold: float) -> tuple[float, float]:
+    """(precision, recall) when images with score > threshold are flagged as anomalous.
+
+    If nothing is flagged, precision is 1.0 (no false alarms), as in sklearn's PR curves.
+    """
+    normal = _scores(scores_normal, "normal")
+    anomalous = _scores(scores_anomalous, "anomalous")
+    true_pos = int((anomalous > threshold).sum())
+    false_pos = int((normal > threshold).sum())
+    flagged = true_pos + false_pos
+    precision = true_pos / flagged if flagged else 1.0
+    return float(precision), true_pos / len(anomalous)
+
+
+def auroc_per_class(scores, labels, normal_classes) -> dict[int, float]:
+    """AUROC of each class not in `normal_classes` against all normal-class images.
+
+    scores, labels (N,) for one test set -> {class: auroc}, classes in ascending order.
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel()
+    if scores.shape != labels.shape:
+        raise ValueError(f"scores and labels must have the same length, got {scores.shape} and {labels.shape}")
+    is_normal = np.isin(labels, list(normal_classes))
+    if not is_normal.any():
+        raise ExplorerError(
+            f"None of the test images belong to the normal classes {sorted(normal_classes)}; "
+            "pick normal classes that appear in the dataset."
+        )
+    normal = scores[is_normal]
+    return {int(c): auroc(normal, scores[labels == c]) for c in np.unique(labels[~is_normal])}

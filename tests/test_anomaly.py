@@ -1,0 +1,166 @@
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score, roc_curve
+from torch import nn
+
+from explorer.anomaly import (OOD_LABELS, auroc, auroc_per_class, digits_8x8_resized, error_maps, heavy_noise,
+                              inverted, ood_sets, precision_recall_at, random_strokes, reconstruction_scores,
+                              roc_curve_points, rotated)
+from explorer.errors import ExplorerError
+
+
+class BlankAE(nn.Module):
+    """Stand-in model that reconstructs every image as `value` everywhere."""
+
+    def __init__(self, value=0.0, latent_dim=2):
+        super().__init__()
+        self.value, self.config = value, SimpleNamespace(latent_dim=latent_dim)
+        self.unused = nn.Parameter(torch.zeros(1))
+
+    def encode(self, x):
+        return torch.zeros(len(x), self.config.latent_dim)
+
+    def forward(self, x):
+        return torch.full_like(x, self.value)
+
+
+def images(n=10, c=1, h=28, w=28, seed=0):
+    return torch.rand((n, c, h, w), generator=torch.Generator().manual_seed(seed))
+
+
+def center_of_mass(image):
+    rows, cols = np.indices(image.shape)
+    return (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
+
+
+# --- scores ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_scores_and_error_maps(channels):
+    x = images(n=5, c=channels)
+    maps = error_maps(BlankAE(0.0), x, batch_size=2)
+    assert maps.shape == (5, 28, 28)
+    np.testing.assert_allclose(maps, (x ** 2).mean(dim=1).numpy(), rtol=1e-6)
+    scores = reconstruction_scores(BlankAE(0.0), x)
+    assert scores.shape == (5,)
+    np.testing.assert_allclose(scores, (x ** 2).flatten(1).mean(dim=1).numpy(), rtol=1e-5)
+
+
+# --- out-of-distribution sets -----------------------------------------------------------------------
+
+def assert_images(batch, n):
+    assert batch.shape == (n, 1, 28, 28) and batch.dtype == torch.float32
+    assert batch.min() >= 0 and batch.max() <= 1
+
+
+def test_inverted_is_one_minus_x():
+    x = images()
+    assert torch.equal(inverted(x), 1 - x)
+
+
+def test_rotations():
+    x = images(n=3)
+    assert torch.equal(rotated(rotated(x, 90), 270), x)
+    assert torch.equal(rotated(x, 180), x.flip(2, 3))
+    assert torch.equal(rotated(x, 360), x)
+    blob = torch.zeros(1, 1, 28, 28)
+    blob[..., 2:6, 20:26] = 1  # top right
+    assert rotated(blob, 90)[..., :14, :14].sum() == blob.sum()  # counter-clockwise: top left
+    # the resampling path agrees with the exact one at (nearly) the same angle
+    torch.testing.assert_close(rotated(blob, 89.999), rotated(blob, 90), atol=1e-3, rtol=0)
+    assert_images(rotated(x, 45), 3)
+
+
+def test_heavy_noise_is_seeded():
+    x = images(n=4)
+    assert_images(heavy_noise(x, seed=1), 4)
+    assert torch.equal(heavy_noise(x, seed=1), heavy_noise(x, seed=1))
+    assert not torch.equal(heavy_noise(x, seed=1), heavy_noise(x, seed=2))
+
+
+def test_digits_8x8_are_placed_like_mnist():
+    batch = digits_8x8_resized(6, seed=0)
+    assert_images(batch, 6)
+    assert torch.equal(batch, digits_8x8_resized(6, seed=0))
+    for image in batch[:, 0].numpy():
+        rows, cols = np.nonzero(image > 0)
+        assert np.ptp(rows) + 1 <= 20 and np.ptp(cols) + 1 <= 20
+        assert max(np.ptp(rows), np.ptp(cols)) + 1 >= 19
+        assert np.allclose(center_of_mass(image), (14, 14), atol=1.0)
+
+
+def test_random_strokes():
+    batch = random_strokes(5, seed=0)
+    assert_images(batch, 5)
+    assert torch.equal(batch, random_strokes(5, seed=0))
+    assert not torch.equal(batch, random_strokes(5, seed=1))
+    assert (batch.flatten(1).max(dim=1).values > 0.9).all()  # real ink in every image
+    assert batch[..., :2, :].sum() == 0 and batch[..., :, -2:].sum() == 0  # stays off the border
+
+
+def test_ood_sets():
+    x = images(n=30)
+    sets = ood_sets(x, n=8, seed=0)
+    assert list(sets) == list(OOD_LABELS)
+    for batch in sets.values():
+        assert_images(batch, 8)
+    torch.testing.assert_close(sets["inverted"] + sets["rotated_90"].rot90(-1, dims=(2, 3)), torch.ones(8, 1, 28, 28))
+    with pytest.raises(ExplorerError, match="28×28"):
+        ood_sets(images(n=5, h=8, w=8))
+
+
+# --- metrics ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(4))
+def test_auroc_matches_sklearn_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    normal = rng.integers(0, 6, size=40).astype(float)  # few distinct values: many ties
+    anomalous = rng.integers(2, 9, size=25).astype(float)
+    y = np.r_[np.zeros(len(normal)), np.ones(len(anomalous))]
+    expected = roc_auc_score(y, np.r_[normal, anomalous])
+    assert auroc(normal, anomalous) == pytest.approx(expected, abs=1e-12)
+
+    fpr, tpr = roc_curve_points(normal, anomalous)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(expected, abs=1e-12)
+    sk_fpr, sk_tpr, _ = roc_curve(y, np.r_[normal, anomalous], drop_intermediate=False)
+    np.testing.assert_allclose(fpr, sk_fpr)
+    np.testing.assert_allclose(tpr, sk_tpr)
+
+
+def test_auroc_extremes():
+    assert auroc([0.1, 0.2], [0.3, 0.4]) == 1.0
+    assert auroc([0.3, 0.4], [0.1, 0.2]) == 0.0
+    assert auroc([0.5, 0.5], [0.5]) == 0.5
+
+
+@pytest.mark.parametrize("normal, anomalous, match", [([], [1.0], "no normal"), ([1.0], [], "no anomalous"),
+                                                      ([np.nan], [1.0], "NaN")])
+def test_bad_scores_are_explained(normal, anomalous, match):
+    with pytest.raises(ExplorerError, match=match):
+        auroc(normal, anomalous)
+
+
+def test_precision_recall_by_hand():
+    normal, anomalous = [0.1, 0.2, 0.3, 0.4], [0.35, 0.5, 0.6]
+    assert precision_recall_at(normal, anomalous, 0.3) == (0.75, 1.0)  # flags 0.35, 0.4, 0.5, 0.6; 0.3 is not > 0.3
+    assert precision_recall_at(normal, anomalous, 0.5) == (1.0, pytest.approx(1 / 3))
+    assert precision_recall_at(normal, anomalous, 0.0) == (3 / 7, 1.0)
+    assert precision_recall_at(normal, anomalous, 1.0) == (1.0, 0.0)  # nothing flagged
+
+
+def test_auroc_per_class():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2, 3, 4], 20)
+    scores = rng.normal(size=100) + np.where(labels == 3, 10.0, 0.0)
+    result = auroc_per_class(scores, labels, normal_classes=[0, 1])
+    assert list(result) == [2, 3, 4]
+    normal = np.isin(labels, [0, 1])
+    for c, value in result.items():
+        keep = normal | (labels == c)
+        assert value == pytest.approx(roc_auc_score(labels[keep] == c, scores[keep]))
+    assert result[3] == 1.0
+    with pytest.raises(ExplorerError, match="normal classes"):
+        auroc_per_class(scores, labels, normal_classes=[7])

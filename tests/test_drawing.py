@@ -1,0 +1,219 @@
+import io
+import struct
+import subprocess
+import sys
+import time
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from explorer.drawing import canvas_to_gray, load_image, nearest_neighbours, to_mnist
+from explorer.errors import ExplorerError
+
+
+def stroke_canvas(size=280, ink=255, paper=0, line=((20, 20), (90, 70)), width=18):
+    """A (size, size) float image in [0, 1] with one thick stroke, by default in the top-left corner."""
+    image = Image.new("L", (size, size), paper)
+    ImageDraw.Draw(image).line(line, fill=ink, width=width)
+    return np.asarray(image, np.float32) / 255.0
+
+
+def encode_png(image: Image.Image, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, kwargs.pop("format", "PNG"), **kwargs)
+    return buffer.getvalue()
+
+
+def png_header_only(width, height) -> bytes:
+    """A valid 1-bit grayscale PNG of any size, all zeros, built row by row: a 20000×20000 one is
+    about 50 KB and never exists uncompressed in memory."""
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + (width + 7) // 8)  # filter byte + packed pixels
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def center_of_mass(image):
+    rows, cols = np.indices(image.shape)
+    return (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
+
+
+def bounding_box(image):
+    rows, cols = np.nonzero(image > 0)
+    return rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+
+
+# --- to_mnist ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("line", [((20, 20), (90, 70)), ((200, 150), (260, 270)), ((140, 30), (140, 250)),
+                                  ((10, 260), (270, 250))])
+def test_to_mnist_scales_and_centres_like_mnist(line):
+    digit = to_mnist(stroke_canvas(line=line))
+    assert digit.shape == (28, 28) and digit.dtype == np.float32
+    assert digit.min() >= 0 and digit.max() <= 1 and digit.max() > 0.9
+    height, width = bounding_box(digit)
+    assert height <= 20 and width <= 20 and max(height, width) >= 19
+    np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
+    assert digit[0].sum() == digit[-1].sum() == digit[:, 0].sum() == digit[:, -1].sum() == 0
+
+
+def test_dark_ink_on_white_is_inverted():
+    bright_on_dark = to_mnist(stroke_canvas(ink=255, paper=0))
+    dark_on_bright = to_mnist(stroke_canvas(ink=0, paper=255))
+    np.testing.assert_allclose(dark_on_bright, bright_on_dark, atol=1e-5)
+
+
+def test_grey_paper_photo_gets_a_black_background():
+    photo = stroke_canvas(ink=60, paper=200)
+    photo = np.clip(photo + np.random.default_rng(0).normal(0, 0.02, photo.shape), 0, 1)
+    digit = to_mnist(photo)
+    assert digit.max() == pytest.approx(1.0, abs=0.05)
+    assert (digit[:3] == 0).all()  # the paper and its noise are gone
+    np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
+
+
+@pytest.mark.parametrize("blank", [np.zeros((280, 280)), np.ones((280, 280)),
+                                   np.random.default_rng(0).uniform(0, 0.04, (280, 280))])
+def test_empty_drawing_is_explained(blank):
+    with pytest.raises(ExplorerError, match="empty"):
+        to_mnist(blank)
+
+
+# --- canvas -----------------------------------------------------------------------------------------
+
+def canvas_rgba(stroke_rgb=(255, 255, 255), background_alpha=0):
+    ink = stroke_canvas() > 0.5
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = background_alpha
+    rgba[ink] = (*stroke_rgb, 255)
+    return rgba, ink
+
+
+@pytest.mark.parametrize("stroke_rgb, background_alpha", [((255, 255, 255), 0), ((255, 255, 255), 255),
+                                                          ((0, 0, 0), 0), ((200, 30, 30), 0)])
+def test_canvas_strokes_become_ink(stroke_rgb, background_alpha):
+    rgba, ink = canvas_rgba(stroke_rgb, background_alpha)
+    gray = canvas_to_gray(rgba)
+    assert gray.shape == (280, 280) and gray.dtype == np.float32
+    digit = to_mnist(gray)  # whatever the colour, the stroke ends up bright on black
+    np.testing.assert_allclose(digit, to_mnist(ink.astype(np.float32)), atol=1e-5)
+
+
+def test_untouched_canvas_is_empty():
+    with pytest.raises(ExplorerError, match="empty"):
+        to_mnist(canvas_to_gray(np.zeros((280, 280, 4), np.uint8)))
+
+
+# --- load_image: files that work ------------------------------------------------------------------
+
+def ink_picture():
+    return Image.fromarray((stroke_canvas(size=64, line=((10, 10), (40, 50)), width=8) * 255).astype(np.uint8))
+
+
+def test_png_and_jpeg_load_as_gray():
+    for data in (encode_png(ink_picture()), encode_png(ink_picture().convert("RGB"), format="JPEG")):
+        gray = load_image(data)
+        assert gray.shape == (64, 64) and gray.dtype == np.float32
+        assert gray.min() >= 0 and gray.max() <= 1
+        np.testing.assert_allclose(gray, np.asarray(ink_picture()) / 255.0, atol=0.1)
+
+
+def test_16_bit_png_uses_its_full_range():
+    values = (np.linspace(0, 1, 64 * 64).reshape(64, 64) * 65535).astype(np.uint16)
+    gray = load_image(encode_png(Image.fromarray(values)))
+    np.testing.assert_allclose(gray, values / 65535.0, atol=1e-6)
+
+
+def test_transparent_png_with_dark_ink_becomes_ink():
+    ink = np.asarray(ink_picture()) > 127
+    rgba = np.zeros((64, 64, 4), np.uint8)
+    rgba[ink] = (20, 20, 20, 255)  # dark ink, transparent everywhere else
+    gray = load_image(encode_png(Image.fromarray(rgba, "RGBA")))
+    assert gray[~ink].min() == 1.0 and gray[ink].max() < 0.1  # composited onto white ...
+    np.testing.assert_allclose(to_mnist(gray), to_mnist(ink.astype(np.float32)), atol=1e-5)  # ... then inverted
+
+
+def test_palette_pngs_load():
+    picture = ink_picture()
+    palette = picture.convert("P")
+    assert load_image(encode_png(palette)).shape == (64, 64)
+    transparent = picture.convert("P")
+    transparent.info["transparency"] = 0  # the black background becomes see-through
+    gray = load_image(encode_png(transparent, transparency=0))
+    digit = to_mnist(gray)
+    np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
+
+
+def test_animated_gif_uses_the_first_frame():
+    first = ink_picture()
+    second = Image.new("L", (64, 64), 128)
+    data = encode_png(first, format="GIF", save_all=True, append_images=[second], duration=100, loop=0)
+    np.testing.assert_allclose(load_image(data), np.asarray(first) / 255.0, atol=0.02)
+
+
+def test_big_picture_is_shrunk_and_jpeg_rotation_applied():
+    wide = Image.new("L", (300, 200), 255)
+    assert load_image(encode_png(wide), max_side=100).shape == (67, 100)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    rotated = load_image(encode_png(wide.convert("RGB"), format="JPEG", exif=exif))
+    assert rotated.shape == (300, 200)
+
+
+# --- load_image: files that don't -----------------------------------------------------------------
+
+def truncated_png():
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)
+    data = encode_png(Image.fromarray(noise))
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize("data, match", [
+    (b"", "empty"),
+    (b"hello, I am a text file named digit.png\n", "not an image"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not an image"),
+    (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n", "not an image"),
+    (truncated_png(), "damaged or incomplete"),
+    (encode_png(Image.new("L", (1, 1), 0)), "too small to contain a digit"),
+    (encode_png(Image.new("L", (5, 40), 0)), "too small to contain a digit"),
+    (png_header_only(6000, 6000), "limit"),
+])
+def test_bad_files_are_explained(data, match):
+    with pytest.raises(ExplorerError, match=match):
+        load_image(data)
+
+
+def test_decompression_bomb_is_refused_quickly():
+    bomb = png_header_only(20000, 20000)
+    assert len(bomb) < 200_000
+    start = time.perf_counter()
+    with pytest.raises(ExplorerError, match="too large|limit"):
+        load_image(bomb)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_byte_limit():
+    with pytest.raises(ExplorerError, match="MB"):
+        load_image(encode_png(ink_picture()), max_bytes=100)
+
+
+# --- neighbours ---------------------------------------------------------------------------------------
+
+def test_nearest_neighbours():
+    codes = np.array([[0.0, 0.0], [5.0, 5.0], [1.0, 0.0], [0.0, 2.0], [9.0, 9.0]])
+    np.testing.assert_array_equal(nearest_neighbours(codes, np.array([0.1, 0.0]), k=3), [0, 2, 3])
+    np.testing.assert_array_equal(nearest_neighbours(codes, [[8.0, 8.0]], k=10), [4, 1, 3, 2, 0])
+    with pytest.raises(ExplorerError, match="at least 1"):
+        nearest_neighbours(codes, np.zeros(2), k=0)
+
+
+def test_explorer_never_imports_streamlit():
+    code = ("import sys, explorer.denoise, explorer.anomaly, explorer.drawing; "
+            "sys.exit('streamlit' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=str(__import__("pathlib").Path(__file__).parents[1])).returncode == 0
