@@ -1,0 +1,1 @@
+"""Latent Lab's Streamlit pages: layout, widgets and session state. Computation lives in explorer/."""

@@ -1,0 +1,131 @@
+"""Latent map: where each digit lands, what the model keeps of it, and the path between two."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import figures, generate, latents
+from explorer.errors import ExplorerError
+from ui import resources, url_state
+from ui.selection import selected_ids
+
+PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
+SPLITS = {"all": "all 5,000", "test": "test", "train": "train"}
+METHODS = ("linear", "spherical")
+PANEL_SIZE = 4  # digits shown in the detail panel
+
+
+def map_controls(names: list[str]) -> dict:
+    """Model, split, projection and view; seeded from the URL once per session."""
+    url_state.seed_widget("map_model", "model", str, resources.DEFAULT_MODEL if resources.DEFAULT_MODEL in names else names[0],
+                          lambda v: v in names)
+    url_state.seed_widget("map_split", "split", str, "all", lambda v: v in SPLITS)
+    url_state.seed_widget("map_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
+    url_state.seed_widget("map_thumbnails", "thumbs", lambda t: t == "1", False)
+    c1, c2, c3, c4 = st.columns([2, 1.2, 1.2, 1])
+    return dict(
+        model=c1.selectbox("Model", names, key="map_model"),
+        split=c2.selectbox("Digits", list(SPLITS), format_func=SPLITS.get, key="map_split"),
+        projection=c3.selectbox("Projection", list(PROJECTIONS), format_func=PROJECTIONS.get, key="map_projection"),
+        thumbnails=c4.toggle("Thumbnails", key="map_thumbnails", help="Draw a few hundred digits at their places"),
+    )
+
+
+def interpolation_controls() -> dict:
+    url_state.seed_widget("map_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
+    url_state.seed_widget("map_method", "interp", str, "linear", lambda v: v in METHODS)
+    c1, c2 = st.columns(2)
+    return dict(
+        steps=c1.slider("Interpolation steps", 5, 20, key="map_steps"),
+        method=c2.radio("Path", METHODS, horizontal=True, key="map_method",
+                        help="Spherical keeps the code's length, like typical samples of a Gaussian"),
+    )
+
+
+def digit_panel(name: str, x: np.ndarray, ids: list[int], labels, classes) -> None:
+    """Each selected digit: the image, the model's reconstruction, the error and the code."""
+    model = resources.checkpoint(name).model
+    shown = ids[:PANEL_SIZE]
+    batch = x[shown]
+    recon = latents.reconstruct(model, batch)
+    errors = ((recon - batch.numpy()) ** 2).reshape(len(shown), -1).mean(1)
+    codes = latents.encode_dataset(model, batch)
+    for i, row in enumerate(shown):
+        left, right = st.columns([1, 2])
+        left.image(figures.tile_images(np.stack([batch[i].numpy(), recon[i]]), ncols=2, scale=3),
+                   caption=f"#{row} · class {classes[int(labels[row])]} · MSE {errors[i]:.4f}")
+        right.plotly_chart(figures.code_bars(codes[i], title=f"code of #{row}"), key=f"code_{i}",
+                           config={"displayModeBar": False})
+    if len(ids) > PANEL_SIZE:
+        st.caption(f"…and {len(ids) - PANEL_SIZE} more selected (the panel shows the first {PANEL_SIZE}).")
+
+
+def render() -> None:
+    st.title("Latent map")
+    st.markdown(
+        "Each dot is one digit, placed by the code the encoder gives it. **Look for**: do the digits of "
+        "one class cluster together? Box-select or click digits to see what the model keeps of them; "
+        "select **two** to walk the straight line between their codes."
+    )
+    names = resources.checkpoint_names()
+    if not names:
+        st.error("No checkpoints found in the checkpoints folder. Train one on the Train page or with "
+                 "`python -m explorer train`.")
+        return
+    settings = map_controls(names)
+    url_state.show_notices()
+    name = settings["model"]
+    try:
+        ds = resources.dataset_of(name)
+        lmap = resources.latent_map(name, settings["split"], settings["projection"])
+    except ExplorerError as error:
+        st.error(str(error))
+        return
+    x, labels = ds.split(settings["split"])
+    labels = labels.numpy()
+    n = len(x)
+    ids = selected_ids("map_chart", "map_ids", "ids", n)
+
+    interp = interpolation_controls() if len(ids) >= 2 else None
+    path_xy = None
+    if interp:
+        model = resources.checkpoint(name).model
+        codes, images = generate.interpolate(model, x[ids[0]], x[ids[1]], interp["steps"], interp["method"])
+        if lmap.xy.shape[1] == 2:
+            path_xy = lmap.projector.transform(codes)
+
+    if lmap.note:
+        st.info(lmap.note, icon="⏳")
+    map_col, panel_col = st.columns([3, 2])
+    with map_col:
+        if settings["thumbnails"] and lmap.xy.shape[1] == 2:
+            fig = figures.thumbnail_map(lmap.xy, x[:, 0].numpy(), labels, np.arange(n), ds.classes,
+                                        axis_titles=lmap.axis_titles)
+        else:
+            fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids,
+                                         path_xy=path_xy, axis_titles=lmap.axis_titles)
+        st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
+                        width="stretch")
+        if lmap.method.startswith("pca"):
+            ratios = lmap.projector.explained_variance_ratio_
+            st.caption("Explained variance: " + ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios))
+                       + f" (together {ratios.sum():.1%} of the codes' variance).")
+    with panel_col:
+        if ids:
+            st.subheader(f"{len(ids)} selected")
+            digit_panel(name, x, ids, labels, ds.classes)
+            if st.button("Clear selection"):
+                st.session_state["map_ids"] = []
+                st.rerun()
+        else:
+            st.info("Select digits on the map (box or lasso tool, or click) to inspect them.", icon="👈")
+
+    if interp:
+        st.subheader(f"Interpolation #{ids[0]} → #{ids[1]} ({interp['method']})")
+        st.image(figures.tile_images(images, ncols=len(images), scale=3),
+                 caption="Decoded codes along the path; the path is drawn on the map.")
+
+    url_state.write({"model": name, "split": settings["split"], "proj": settings["projection"],
+                     "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:20],
+                     "steps": interp["steps"] if interp else None, "interp": interp["method"] if interp else None})

@@ -1,0 +1,115 @@
+"""Cached, shared, read-only resources for every page: datasets, models, codes and maps.
+
+Models are shared between sessions (`st.cache_resource`), kept in eval mode and only used
+under `torch.inference_mode()`. Caches are keyed by checkpoint name *and* version (the
+config's modification time), so a model re-saved under the same name is reloaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer import checkpoints, data, latents, maps
+from explorer.errors import CheckpointError
+
+# Interactive calls are many and small: one thread each serves concurrent users better.
+torch.set_num_threads(1)
+
+DEFAULT_MODEL = "vae_32"
+DEFAULT_COMPARE = ("ae_32", "vae_32")
+
+
+@st.cache_resource(show_spinner="Loading the dataset…")
+def dataset(name: str) -> data.Dataset:
+    return data.load_dataset(name)
+
+
+def checkpoint_names() -> list[str]:
+    """Readable checkpoints in the checkpoints folder, in name order."""
+    return [item.name for item in checkpoints.list_checkpoints() if item.info is not None]
+
+
+def version(name: str) -> int:
+    """Changes whenever the checkpoint is re-saved; raises CheckpointError if it is gone."""
+    try:
+        return (checkpoints.resolve(name) / checkpoints.CONFIG_FILE).stat().st_mtime_ns
+    except FileNotFoundError:
+        raise CheckpointError(f"Checkpoint {name!r} is gone (deleted or renamed). Pick another model.") from None
+
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the model…")
+def _load(name: str, version: int) -> checkpoints.Checkpoint:
+    return checkpoints.load(checkpoints.resolve(name))
+
+
+def checkpoint(name: str) -> checkpoints.Checkpoint:
+    return _load(name, version(name))
+
+
+def dataset_of(name: str) -> data.Dataset:
+    return dataset(checkpoint(name).info.get("dataset", "mnist5k"))
+
+
+@st.cache_data(max_entries=32, show_spinner="Encoding the dataset…")
+def _codes(name: str, version: int, split: str) -> np.ndarray:
+    x, _ = dataset_of(name).split(split)
+    return latents.encode_dataset(_load(name, version).model, x)
+
+
+def codes(name: str, split: str = "all") -> np.ndarray:
+    """(N, latent) codes of a dataset split (VAEs: μ)."""
+    return _codes(name, version(name), split)
+
+
+@st.cache_resource(show_spinner=False)
+def umap_service() -> maps.UMAPService:
+    maps.warm_up_umap()  # numba compiles in the background while people look at PCA maps
+    return maps.UMAPService()
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _pca(name: str, version: int, dims: int):
+    return maps.fit_pca(_codes(name, version, "all"), dims)
+
+
+@dataclass
+class LatentMap:
+    """A projection of a split's codes: positions, and how to place new codes on it."""
+
+    xy: np.ndarray  # (N, 2 or 3) positions of the split's rows
+    projector: object  # has .transform(codes) -> positions and .axis_titles()
+    method: str  # what is shown: "pca", "pca3" or "umap"
+    note: str | None = None  # e.g. "UMAP is being computed; showing PCA meanwhile"
+
+    @property
+    def axis_titles(self) -> list[str]:
+        return self.projector.axis_titles()
+
+
+def split_rows(ds: data.Dataset, split: str) -> slice:
+    """Where a split's rows sit inside the "all" ordering (train rows, then test rows)."""
+    n_train = len(ds.x_train)
+    return {"train": slice(0, n_train), "test": slice(n_train, None), "all": slice(None)}[split]
+
+
+def latent_map(name: str, split: str, method: str) -> LatentMap:
+    """The map of `split` under `method` ("pca", "pca3", "umap"). Maps are fitted on all rows,
+    so a digit sits in the same place whichever split is shown."""
+    v = version(name)
+    rows = split_rows(dataset_of(name), split)
+    if method == "umap":
+        projector = umap_service().get(checkpoints.resolve(name), checkpoint(name).info.get("dataset", "mnist5k"),
+                                       _codes(name, v, "all"))
+        if projector is not None:
+            return LatentMap(projector.embedding_[rows], projector, "umap")
+        problem = umap_service().problem(checkpoints.resolve(name), checkpoint(name).info.get("dataset", "mnist5k"))
+        note = (f"UMAP failed ({problem}); showing PCA." if problem
+                else "UMAP for this model is being computed in the background; showing PCA until it is ready.")
+        pca = _pca(name, v, 2)
+        return LatentMap(pca.transform(_codes(name, v, split)), pca, "pca", note)
+    pca = _pca(name, v, 3 if method == "pca3" else 2)
+    return LatentMap(pca.transform(_codes(name, v, split)), pca, method)

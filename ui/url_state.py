@@ -1,0 +1,62 @@
+"""Shareable views: page settings live in the URL (`st.query_params`).
+
+Each page reads its parameters once per session (so a copied link reproduces the view),
+keeps them in session state as widget values, and writes them back on every run. Unknown
+or malformed values fall back to defaults and leave a notice the page shows.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+NOTICES = "_url_notices"
+
+
+def _note(message: str) -> None:
+    st.session_state.setdefault(NOTICES, []).append(message)
+
+
+def seed_widget(key: str, param: str, parse: Callable[[str], object], default, valid: Callable[[object], bool] = lambda v: True):
+    """Put the URL's value (or the default) into session_state[key] once per session and page.
+
+    `parse` turns the text into a value (raising ValueError on garbage), `valid` checks it.
+    """
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(param)
+    value = default
+    if raw is not None:
+        try:
+            parsed = parse(raw)
+            if not valid(parsed):
+                raise ValueError
+            value = parsed
+        except (ValueError, TypeError):
+            _note(f"Ignored `{param}={raw}` in the link: not a valid value here; using {default!r}.")
+    st.session_state[key] = value
+
+
+def parse_ids(text: str) -> list[int]:
+    """'12,40' -> [12, 40]; rejects negatives and garbage."""
+    ids = [int(part) for part in text.split(",") if part.strip()]
+    if any(i < 0 for i in ids):
+        raise ValueError("negative id")
+    return ids
+
+
+def write(params: dict) -> None:
+    """Mirror the page's current state in the URL (only what changed, to avoid needless history)."""
+    for name, value in params.items():
+        text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        if value in (None, "", [], ()):
+            if name in st.query_params:
+                del st.query_params[name]
+        elif st.query_params.get(name) != text:
+            st.query_params[name] = text
+
+
+def show_notices() -> None:
+    for message in st.session_state.pop(NOTICES, []):
+        st.warning(message, icon="🔗")
