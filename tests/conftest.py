@@ -6,6 +6,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 torch.set_num_threads(2)
 
@@ -14,3 +15,73 @@ torch.set_num_threads(2)
 def tiny_images():
     """16 random 8x8 images in [0, 1], seeded."""
     return torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.fixture(scope="session")
+def checkpoint_copy(tmp_path_factory):
+    """A private copy of the shipped checkpoints, so app tests that save models leave the repo alone."""
+    import os
+    import shutil
+
+    source = Path(os.environ.get("LATENT_LAB_CHECKPOINTS", ROOT / "checkpoints"))
+    target = tmp_path_factory.mktemp("checkpoints") / "checkpoints"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*"))
+    return target
+
+
+@pytest.fixture
+def app_env(checkpoint_copy, monkeypatch):
+    """Point explorer at the private checkpoint copy for AppTest runs in this process."""
+    from explorer import checkpoints
+
+    monkeypatch.setenv("LATENT_LAB_CHECKPOINTS", str(checkpoint_copy))
+    monkeypatch.setattr(checkpoints, "DEFAULT_DIR", checkpoint_copy)
+    return checkpoint_copy
+
+
+@pytest.fixture(scope="session")
+def app_url(checkpoint_copy):
+    """Base URL of a real `streamlit run app.py` serving the private checkpoint copy."""
+    from browser import streamlit_server
+
+    with streamlit_server(checkpoint_copy) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    from browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def page_app(app_env):
+    """AppTest of one page: `page_app("compare_page")` runs ui.compare_page.render() as a script."""
+    from streamlit.testing.v1 import AppTest
+
+    def make(module: str) -> "AppTest":
+        script = f"from ui import {module}\n{module}.render()\n"
+        return AppTest.from_string(script, default_timeout=180)
+
+    return make
+
+
+@pytest.fixture
+def whole_app(app_env):
+    """AppTest of app.py itself (navigation included); opens on the default page."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)

@@ -23,6 +23,8 @@ def map_controls(names: list[str]) -> dict:
     url_state.seed_widget("map_split", "split", str, "all", lambda v: v in SPLITS)
     url_state.seed_widget("map_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
     url_state.seed_widget("map_thumbnails", "thumbs", lambda t: t == "1", False)
+    url_state.seed_widget("map_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
+    url_state.seed_widget("map_method", "interp", str, "linear", lambda v: v in METHODS)
     c1, c2, c3, c4 = st.columns([2, 1.2, 1.2, 1])
     return dict(
         model=c1.selectbox("Model", names, key="map_model"),
@@ -33,8 +35,6 @@ def map_controls(names: list[str]) -> dict:
 
 
 def interpolation_controls() -> dict:
-    url_state.seed_widget("map_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
-    url_state.seed_widget("map_method", "interp", str, "linear", lambda v: v in METHODS)
     c1, c2 = st.columns(2)
     return dict(
         steps=c1.slider("Interpolation steps", 5, 20, key="map_steps"),
@@ -74,7 +74,6 @@ def render() -> None:
                  "`python -m explorer train`.")
         return
     settings = map_controls(names)
-    url_state.show_notices()
     name = settings["model"]
     try:
         ds = resources.dataset_of(name)
@@ -86,6 +85,7 @@ def render() -> None:
     labels = labels.numpy()
     n = len(x)
     ids = selected_ids("map_chart", "map_ids", "ids", n)
+    url_state.show_notices()
 
     interp = interpolation_controls() if len(ids) >= 2 else None
     path_xy = None

@@ -1,0 +1,60 @@
+"""The latent map page under AppTest: renders, turns a selection into a panel and a path, keeps the URL."""
+
+import pytest
+
+
+def selection(indices):
+    return {"selection": {"points": [], "point_indices": indices, "box": [], "lasso": []}}
+
+
+@pytest.fixture
+def app(page_app):
+    return page_app("map_page")
+
+
+def test_the_app_opens_on_the_map_with_navigation(whole_app):
+    whole_app.run()
+    assert not whole_app.exception
+    assert whole_app.title[0].value == "Latent map"
+
+
+def test_map_renders_without_exception(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Latent map"
+    assert app.selectbox(key="map_model").value == "vae_32"
+
+
+def test_selecting_two_digits_shows_panel_and_interpolation(app):
+    app.run()
+    app.session_state["map_chart"] = selection([3, 4])
+    app.run()
+    assert not app.exception
+    assert [s.value for s in app.subheader] == ["2 selected", "Interpolation #3 → #4 (linear)"]
+    assert app.slider(key="map_steps").value == 10
+    assert app.query_params["ids"] == "3,4"
+
+
+def test_url_parameters_round_trip(app):
+    app.query_params.update({"model": "ae_32", "split": "test", "proj": "pca", "ids": "5,7", "steps": "7",
+                             "interp": "spherical"})
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="map_model").value == "ae_32"
+    assert app.selectbox(key="map_split").value == "test"
+    assert app.slider(key="map_steps").value == 7
+    assert app.radio(key="map_method").value == "spherical"
+    assert "Interpolation #5 → #7 (spherical)" in [s.value for s in app.subheader]
+    assert app.query_params["model"] == "ae_32" and app.query_params["ids"] == "5,7"
+
+
+@pytest.mark.parametrize("params", [
+    {"model": "no_such_model"}, {"ids": "999999"}, {"ids": "-3,4"}, {"steps": "-2"}, {"steps": "many"},
+    {"proj": "tsne"}, {"split": "../../etc"},
+])
+def test_bad_url_parameters_fall_back_with_a_notice(app, params):
+    app.query_params.update(params)
+    app.run()
+    assert not app.exception
+    assert any("Ignored" in w.value for w in app.warning)
+    assert app.selectbox(key="map_model").value in ("vae_32", "ae_32")
