@@ -8,21 +8,21 @@ import streamlit as st
 
 from ui import anomaly_page, compare_page, denoise_page, draw_page, generate_page, map_page, train_page
 
-st.set_page_config(page_title="Latent Lab", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="Latent Lab", page_icon=":material/explore:", layout="wide")
 
 PAGES = {
     "Explore": [
-        st.Page(map_page.render, title="Latent map", icon="🗺️", default=True),
-        st.Page(compare_page.render, title="AE vs VAE", icon="⚖️", url_path="compare"),
-        st.Page(generate_page.render, title="Generate", icon="🎲", url_path="generate"),
+        st.Page(map_page.render, title="Latent map", icon=":material/scatter_plot:", default=True),
+        st.Page(compare_page.render, title="AE vs VAE", icon=":material/compare:", url_path="compare"),
+        st.Page(generate_page.render, title="Generate", icon=":material/casino:", url_path="generate"),
     ],
     "Use": [
-        st.Page(denoise_page.render, title="Denoise", icon="🧽", url_path="denoise"),
-        st.Page(anomaly_page.render, title="Anomalies", icon="🚨", url_path="anomaly"),
-        st.Page(draw_page.render, title="Draw a digit", icon="✏️", url_path="draw"),
+        st.Page(denoise_page.render, title="Denoise", icon=":material/blur_off:", url_path="denoise"),
+        st.Page(anomaly_page.render, title="Anomalies", icon=":material/report:", url_path="anomaly"),
+        st.Page(draw_page.render, title="Draw a digit", icon=":material/draw:", url_path="draw"),
     ],
     "Learn": [
-        st.Page(train_page.render, title="Train", icon="🏋️", url_path="train"),
+        st.Page(train_page.render, title="Train", icon=":material/model_training:", url_path="train"),
     ],
 }
 

@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=30)
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--shift", type=int, default=0, help="augment: shift training images by up to N pixels")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--out", required=True, help="checkpoint folder, e.g. checkpoints/my_vae")
@@ -50,8 +51,12 @@ def parser() -> argparse.ArgumentParser:
     e = commands.add_parser("evaluate", help="print a checkpoint's test metrics")
     e.add_argument("checkpoint")
 
+    m = commands.add_parser("map", help="compute and store the UMAP map of checkpoints (the app shows it at once)")
+    m.add_argument("checkpoints", nargs="+")
+
     ls = commands.add_parser("list", help="list checkpoints with their metrics")
     ls.add_argument("--dir", default=None, help="checkpoints folder (default: ./checkpoints)")
+    ls.add_argument("--markdown", action="store_true", help="a Markdown table with the PCA-32 baseline")
     return root
 
 
@@ -68,7 +73,7 @@ def command_train(args) -> None:
         channels=args.channels, beta=args.beta, noise=args.noise, noise_level=args.noise_level,
     )
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                               device=args.device, report_every=5)
+                               device=args.device, report_every=5, shift=args.shift)
     train_config.validate(len(dataset.x_train))
     out = Path(args.out)
     checkpoints.check_name(out.name)
@@ -107,8 +112,43 @@ def command_evaluate(args) -> None:
           f"test split of {dataset.name}\n{format_metrics(evaluate(checkpoint.model, dataset))}")
 
 
+def command_map(args) -> None:
+    from .latents import encode_dataset
+    from .maps import compute_umap
+
+    for name in args.checkpoints:
+        checkpoint = checkpoints.load(checkpoints.resolve(name))
+        dataset_name = checkpoint.info.get("dataset", "mnist5k")
+        x, _ = load_dataset(dataset_name).split("all")
+        started = time.perf_counter()
+        compute_umap(checkpoint.path, dataset_name, encode_dataset(checkpoint.model, x))
+        print(f"{checkpoint.name}: UMAP of {len(x)} codes stored in {time.perf_counter() - started:.1f} s")
+
+
+def markdown_table(listings) -> str:
+    """The README's table: every readable checkpoint's test metrics, and PCA with 32 axes as the linear baseline."""
+    from .metrics import pca_baseline_mse
+
+    lines = ["| checkpoint | model | latent | recon MSE/pixel | neg. ELBO (nats) | PSNR (dB) | linear probe | train time |",
+             "|---|---|---|---|---|---|---|---|"]
+    for item in listings:
+        if item.info is None:
+            continue
+        model, metrics = item.info["model"], item.info.get("metrics", {})
+        elbo = f"{metrics['neg_elbo']:.1f}" if "neg_elbo" in metrics else "—"
+        lines.append(f"| {item.name} | {model['kind']} | {model['latent_dim']} | {metrics.get('mse', float('nan')):.4f} | "
+                     f"{elbo} | {metrics.get('psnr', float('nan')):.1f} | {metrics.get('linear_probe', float('nan')):.1%} | "
+                     f"{item.info.get('training', {}).get('seconds', float('nan')):.0f} s |")
+    data = load_dataset("mnist5k")
+    lines.append(f"| PCA-32 (baseline) | linear | 32 | {pca_baseline_mse(data.x_train, data.x_test):.4f} | — | — | — | — |")
+    return "\n".join(lines)
+
+
 def command_list(args) -> None:
     listings = checkpoints.list_checkpoints(args.dir)
+    if args.markdown:
+        print(markdown_table(listings))
+        return
     if not listings:
         print("no checkpoints found")
     for item in listings:
@@ -123,7 +163,7 @@ def command_list(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        {"train": command_train, "evaluate": command_evaluate, "list": command_list}[args.command](args)
+        {"train": command_train, "evaluate": command_evaluate, "map": command_map, "list": command_list}[args.command](args)
     except ExplorerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -336,7 +336,7 @@ def code_bars(code: np.ndarray, title: str | None = None) -> go.Figure:
     )
     _style(fig, height=180, title=title)
     fig.update_layout(
-        xaxis=dict(title=dict(text="latent unit"), dtick=1 if len(code) <= 32 else None),
+        xaxis=dict(title=dict(text="latent unit"), dtick=1 if len(code) <= 16 else 4 if len(code) <= 64 else None),
         yaxis=dict(title=dict(text="value"), zeroline=True),
         bargap=0.15,
     )

@@ -124,7 +124,8 @@ def train(
     shuffle = torch.Generator().manual_seed(config.seed)
     model.to(device).train()
     x_train = x_train.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    # The fused kernel updates all parameters in one pass instead of a Python loop over tensors.
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
     steps = math.ceil(len(x_train) / config.batch_size)
     history = History()
     started = time.perf_counter()

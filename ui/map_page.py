@@ -14,6 +14,7 @@ PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
 SPLITS = {"all": "all 5,000", "test": "test", "train": "train"}
 METHODS = ("linear", "spherical")
 PANEL_SIZE = 4  # digits shown in the detail panel
+MAX_HIGHLIGHTS = 50  # outlined on the map; a box around thousands of digits would just repaint the map
 
 
 def map_controls(names: list[str]) -> dict:
@@ -96,14 +97,14 @@ def render() -> None:
             path_xy = lmap.projector.transform(codes)
 
     if lmap.note:
-        st.info(lmap.note, icon="⏳")
+        st.info(lmap.note, icon=":material/hourglass_top:")
     map_col, panel_col = st.columns([3, 2])
     with map_col:
         if settings["thumbnails"] and lmap.xy.shape[1] == 2:
             fig = figures.thumbnail_map(lmap.xy, x[:, 0].numpy(), labels, np.arange(n), ds.classes,
                                         axis_titles=lmap.axis_titles)
         else:
-            fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids,
+            fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids[:MAX_HIGHLIGHTS],
                                          path_xy=path_xy, axis_titles=lmap.axis_titles)
         st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         width="stretch")
@@ -119,7 +120,7 @@ def render() -> None:
                 st.session_state["map_ids"] = []
                 st.rerun()
         else:
-            st.info("Select digits on the map (box or lasso tool, or click) to inspect them.", icon="👈")
+            st.info("Select digits on the map (box or lasso tool, or click) to inspect them.", icon=":material/touch_app:")
 
     if interp:
         st.subheader(f"Interpolation #{ids[0]} → #{ids[1]} ({interp['method']})")

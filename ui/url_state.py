@@ -59,4 +59,4 @@ def write(params: dict) -> None:
 
 def show_notices() -> None:
     for message in st.session_state.pop(NOTICES, []):
-        st.warning(message, icon="🔗")
+        st.warning(message, icon=":material/link:")

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Rebuild every shipped checkpoint from scratch, reproducibly (seeded), then store their UMAP maps.
+# Run from the repository root: bash checkpoints/rebuild.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+train() { python -m explorer train --dataset mnist5k --seed 0 "$@"; }
+
+# MLP models: 784-256-128-64-32 for the AEs; the VAEs use 256-128 (the textbook VAE's shape).
+train --model ae  --latent-dim 32 --hidden 256,128,64 --epochs 150 --batch-size 128 --shift 1 --out checkpoints/ae_32
+train --model dae --latent-dim 32 --hidden 256,128,64 --epochs 150 --batch-size 128 --shift 1 \
+      --noise gaussian --noise-level 0.4 --out checkpoints/dae_32
+train --model vae --latent-dim 32 --hidden 256,128 --epochs 180 --batch-size 64 --shift 1 --out checkpoints/vae_32
+train --model vae --latent-dim 2  --hidden 256,128 --epochs 100 --batch-size 64 --out checkpoints/vae_2
+# Convolutional models: stride-2 convs down, transposed convs up.
+train --model conv_ae  --latent-dim 32 --channels 32,64 --epochs 60 --batch-size 128 --out checkpoints/conv_ae_32
+train --model conv_vae --latent-dim 32 --channels 32,64,128 --epochs 120 --batch-size 128 --shift 1 --out checkpoints/conv_vae_32
+
+python -m explorer map checkpoints/ae_32 checkpoints/dae_32 checkpoints/vae_32 checkpoints/vae_2 \
+    checkpoints/conv_ae_32 checkpoints/conv_vae_32
+python -m explorer list
