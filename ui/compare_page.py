@@ -1,8 +1,238 @@
-"""Placeholder until this page is written (work in progress on this branch)."""
+"""AE vs VAE: two models on the same digits, side by side: maps, walks between two digits,
+samples from the prior and scores."""
 
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
 import streamlit as st
+
+from explorer import compare, figures, generate, metrics
+from explorer.errors import ExplorerError
+from ui import resources, url_state
+from ui.selection import chart_selection
+
+PROJECTIONS = {"pca": "PCA (2-D)", "umap": "UMAP (2-D)"}
+METHODS = ("linear", "spherical")
+SIDES = ("left", "right")
+CHARTS = {"left": "cmp_left_chart", "right": "cmp_right_chart"}
+SPLIT = "all"  # ids are rows of all 5,000 digits, as on the latent map page
+PRIOR_SAMPLES = 24
+PRIOR_COLUMNS = 6
+KIND_NAMES = {
+    "ae": "autoencoder (AE)",
+    "dae": "denoising autoencoder (DAE)",
+    "vae": "variational autoencoder (VAE)",
+    "conv_ae": "convolutional AE",
+    "conv_vae": "convolutional VAE",
+}
+
+
+def describe(name: str) -> str:
+    """'ae_32 · autoencoder (AE), latent 32'."""
+    config = resources.checkpoint(name).config
+    return f"{name} · {KIND_NAMES.get(config.kind, config.kind)}, latent {config.latent_dim}"
+
+
+def compare_controls(names: list[str]) -> dict:
+    """The two models and the projection; seeded from the URL once per session."""
+    left, right = resources.DEFAULT_COMPARE
+    default_left = left if left in names else names[0]
+    default_right = right if right in names else names[min(1, len(names) - 1)]
+    url_state.seed_widget("cmp_left", "left", str, default_left, lambda v: v in names)
+    url_state.seed_widget("cmp_right", "right", str, default_right, lambda v: v in names)
+    url_state.seed_widget("cmp_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
+    url_state.seed_widget("cmp_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
+    url_state.seed_widget("cmp_method", "interp", str, "linear", lambda v: v in METHODS)
+    url_state.seed_widget("cmp_seed", "seed", int, 0, lambda v: 0 <= v <= 9999)
+    c1, c2, c3 = st.columns([2, 2, 1.5])
+    return dict(
+        left=c1.selectbox("Left model", names, key="cmp_left"),
+        right=c2.selectbox("Right model", names, key="cmp_right"),
+        projection=c3.selectbox("Projection", list(PROJECTIONS), format_func=PROJECTIONS.get, key="cmp_projection",
+                                help="The same method for both maps; each map is fitted to its own model's codes."),
+    )
+
+
+def interpolation_controls() -> dict:
+    c1, c2 = st.columns(2)
+    return dict(
+        steps=c1.slider("Interpolation steps", 5, 20, key="cmp_steps"),
+        method=c2.radio("Path", METHODS, horizontal=True, key="cmp_method",
+                        help="Spherical keeps the code's length, like typical samples of a Gaussian"),
+    )
+
+
+def shared_selection(n: int) -> list[int]:
+    """One list of selected ids for both maps: seeded from the URL, replaced by the newest selection on either.
+
+    Each chart's last selection is remembered, so only a chart whose selection *changed* counts;
+    a rerun changes one chart at a time, so that one is the most recent. (Plotly clears a chart's
+    selection when its figure changes, e.g. when highlights are drawn, which is why the ids live
+    in session state rather than in the charts.)
+    """
+    url_state.seed_widget("cmp_ids", "ids", url_state.parse_ids, [], lambda ids: all(i < n for i in ids))
+    for chart_key in CHARTS.values():
+        new = chart_selection(chart_key)
+        if new and new != st.session_state.get(f"{chart_key}_last"):
+            st.session_state["cmp_ids"] = new
+        st.session_state[f"{chart_key}_last"] = new
+    ids = [i for i in st.session_state["cmp_ids"] if i < n]
+    st.session_state["cmp_ids"] = ids
+    return ids
+
+
+@st.cache_data(max_entries=32, show_spinner="Scoring interpolations…")
+def _smoothness(name: str, version: int) -> float:
+    return compare.smoothness_score(resources.checkpoint(name).model, resources.dataset_of(name))
+
+
+@st.cache_data(max_entries=32, show_spinner="Measuring the model on the test digits…")
+def _evaluated(name: str, version: int) -> dict:
+    return metrics.evaluate(resources.checkpoint(name).model, resources.dataset_of(name))
+
+
+def model_metrics(name: str) -> dict:
+    """Stored test metrics from the checkpoint (computed if it has none) plus the smoothness score."""
+    checkpoint = resources.checkpoint(name)
+    stored = dict(checkpoint.info.get("metrics") or {})
+    needed = {"mse", "linear_probe"} | ({"neg_elbo"} if checkpoint.config.is_variational else set())
+    if not needed <= stored.keys():
+        stored = {**_evaluated(name, resources.version(name)), **stored}
+    return {**stored, "smoothness": _smoothness(name, resources.version(name))}
+
+
+def selection_bar(ids: list[int], labels: np.ndarray, classes) -> None:
+    if not ids:
+        st.info("Select digits on either map (box or lasso tool, or click): they light up on both. "
+                "Select **two** to walk between them with each model.", icon="👆")
+        return
+    shown = ", ".join(f"#{i} (class {classes[int(labels[i])]})" for i in ids[:8])
+    more = f" and {len(ids) - 8} more" if len(ids) > 8 else ""
+    text, button = st.columns([5, 1])
+    hint = "" if len(ids) >= 2 else " Select one more to walk between two digits."
+    text.markdown(f"**{len(ids)} selected**, ringed on both maps: {shown}{more}.{hint}")
+    if button.button("Clear selection", key="cmp_clear"):
+        st.session_state["cmp_ids"] = []
+        st.rerun()
+
+
+def prior_section(names: dict[str, str]) -> int:
+    """Prior samples decoded by both models with the same seed; returns the seed."""
+    st.subheader("Random codes from N(0, I)")
+    text, seed_col = st.columns([5, 1])
+    text.markdown(
+        f"Both decoders get the **same {PRIOR_SAMPLES} random codes**. An AE's codes are never pushed toward "
+        "N(0, I), so most of these draws land where its decoder never saw a code and come out as smudges; "
+        "a VAE is trained so that exactly these codes decode to digits."
+    )
+    seed = seed_col.number_input("Seed", 0, 9999, step=1, key="cmp_seed")
+    columns = st.columns(2, gap="large")
+    for side, column in zip(SIDES, columns):
+        with column:
+            try:
+                _, images = generate.sample_prior(resources.checkpoint(names[side]).model, PRIOR_SAMPLES, seed=seed)
+                caption = describe(names[side])
+            except ExplorerError as error:
+                st.error(str(error))
+                continue
+            st.image(figures.tile_images(images, ncols=PRIOR_COLUMNS, scale=3), caption=caption, width="stretch")
+    return seed
+
+
+def metrics_section(names: dict[str, str]) -> None:
+    st.subheader("Scores on the test digits")
+    columns = []
+    for side in SIDES:
+        title = names[side] if names["left"] != names["right"] else f"{names[side]} ({side})"
+        try:
+            columns.append((title, model_metrics(names[side])))
+        except ExplorerError as error:
+            st.error(str(error))
+    if not columns:
+        return
+    st.table(pd.DataFrame(compare.metrics_table(columns)).set_index("metric"))
+    st.caption(
+        f"↓ lower is better, ↑ higher is better. Negative ELBO exists only for VAEs. Linear probe: how well a "
+        f"straight-line classifier reads the digit's class off its code. Interpolation distance: for "
+        f"{compare.SMOOTHNESS_PAIRS} fixed random pairs of test digits, each model walks the straight line between "
+        f"their codes in {compare.SMOOTHNESS_STEPS} steps, and every in-between image is compared with its nearest "
+        "real training digit (RMSE per pixel). **Lower is smoother**: the walk stays among digit-like images instead "
+        "of passing through blends that look like no digit."
+    )
 
 
 def render() -> None:
-    st.title("compare")
-    st.info("This page is being built.")
+    st.title("AE vs VAE")
+    st.markdown(
+        "Two models, the same digits, the same kind of map. **Look for**: the VAE's map is a round cloud "
+        "without gaps; the AE's has clusters with empty space between them. Walks across that empty space, and "
+        "random codes, land where the AE's decoder never saw a code, so they decode to nonsense."
+    )
+    names = resources.checkpoint_names()
+    if not names:
+        st.error("No checkpoints found in the checkpoints folder. Train one on the Train page or with "
+                 "`python -m explorer train`.")
+        return
+    settings = compare_controls(names)
+    chosen = {side: settings[side] for side in SIDES}
+    try:
+        datasets = {side: resources.dataset_of(chosen[side]) for side in SIDES}
+    except ExplorerError as error:
+        url_state.show_notices()
+        st.error(str(error))
+        return
+    if datasets["left"].name != datasets["right"].name:
+        url_state.show_notices()
+        st.error(f"{chosen['left']} was trained on {datasets['left'].name} and {chosen['right']} on "
+                 f"{datasets['right'].name}: pick two models trained on the same dataset to compare them.")
+        return
+    ds = datasets["left"]
+    x, labels = ds.split(SPLIT)
+    labels = labels.numpy()
+    n = len(x)
+    ids = shared_selection(n)
+    url_state.show_notices()
+
+    # The maps go above the selection bar and the path controls, but are drawn after them:
+    # the paths on the maps depend on those controls.
+    map_columns = st.columns(2, gap="large")
+    selection_bar(ids, labels, ds.classes)
+    interp = None
+    if len(ids) >= 2:
+        st.subheader(f"Interpolation #{ids[0]} → #{ids[1]}")
+        st.caption("Each model decodes evenly spaced steps between its own codes of the two digits; the path is "
+                   "drawn on its map. Look for steps that stop looking like a digit.")
+        interp = interpolation_controls()
+    strips = {}
+    for side, column in zip(SIDES, map_columns):
+        name = chosen[side]
+        with column:
+            try:
+                lmap = resources.latent_map(name, SPLIT, settings["projection"])
+                path_xy = None
+                if interp:
+                    codes, strips[side] = generate.interpolate(resources.checkpoint(name).model, x[ids[0]], x[ids[1]],
+                                                               interp["steps"], interp["method"])
+                    path_xy = lmap.projector.transform(codes)
+                fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids,
+                                             path_xy=path_xy, axis_titles=lmap.axis_titles, title=describe(name))
+            except ExplorerError as error:
+                st.error(str(error))
+                continue
+            if lmap.note:
+                st.info(lmap.note, icon="⏳")
+            st.plotly_chart(fig, key=CHARTS[side], on_select="rerun", selection_mode=("points", "box", "lasso"),
+                            width="stretch")
+
+    for side in SIDES:
+        if side in strips:
+            st.markdown(f"**{describe(chosen[side])}**")
+            st.image(figures.tile_images(strips[side], ncols=len(strips[side]), scale=4))
+
+    seed = prior_section(chosen)
+    metrics_section(chosen)
+
+    url_state.write({"left": chosen["left"], "right": chosen["right"], "proj": settings["projection"],
+                     "ids": ids[:20], "steps": interp["steps"] if interp else None,
+                     "interp": interp["method"] if interp else None, "seed": seed or None})

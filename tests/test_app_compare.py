@@ -1,0 +1,125 @@
+"""The AE vs VAE page under AppTest: two maps sharing one selection, two strips, prior mosaics, scores, URL."""
+
+import json
+
+import pytest
+
+
+def selection(indices):
+    return {"selection": {"points": [], "point_indices": indices, "box": [], "lasso": []}}
+
+
+def chart_traces(app) -> list[list[str]]:
+    """Trace names of each plotly chart on the page, in page order."""
+    return [[trace.get("name") for trace in json.loads(chart.proto.spec)["data"]] for chart in app.get("plotly_chart")]
+
+
+def highlighted_ids(app) -> list[list[int]]:
+    """Ids of the "highlighted" trace of each chart ([] where there is none)."""
+    out = []
+    for chart in app.get("plotly_chart"):
+        traces = json.loads(chart.proto.spec)["data"]
+        out.append([row[0] for t in traces if t.get("name") == "highlighted" for row in t["customdata"]])
+    return out
+
+
+@pytest.fixture
+def app(page_app):
+    return page_app("compare_page")
+
+
+def test_renders_both_default_models_with_prior_samples_and_scores(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "AE vs VAE"
+    assert (app.selectbox(key="cmp_left").value, app.selectbox(key="cmp_right").value) == ("ae_32", "vae_32")
+    assert chart_traces(app) == [["digits"], ["digits"]]
+    assert [s.value for s in app.subheader] == ["Random codes from N(0, I)", "Scores on the test digits"]
+    assert len(app.get("image")) == 2  # the two prior mosaics
+    table = app.table[0].value
+    assert list(table.columns) == ["ae_32", "vae_32"]
+    assert table.loc["Negative ELBO, nats per image (test) ↓", "ae_32"] == "—"
+    assert table.loc["Negative ELBO, nats per image (test) ↓", "vae_32"] != "—"
+
+
+@pytest.mark.parametrize("chart", ["cmp_left_chart", "cmp_right_chart"])
+def test_a_selection_on_either_map_highlights_both_and_walks_with_both_models(app, chart):
+    app.run()
+    app.session_state[chart] = selection([3, 4])
+    app.run()
+    assert not app.exception
+    assert "Interpolation #3 → #4" in [s.value for s in app.subheader]
+    assert chart_traces(app) == [["digits", "highlighted", "path"]] * 2
+    assert highlighted_ids(app) == [[3, 4], [3, 4]]
+    assert len(app.get("image")) == 4  # two strips, two prior mosaics
+    assert app.slider(key="cmp_steps").value == 10
+    assert app.query_params["ids"] == "3,4"
+
+
+def test_the_newest_selection_wins_and_clear_empties_it(app):
+    app.run()
+    app.session_state["cmp_left_chart"] = selection([3, 4])
+    app.run()
+    app.session_state["cmp_right_chart"] = selection([7, 8, 9])
+    app.run()
+    assert highlighted_ids(app) == [[7, 8, 9]] * 2
+    app.run()  # the left chart's old selection does not come back on a rerun
+    assert highlighted_ids(app) == [[7, 8, 9]] * 2
+    app.button(key="cmp_clear").click().run()
+    assert not app.exception
+    assert highlighted_ids(app) == [[], []]
+    assert "ids" not in app.query_params
+
+
+def test_url_parameters_round_trip(app):
+    app.query_params.update({"left": "conv_ae_32", "right": "conv_vae_32", "proj": "pca", "ids": "5,7",
+                             "steps": "7", "interp": "spherical", "seed": "3"})
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="cmp_left").value == "conv_ae_32"
+    assert app.selectbox(key="cmp_right").value == "conv_vae_32"
+    assert app.slider(key="cmp_steps").value == 7
+    assert app.radio(key="cmp_method").value == "spherical"
+    assert app.number_input(key="cmp_seed").value == 3
+    assert "Interpolation #5 → #7" in [s.value for s in app.subheader]
+    assert highlighted_ids(app) == [[5, 7], [5, 7]]
+    assert dict(app.query_params) == {"left": "conv_ae_32", "right": "conv_vae_32", "proj": "pca", "ids": "5,7",
+                                      "steps": "7", "interp": "spherical", "seed": "3"}
+
+
+def test_the_same_model_on_both_sides_gets_distinct_columns(app):
+    app.query_params.update({"left": "vae_32", "right": "vae_32"})
+    app.run()
+    assert not app.exception
+    assert list(app.table[0].value.columns) == ["vae_32 (left)", "vae_32 (right)"]
+
+
+@pytest.mark.parametrize("params", [
+    {"left": "no_such_model"}, {"right": "../../etc"}, {"ids": "999999"}, {"ids": "-3,4"}, {"ids": "3,x"},
+    {"steps": "-2"}, {"steps": "many"}, {"interp": "cubic"}, {"proj": "tsne"}, {"proj": "pca3"}, {"seed": "-1"},
+])
+def test_bad_url_parameters_fall_back_with_a_notice(app, params):
+    app.query_params.update(params)
+    app.run()
+    assert not app.exception
+    assert any("Ignored" in w.value for w in app.warning)
+    assert (app.selectbox(key="cmp_left").value, app.selectbox(key="cmp_right").value) == ("ae_32", "vae_32")
+
+
+def test_a_broken_checkpoint_gives_an_error_and_the_page_keeps_its_controls(app, app_env):
+    import shutil
+
+    broken = app_env / "broken_vae"
+    shutil.copytree(app_env / "vae_32", broken)
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    try:
+        app.query_params.update({"right": "broken_vae"})
+        app.run()
+        assert not app.exception
+        assert app.error and "broken_vae" in app.error[0].value
+        assert app.selectbox(key="cmp_right").value == "broken_vae"
+        app.selectbox(key="cmp_right").set_value("vae_32").run()
+        assert not app.exception and not app.error
+        assert len(app.get("plotly_chart")) == 2
+    finally:
+        shutil.rmtree(broken)
