@@ -9,6 +9,7 @@ that its centre of mass sits at the centre. On the MNIST digits themselves the c
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -222,3 +223,37 @@ def nearest_neighbours(codes_ref: np.ndarray, code: np.ndarray, k: int = 5) -> n
     distances = np.sum((codes_ref - code) ** 2, axis=1)
     nearest = np.argpartition(distances, k - 1)[:k] if k < len(codes_ref) else np.arange(len(codes_ref))
     return nearest[np.argsort(distances[nearest], kind="stable")]
+
+
+@dataclass
+class DigitReading:
+    """What one model makes of one digit."""
+
+    code: np.ndarray            # (latent,) the encoder's code (a VAE's μ)
+    reconstruction: np.ndarray  # (28, 28) in [0, 1], decoded from the code
+    error: float                # mean squared error per pixel between the digit and its reconstruction
+    neighbours: np.ndarray      # (k,) rows of the reference codes closest to the code, nearest first
+
+
+def read_digit(model, digit: np.ndarray, reference_codes: np.ndarray, k: int = 5) -> DigitReading:
+    """Encode a to_mnist digit (28, 28), decode it back, and find its k nearest reference codes (M, latent).
+
+    The model must read 1×28×28 images (MNIST, Fashion-MNIST, KMNIST); other shapes raise ExplorerError.
+    """
+    from . import latents  # torch: only where a model runs, so the image helpers stay light to import
+
+    shape = tuple(model.config.image_shape)
+    if shape != (1, SIZE, SIZE):
+        raise ExplorerError(
+            f"This model reads {'×'.join(map(str, shape))} images, but a drawing becomes a 1×{SIZE}×{SIZE} digit. "
+            "Pick a model trained on 28×28 grayscale images (MNIST, Fashion-MNIST or KMNIST)."
+        )
+    x = np.asarray(digit, dtype=np.float32).reshape(1, *shape)  # (1, 1, 28, 28)
+    code = latents.encode_dataset(model, x)[0]
+    reconstruction = latents.decode_codes(model, code)[0, 0]
+    return DigitReading(
+        code=code,
+        reconstruction=reconstruction,
+        error=float(((reconstruction - x[0, 0]) ** 2).mean()),
+        neighbours=nearest_neighbours(reference_codes, code, k),
+    )

@@ -7,10 +7,13 @@ import zlib
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
-from explorer.drawing import canvas_to_gray, load_image, nearest_neighbours, to_mnist
+from explorer import latents
+from explorer.drawing import canvas_to_gray, load_image, nearest_neighbours, read_digit, to_mnist
 from explorer.errors import ExplorerError
+from explorer.models import MODEL_KINDS, ModelConfig, build_model
 
 
 def stroke_canvas(size=280, ink=255, paper=0, line=((20, 20), (90, 70)), width=18):
@@ -212,6 +215,32 @@ def test_nearest_neighbours():
     with pytest.raises(ExplorerError, match="at least 1"):
         nearest_neighbours(codes, np.zeros(2), k=0)
 
+
+
+# --- what a model reads in a digit ------------------------------------------------------------------
+
+def tiny_model(kind, shape=(1, 28, 28)):
+    torch.manual_seed(0)
+    return build_model(ModelConfig(kind=kind, image_shape=shape, latent_dim=4, hidden=(16,), channels=(4, 8))).eval()
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_read_digit_gives_code_reconstruction_error_and_neighbours(kind):
+    model = tiny_model(kind)
+    digit = to_mnist(stroke_canvas(line=((140, 30), (140, 250))))
+    others = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    reference = latents.encode_dataset(model, torch.cat([others, torch.from_numpy(digit)[None, None]]))  # (7, 4)
+    reading = read_digit(model, digit, reference, k=3)
+    assert reading.code.shape == (4,) and reading.reconstruction.shape == (28, 28)
+    assert 0 <= reading.reconstruction.min() and reading.reconstruction.max() <= 1
+    expected = latents.reconstruction_errors(model, torch.from_numpy(digit)[None, None])[0]
+    assert reading.error == pytest.approx(float(expected), rel=1e-5)
+    assert len(reading.neighbours) == 3 and reading.neighbours[0] == 6  # the digit's own code is nearest
+
+
+def test_read_digit_refuses_models_of_other_image_shapes():
+    with pytest.raises(ExplorerError, match="28×28"):
+        read_digit(tiny_model("ae", shape=(1, 8, 8)), np.zeros((28, 28)), np.zeros((3, 4)))
 
 def test_explorer_never_imports_streamlit():
     code = ("import sys, explorer.denoise, explorer.anomaly, explorer.drawing; "

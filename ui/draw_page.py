@@ -1,8 +1,200 @@
-"""Placeholder until this page is written (work in progress on this branch)."""
+"""Draw a digit: what each model makes of your own handwriting, and where it lands on the map."""
 
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+
+from explorer import checkpoints, drawing, figures
+from explorer.errors import ExplorerError
+from ui import resources, url_state
+
+PROJECTIONS = {"pca": "PCA", "umap": "UMAP"}
+DEFAULT_MODELS = ("ae_32", "vae_32", "dae_32")
+MAX_MODELS = 3  # one WebGL map each; browsers give a page only a handful of WebGL contexts
+NEIGHBOURS = 5
+PAD = 280  # drawing pad side in CSS pixels; the model input is shown at the same size
+DRAW_TAB, UPLOAD_TAB = ":material/draw: Draw", ":material/upload: Upload"
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
+STAR_COLOR = "#ffd700"
+HINT = "**Draw a digit** on the black pad (or upload a picture of one) to see what each model makes of it."
+
+
+def digit_models() -> list[str]:
+    """Checkpoints that read 1×28×28 images: the shape a drawing becomes."""
+    return [item.name for item in checkpoints.list_checkpoints()
+            if item.info is not None and list(item.info.get("model", {}).get("image_shape", ())) == [1, 28, 28]]
+
+
+def draw_controls(names: list[str]) -> dict:
+    """Models and map projection; seeded from the URL once per session."""
+    default = [n for n in DEFAULT_MODELS if n in names] or names[:MAX_MODELS]
+    url_state.seed_widget("draw_models", "models", lambda t: [n for n in t.split(",") if n], default,
+                          lambda v: 1 <= len(v) <= MAX_MODELS and all(n in names for n in v))
+    url_state.seed_widget("draw_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
+    # A checkpoint deleted since the last run must leave the selection, or the widget would refuse it.
+    st.session_state["draw_models"] = [n for n in st.session_state["draw_models"] if n in names]
+    return dict(
+        models=st.multiselect("Models", names, key="draw_models", max_selections=MAX_MODELS,
+                              help=f"Up to {MAX_MODELS} models side by side"),
+        projection=st.radio("Map", list(PROJECTIONS), format_func=PROJECTIONS.get, key="draw_projection",
+                            horizontal=True, help="How each model's codes are flattened to 2-D for the map"),
+    )
+
+
+def digit_from_canvas(rgba: np.ndarray | None) -> np.ndarray | None:
+    """The pad's RGBA pixels (H, W, 4) -> an MNIST-style digit (28, 28), or None for an untouched pad.
+
+    Raises ExplorerError when the pad holds strokes but no visible ink.
+    """
+    if rgba is None:
+        return None
+    return drawing.to_mnist(drawing.canvas_to_gray(rgba))
+
+
+def digit_from_upload(data: bytes) -> np.ndarray:
+    """Image file bytes -> an MNIST-style digit (28, 28); ExplorerError says what is wrong with the file."""
+    gray = drawing.load_image(data)
+    try:
+        return drawing.to_mnist(gray)
+    except ExplorerError:  # to_mnist's message speaks of a drawing
+        raise ExplorerError("The picture looks blank: no ink stands out from the paper. Upload a picture of one "
+                            "digit, dark on light or light on dark.") from None
+
+
+def input_panel() -> tuple[np.ndarray | None, bool]:
+    """The pad and the uploader, each in its own tab; the open tab is the input.
+
+    Returns (digit (28, 28) or None, whether a problem with the input was shown). The pad stays
+    mounted in the hidden tab, so switching to Upload and back keeps the drawing.
+    """
+    from streamlit_drawable_canvas import st_canvas  # registers a component: only inside a running app
+
+    draw_tab, upload_tab = st.tabs([DRAW_TAB, UPLOAD_TAB], key="draw_source", on_change="rerun")
+    with draw_tab:
+        canvas = st_canvas(width=PAD, height=PAD, stroke_width=18, stroke_color="#fff", background_color="#000",
+                           return_image_data=True, key="draw_canvas", drawing_mode="freedraw", update_streamlit=True)
+        st.caption("Draw with the mouse or a finger; the toolbar's bin clears the pad.")
+    with upload_tab:
+        upload = st.file_uploader("A picture of one digit", type=UPLOAD_TYPES, key="draw_upload",
+                                  max_upload_size=drawing.MAX_BYTES // 1_000_000,
+                                  help="A photo or scan of one handwritten digit; any size and colours.")
+        st.caption("Dark ink on light paper or light on dark both work; crop close to the digit.")
+    if upload_tab.open:
+        if upload is None:
+            return None, False
+        try:
+            return digit_from_upload(upload.getvalue()), False
+        except ExplorerError as error:
+            upload_tab.error(str(error), icon="⚠️")
+            return None, True
+    if not (canvas.json_data or {}).get("objects"):  # untouched, or cleared with the toolbar
+        return None, False
+    try:
+        return digit_from_canvas(canvas.image_data), False
+    except ExplorerError as error:
+        draw_tab.warning(str(error), icon="✏️")
+        return None, True
+
+
+def with_your_digit(fig: go.Figure, xy: np.ndarray) -> go.Figure:
+    """Add the new digit's position xy (2,) to a latent_scatter map as a big star (a Scattergl trace,
+    so it is drawn above the WebGL points)."""
+    fig.add_trace(go.Scattergl(
+        x=[float(xy[0])], y=[float(xy[1])], mode="markers", name="your digit",
+        marker=dict(symbol="star", size=30, color=STAR_COLOR, line=dict(width=2, color=figures.INK_COLOR)),
+        hovertemplate="your digit<extra></extra>",
+    ))
+    fig.update_layout(dragmode="zoom", height=430, margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def model_column(name: str, reading: drawing.DigitReading, projection: str) -> None:
+    """One model: its reconstruction and error, its map with the new digit starred, and the
+    training digits whose codes are nearest."""
+    st.subheader(name)
+    try:
+        ds = resources.dataset_of(name)
+        lmap = resources.latent_map(name, "all", projection)
+    except ExplorerError as error:
+        st.error(str(error))
+        return
+    image_col, numbers_col = st.columns([1, 1])
+    image_col.image(figures.tile_images(reading.reconstruction[None], pad=0, scale=6), caption="reconstruction")
+    numbers_col.metric("Error (MSE)", f"{reading.error:.4f}", help="Mean squared error per pixel between your "
+                       "digit and the reconstruction: lower means the model rebuilt it more faithfully.")
+    votes = [ds.classes[int(ds.y_train[i])] for i in reading.neighbours]
+    top = max(dict.fromkeys(votes), key=votes.count)  # ties go to the nearer neighbour's class
+    agree = votes.count(top)
+    numbers_col.metric("Nearest digits say", top if agree > 1 else "unsure",
+                       f"{agree} of {len(votes)} agree" if agree > 1 else "no two agree", delta_color="off",
+                       delta_arrow="off",
+                       help=f"The most common class among the {len(votes)} training digits with the closest codes")
+
+    if lmap.note:
+        st.info(lmap.note, icon="⏳")
+    _, labels = ds.split("all")
+    labels = labels.numpy()
+    # Train rows come first in the "all" ordering, so a train row is also its map row.
+    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes,
+                                 highlight_ids=reading.neighbours.tolist(), axis_titles=lmap.axis_titles)
+    st.plotly_chart(with_your_digit(fig, lmap.projector.transform(reading.code[None])[0]), key=f"draw_map_{name}",
+                    width="stretch", config={"displayModeBar": False})
+    st.markdown("**Nearest training digits**, closest code first")
+    for column, row, label in zip(st.columns(len(votes), gap="xsmall"), reading.neighbours, votes):
+        column.image(figures.tile_images(ds.x_train[row].numpy()[None], pad=0, scale=3), caption=label,
+                     width="stretch")
 
 
 def render() -> None:
-    st.title("draw")
-    st.info("This page is being built.")
+    st.title("Draw a digit")
+    st.markdown(
+        "Each model squeezes your digit into a code and rebuilds it from that code: the **reconstruction** "
+        "shows what the model *thinks* you drew. **Look for** where the ★ lands on each map: a clear 4 "
+        "sits among the 4s, a sloppy one between the 4s and the 9s."
+    )
+    names = digit_models()
+    if not names:
+        st.error("No model for 28×28 images found in the checkpoints folder. Train one on the Train page or "
+                 "with `python -m explorer train`.")
+        return
+
+    pad_col, input_col, controls_col = st.columns([1, 1, 1.3], gap="medium")
+    with controls_col:
+        settings = draw_controls(names)
+        url_state.show_notices()
+    with pad_col:
+        digit, problem_shown = input_panel()
+    with input_col:
+        st.markdown("**What the models get**")
+        if digit is None and not problem_shown:
+            st.info(HINT, icon="✏️")
+        elif digit is not None:
+            st.image(figures.tile_images(digit[None], pad=0, scale=PAD // drawing.SIZE),
+                     caption="Your digit as MNIST was made: cropped, scaled to 20 px, centred in 28×28.")
+    chosen = settings["models"]
+    if not chosen:
+        controls_col.info("Pick at least one model.", icon="👆")
+
+    if digit is not None and chosen:
+        readings = {}
+        for name in chosen:
+            try:
+                readings[name] = drawing.read_digit(resources.checkpoint(name).model, digit,
+                                                    resources.codes(name, "train"), NEIGHBOURS)
+            except ExplorerError as error:
+                st.error(f"{name}: {error}")
+        if readings:
+            st.divider()
+            with controls_col:
+                st.markdown(
+                    f"**On the maps** ({PROJECTIONS[settings['projection']]} of every dataset digit's code) the ★ "
+                    f"is your digit; ringed dots are its {NEIGHBOURS} nearest training digits in the full code "
+                    "space, so on a flat map they can sit a little apart from the ★."
+                )
+            for column, (name, reading) in zip(st.columns(len(readings), gap="medium"), readings.items()):
+                with column:
+                    model_column(name, reading, settings["projection"])
+
+    url_state.write({"models": chosen, "proj": settings["projection"]})

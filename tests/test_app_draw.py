@@ -1,0 +1,194 @@
+"""The draw page under AppTest: the hint on an empty pad, a drawing or an upload read by each model,
+clear messages for bad input, settings in the URL."""
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from test_drawing import png_header_only
+from ui import draw_page
+
+
+def four(size=280, ink=(255, 255, 255, 255), paper=(0, 0, 0, 255)) -> Image.Image:
+    """A drawn "4": two strokes like a student's, RGBA."""
+    image = Image.new("RGBA", (size, size), paper)
+    pen = ImageDraw.Draw(image)
+    s = size / 280
+    pen.line([(100 * s, 40 * s), (70 * s, 160 * s), (200 * s, 160 * s)], fill=ink, width=round(18 * s), joint="curve")
+    pen.line([(170 * s, 60 * s), (170 * s, 250 * s)], fill=ink, width=round(18 * s))
+    return image
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def canvas_value(image: Image.Image, strokes: int = 2) -> dict:
+    """What streamlit-drawable-canvas 0.13 stores under its key: Fabric's JSON and a PNG data URL."""
+    url = "data:image/png;base64," + base64.b64encode(png(image)).decode("ascii")
+    return {"drawing": {"raw": {"objects": [{"type": "path"}] * strokes, "background": "#000"}, "data": url},
+            "backgroundFit": None}
+
+
+def maps(app) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def image_captions(app) -> list[str]:
+    return [caption for image in app.get("image") for caption in image.captions]
+
+
+@pytest.fixture
+def app(page_app):
+    return page_app("draw_page")
+
+
+def draw(app, image: Image.Image, strokes: int = 2):
+    app.run()
+    app.session_state["draw_canvas"] = canvas_value(image, strokes)
+    return app.run()
+
+
+def upload(app, name: str, data: bytes, mime: str = "image/png"):
+    app.run()
+    app.session_state["draw_source"] = draw_page.UPLOAD_TAB
+    app.run()
+    app.file_uploader(key="draw_upload").set_value((name, data, mime))
+    return app.run()
+
+
+def assert_models_read_the_digit(app, models=draw_page.DEFAULT_MODELS):
+    assert not app.exception
+    assert [s.value for s in app.subheader] == list(models)
+    charts = maps(app)
+    assert len(charts) == len(models) <= 4  # browsers give a page only a few WebGL contexts
+    for chart in charts:
+        star = [t for t in chart["data"] if t.get("name") == "your digit"]
+        assert len(star) == 1 and star[0]["marker"]["symbol"] == "star" and len(star[0]["x"]) == 1
+        assert [t["name"] for t in chart["data"]][:2] == ["digits", "highlighted"]  # the 5 neighbours ringed
+    assert [m.label for m in app.metric][:2] == ["Error (MSE)", "Nearest digits say"]
+    assert all(float(m.value) >= 0 for m in app.metric if m.label == "Error (MSE)")
+    captions = image_captions(app)
+    assert captions.count("reconstruction") == len(models)
+    assert any(c.startswith("Your digit as MNIST was made") for c in captions)
+    assert sum(len(c) == 1 and c.isdigit() for c in captions) == draw_page.NEIGHBOURS * len(models)
+
+
+def test_empty_pad_shows_the_hint(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Draw a digit"
+    assert any("Draw a digit" in i.value for i in app.info)
+    assert app.multiselect(key="draw_models").value == list(draw_page.DEFAULT_MODELS)
+    assert app.radio(key="draw_projection").value == "pca"
+    assert not app.get("plotly_chart") and not app.error and not app.warning
+
+
+def test_a_drawing_is_read_by_every_model(app):
+    draw(app, four())
+    assert_models_read_the_digit(app)
+    assert app.query_params["models"] == "ae_32,vae_32,dae_32" and app.query_params["proj"] == "pca"
+
+
+def test_a_cleared_pad_shows_the_hint_again(app):
+    draw(app, four())
+    app.session_state["draw_canvas"] = canvas_value(Image.new("RGBA", (280, 280), (0, 0, 0, 255)), strokes=0)
+    app.run()
+    assert not app.exception and not app.get("plotly_chart")
+    assert any("Draw a digit" in i.value for i in app.info)
+
+
+def test_strokes_without_ink_are_explained(app):
+    draw(app, Image.new("RGBA", (280, 280), (0, 0, 0, 255)), strokes=1)  # e.g. a black stroke on black
+    assert not app.exception and not app.get("plotly_chart")
+    assert [w.value for w in app.warning] == ["The drawing is empty — draw a digit first."]
+
+
+def test_fewer_models_give_fewer_columns_and_none_asks_for_one(app):
+    app.run()
+    app.multiselect(key="draw_models").set_value(["vae_2"])
+    app.session_state["draw_canvas"] = canvas_value(four())
+    app.run()
+    assert_models_read_the_digit(app, ["vae_2"])
+    assert app.query_params["models"] == "vae_2"
+    app.multiselect(key="draw_models").set_value([])
+    app.run()
+    assert not app.exception and not app.get("plotly_chart")
+    assert any("at least one model" in i.value for i in app.info)
+
+
+@pytest.mark.parametrize("picture", [
+    four(),
+    four(ink=(20, 20, 120, 255), paper=(240, 235, 220, 255)).convert("RGB"),  # blue ink on cream paper
+    four(size=1500),  # bigger than a canvas, shrunk on load
+], ids=["canvas-like", "ink-on-paper", "big"])
+def test_a_good_upload_is_read_by_every_model(app, picture):
+    upload(app, "digit.png", png(picture))
+    assert_models_read_the_digit(app)
+
+
+def test_a_jpeg_photo_is_read(app):
+    buffer = io.BytesIO()
+    four(ink=(30, 30, 30, 255), paper=(250, 250, 250, 255)).convert("RGB").save(buffer, "JPEG", quality=70)
+    upload(app, "photo.jpg", buffer.getvalue(), "image/jpeg")
+    assert_models_read_the_digit(app)
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("digit.png", b"hello, I am a text file with an image's name\n", "not an image"),
+    ("digit.png", b"", "empty"),
+    ("dot.png", png(Image.new("L", (1, 1), 255)), "too small to contain a digit"),
+    ("huge.png", png_header_only(6000, 6000), "limit"),
+    ("blank.png", png(Image.new("L", (64, 64), 255)), "looks blank"),
+], ids=["text-named-png", "empty-file", "1x1", "huge", "blank-paper"])
+def test_bad_uploads_get_a_clear_message(app, name, data, message):
+    upload(app, name, data)
+    assert not app.exception
+    assert len(app.error) == 1 and message in app.error[0].value
+    assert not app.get("plotly_chart")
+
+
+def test_the_open_tab_is_the_input(app):
+    draw(app, four())
+    assert len(maps(app)) == 3
+    app.session_state["draw_source"] = draw_page.UPLOAD_TAB
+    app.run()  # nothing uploaded yet: the drawing in the other tab is not used
+    assert not app.exception and not app.get("plotly_chart")
+    assert any("Draw a digit" in i.value for i in app.info)
+    app.session_state["draw_source"] = draw_page.DRAW_TAB
+    app.run()  # back on the pad: the drawing is still there
+    assert len(maps(app)) == 3
+
+
+def test_url_parameters_round_trip(app):
+    app.query_params.update({"models": "vae_2,ae_32", "proj": "pca"})
+    draw(app, four())
+    assert app.multiselect(key="draw_models").value == ["vae_2", "ae_32"]
+    assert_models_read_the_digit(app, ["vae_2", "ae_32"])
+    assert app.query_params["models"] == "vae_2,ae_32"
+
+
+@pytest.mark.parametrize("params", [
+    {"models": "no_such_model"}, {"models": "ae_32,vae_32,dae_32,vae_2"}, {"models": ""}, {"proj": "tsne"},
+    {"models": "../../etc"},
+])
+def test_bad_url_parameters_fall_back_with_a_notice(app, params):
+    app.query_params.update(params)
+    app.run()
+    assert not app.exception
+    assert any("Ignored" in w.value for w in app.warning)
+    assert app.multiselect(key="draw_models").value == list(draw_page.DEFAULT_MODELS)
+
+
+def test_digit_from_canvas_reads_a_synthetic_stroke():
+    rgba = np.zeros((280, 280, 4), np.uint8)  # transparent, as a pad without background colour returns
+    rgba[60:220, 130:148] = (255, 255, 255, 255)  # one vertical stroke: a "1"
+    digit = draw_page.digit_from_canvas(rgba)
+    assert digit.shape == (28, 28) and digit.max() == pytest.approx(1.0)
+    assert draw_page.digit_from_canvas(None) is None
