@@ -44,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--shift", type=int, default=0, help="augment: shift training images by up to N pixels")
+    t.add_argument("--cosine", action="store_true", help="decay the learning rate to 0 on a cosine")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--out", required=True, help="checkpoint folder, e.g. checkpoints/my_vae")
@@ -73,7 +74,7 @@ def command_train(args) -> None:
         channels=args.channels, beta=args.beta, noise=args.noise, noise_level=args.noise_level,
     )
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                               device=args.device, report_every=5, shift=args.shift)
+                               device=args.device, report_every=5, shift=args.shift, cosine=args.cosine)
     train_config.validate(len(dataset.x_train))
     out = Path(args.out)
     checkpoints.check_name(out.name)

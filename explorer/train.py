@@ -28,6 +28,7 @@ class TrainConfig:
     device: str = "auto"
     report_every: int = 0  # also call on_progress every k steps (0: once per epoch only)
     shift: int = 0  # augmentation: move each training image by up to this many pixels
+    cosine: bool = False  # decay the learning rate to 0 along a half cosine over all steps
 
     def validate(self, n_train: int) -> None:
         if not isinstance(self.epochs, int) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -127,6 +128,8 @@ def train(
     # The fused kernel updates all parameters in one pass instead of a Python loop over tensors.
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
     steps = math.ceil(len(x_train) / config.batch_size)
+    # Small steps at the end settle the weights into a minimum instead of bouncing around it.
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * steps) if config.cosine else None
     history = History()
     started = time.perf_counter()
 
@@ -148,6 +151,8 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if schedule:
+                schedule.step()
             # Accumulate on-device; a .item() per term per step would sync for nothing.
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0) + value.detach() * len(batch)

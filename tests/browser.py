@@ -68,8 +68,19 @@ def open_page(page, url: str) -> None:
     wait_idle(page)
 
 
+def show_whole_page(page) -> None:
+    """Grow the viewport to the app's height: Streamlit scrolls inside its own container, so a
+    full-page screenshot alone would stop at the viewport's bottom."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    if height > page.viewport_size["height"]:
+        page.set_viewport_size({"width": page.viewport_size["width"], "height": int(height) + 40})
+        page.wait_for_timeout(1500)  # Plotly re-lays out its charts on resize
+
+
 def screenshot(page, name: str) -> Path:
+    """Save the whole page as tests/screenshots/NAME.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    show_whole_page(page)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -24,14 +24,6 @@ def drag(page, box: dict, points: list[tuple[float, float]]) -> None:
     page.mouse.up()
 
 
-def show_whole_page(page) -> None:
-    """Grow the viewport to the app's height: Streamlit scrolls inside its own container, so a
-    full-page screenshot alone would stop at the viewport's bottom."""
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": page.viewport_size["width"], "height": int(height) + 40})
-    page.wait_for_timeout(1500)  # Plotly re-lays out its charts on resize
-
-
 def watch_console(page) -> list[str]:
     messages = []
     page.on("console", lambda m: messages.append(m.text))
@@ -59,7 +51,6 @@ def test_drawing_a_digit_shows_what_each_model_makes_of_it(app_url, page):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert not [m for m in console if "WebGL" in m and ("context" in m.lower() or "lost" in m.lower())]
     assert "models=ae_32%2Cvae_32%2Cdae_32" in page.url or "models=ae_32,vae_32,dae_32" in page.url
-    show_whole_page(page)
     screenshot(page, "draw")
 
 
@@ -91,5 +82,4 @@ def test_uploads_a_broken_file_then_a_picture(app_url, page):
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
     assert page.locator('[data-testid="stException"]').count() == 0
-    show_whole_page(page)
     screenshot(page, "draw_upload")

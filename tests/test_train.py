@@ -96,3 +96,16 @@ def test_random_shift_moves_each_image_within_bounds():
 def test_auto_device_falls_back_to_cpu_here():
     assert resolve_device("auto").type in {"cuda", "mps", "cpu"}
     assert resolve_device("cpu").type == "cpu"
+
+
+def test_cosine_schedule_decays_the_learning_rate_to_zero(images, monkeypatch):
+    seen = []
+    real_step = torch.optim.Adam.step
+
+    def record(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", record)
+    train(tiny("ae"), images, TrainConfig(epochs=2, batch_size=16, lr=1e-2, cosine=True))
+    assert seen[0] == pytest.approx(1e-2) and seen[-1] < 1e-3 and seen == sorted(seen, reverse=True)
