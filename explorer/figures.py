@@ -207,22 +207,41 @@ def _grid(xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, tuple[int, in
     return lo, span / np.array([nx, ny]), (nx, ny)
 
 
-def spread_subset(xy: np.ndarray, k: int) -> np.ndarray:
-    """Indices (≤k,) of points spread evenly over a 2-D map, ascending.
-
-    Bins xy (N, 2) into a grid of at most k cells and keeps, for every non-empty cell,
-    the point closest to the cell centre (ties go to the lower index).
-    """
-    xy = np.asarray(xy, dtype=float)[:, :2]
-    if k <= 0 or len(xy) == 0:
-        return np.zeros(0, dtype=int)
-    lo, cell, (nx, ny) = _grid(xy, k)
+def _pick_per_cell(xy: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """For a grid of about `cells` cells over xy: the point nearest each non-empty cell's centre, and the cell size."""
+    lo, cell, (nx, ny) = _grid(xy, cells)
     ij = np.minimum(((xy - lo) // cell).astype(int), [nx - 1, ny - 1])
     cell_id = ij[:, 0] * ny + ij[:, 1]
     dist = np.linalg.norm(xy - (lo + (ij + 0.5) * cell), axis=1)
     order = np.lexsort((np.arange(len(xy)), dist, cell_id))
     _, first = np.unique(cell_id[order], return_index=True)
-    return np.sort(order[first])
+    return np.sort(order[first]), cell
+
+
+def spread_subset(xy: np.ndarray, k: int) -> np.ndarray:
+    """Indices (≤k,) of points spread evenly over a 2-D map, ascending.
+
+    Bins xy (N, 2) into a grid and keeps, for every non-empty cell, the point closest to the
+    cell centre (ties go to the lower index). Maps are mostly empty space between clusters, so
+    the grid is refined until about k cells are occupied, not k cells in all.
+    """
+    return _spread(np.asarray(xy, dtype=float)[:, :2], k)[0]
+
+
+def _spread(xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    if k <= 0 or len(xy) == 0:
+        return np.zeros(0, dtype=int), np.ones(2)
+    cells = k
+    rows, cell = _pick_per_cell(xy, cells)
+    for _ in range(4):  # occupancy grows with finer grids; a few refinements get close to k
+        if len(rows) >= 0.9 * k or len(rows) == len(xy):
+            break
+        cells = int(min(cells * k / max(len(rows), 1), 50 * k))
+        finer, finer_cell = _pick_per_cell(xy, cells)
+        if len(finer) > k:
+            break
+        rows, cell = finer, finer_cell
+    return rows, cell
 
 
 def _gray_stack(images: np.ndarray) -> np.ndarray:
@@ -270,11 +289,11 @@ def thumbnail_map(
         raise ValueError(f"need one image per point: {len(images)} images for {len(xy)} points")
     fig = latent_scatter(xy, labels, ids, class_names, axis_titles=axis_titles, title=title)
     fig.update_traces(marker_opacity=0.25, selector=0)
-    rows = spread_subset(xy, k)
+    rows, cell = _spread(xy, k)
     if len(rows) == 0:
         return fig
-    _, cell, _ = _grid(xy, k)
-    size = 0.9 * cell
+    # A little larger than a cell: neighbours may touch, but each digit stays readable.
+    size = 1.4 * cell
     fig.update_layout(
         images=[
             dict(
