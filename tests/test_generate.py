@@ -1,11 +1,8 @@
 """generate.py: paths between codes, prior samples, traversals, KL, grids, smoothness."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from explorer.errors import ExplorerError
 from explorer.generate import (
@@ -23,42 +20,7 @@ from explorer.generate import (
     traverse,
 )
 
-SIDE = 8
-
-
-class TinyAE(nn.Module):
-    """Stand-in for the models.py contract: a linear AE on 1x8x8 images.
-
-    It remembers the last codes it decoded, so tests can check what was asked of the decoder.
-    """
-
-    is_variational = False
-
-    def __init__(self, latent_dim=3):
-        super().__init__()
-        self.config = SimpleNamespace(latent_dim=latent_dim)
-        with torch.random.fork_rng():  # seeded weights without touching the global RNG
-            torch.manual_seed(0)
-            self.enc = nn.Linear(SIDE * SIDE, latent_dim * (2 if self.is_variational else 1))
-            self.dec = nn.Linear(latent_dim, SIDE * SIDE)
-        self.last_z = None
-
-    def encode(self, x):  # (B, 1, 8, 8) -> (B, latent)
-        return self.enc(x.flatten(1))[:, : self.config.latent_dim]
-
-    def decode(self, z):  # (B, latent) -> (B, 1, 8, 8)
-        self.last_z = z.clone()
-        return torch.sigmoid(self.dec(z)).view(-1, 1, SIDE, SIDE)
-
-
-class TinyVAE(TinyAE):
-    is_variational = True
-
-    def encode_distribution(self, x):
-        return self.enc(x.flatten(1)).chunk(2, dim=1)  # (mu, logvar), each (B, latent)
-
-    def encode(self, x):
-        return self.encode_distribution(x)[0]
+from standins import SIDE, TinyAE, TinyVAE
 
 
 class FixedPosteriorVAE(TinyAE):

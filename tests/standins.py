@@ -1,0 +1,44 @@
+"""Tiny stand-ins for the model contract (encode / decode / is_variational / config.latent_dim),
+so explorer functions can be tested on models whose every number we control."""
+
+from types import SimpleNamespace
+
+import torch
+from torch import nn
+
+SIDE = 8
+
+
+class TinyAE(nn.Module):
+    """Stand-in for the models.py contract: a linear AE on 1x8x8 images.
+
+    It remembers the last codes it decoded, so tests can check what was asked of the decoder.
+    """
+
+    is_variational = False
+
+    def __init__(self, latent_dim=3):
+        super().__init__()
+        self.config = SimpleNamespace(latent_dim=latent_dim)
+        with torch.random.fork_rng():  # seeded weights without touching the global RNG
+            torch.manual_seed(0)
+            self.enc = nn.Linear(SIDE * SIDE, latent_dim * (2 if self.is_variational else 1))
+            self.dec = nn.Linear(latent_dim, SIDE * SIDE)
+        self.last_z = None
+
+    def encode(self, x):  # (B, 1, 8, 8) -> (B, latent)
+        return self.enc(x.flatten(1))[:, : self.config.latent_dim]
+
+    def decode(self, z):  # (B, latent) -> (B, 1, 8, 8)
+        self.last_z = z.clone()
+        return torch.sigmoid(self.dec(z)).view(-1, 1, SIDE, SIDE)
+
+
+class TinyVAE(TinyAE):
+    is_variational = True
+
+    def encode_distribution(self, x):
+        return self.enc(x.flatten(1)).chunk(2, dim=1)  # (mu, logvar), each (B, latent)
+
+    def encode(self, x):
+        return self.encode_distribution(x)[0]
