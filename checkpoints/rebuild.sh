@@ -13,7 +13,7 @@ train --model vae --latent-dim 32 --hidden 256,128 --epochs 180 --batch-size 64 
 train --model vae --latent-dim 2  --hidden 256,128 --epochs 100 --batch-size 64 --out checkpoints/vae_2
 # Convolutional models: stride-2 convs down, transposed convs up.
 train --model conv_ae  --latent-dim 32 --channels 32,64 --epochs 60 --batch-size 128 --out checkpoints/conv_ae_32
-train --model conv_vae --latent-dim 32 --channels 32,64,128 --epochs 120 --batch-size 128 --shift 1 --out checkpoints/conv_vae_32
+train --model conv_vae --latent-dim 32 --channels 32,64,128 --epochs 150 --batch-size 128 --shift 1 --cosine --out checkpoints/conv_vae_32
 
 python -m explorer map checkpoints/ae_32 checkpoints/dae_32 checkpoints/vae_32 checkpoints/vae_2 \
     checkpoints/conv_ae_32 checkpoints/conv_vae_32
