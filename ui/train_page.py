@@ -1,8 +1,417 @@
-"""Placeholder until this page is written (work in progress on this branch)."""
+"""Train: watch an autoencoder learn, live, keep the result, and compare VAEs across β.
 
+Training runs in a server-wide job registry (explorer.jobs) shared by every session, so a
+reloaded page (or a copied link with `job=`) reattaches to a job that is still running.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+
+from explorer import figures, jobs
+from explorer.cli import METRIC_LABELS
+from explorer.errors import ExplorerError
+from explorer.models import ModelConfig
+from explorer.train import TrainConfig, evaluate_loss
+from ui import resources, url_state
+
+DATASETS = {"mnist5k": "MNIST, 5,000 digits (28×28)", "digits": "digits, 1,797 (8×8, quick)"}
+KINDS = {"ae": "AE", "dae": "DAE", "vae": "VAE", "conv_ae": "ConvAE", "conv_vae": "ConvVAE"}
+LATENT_SIZES = (2, 4, 8, 16, 32, 64)
+BETAS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+LEARNING_RATES = (3e-4, 1e-3, 2e-3, 5e-3, 1e-2)
+BATCH_SIZES = (32, 64, 128, 256)
+# About 30 s on 2 busy CPU cores for mnist5k (MLP VAE, 16 latent): recognisable digits, visible clusters.
+DEFAULTS = dict(dataset="mnist5k", kind="vae", latent=16, beta=1.0, noise=0.3, epochs=15, lr=2e-3, batch=64)
+LADDER_BETAS = (0.5, 1.0, 4.0)
+JOB_KEY = "train_job"
+REFRESH_SECONDS = 1.0
+RECON_WIDTH = 640  # pixels of a row of reconstructions
+
+
+@st.cache_resource
+def registry() -> jobs.JobRegistry:
+    """One registry per server: every session sees (and queues behind) the same jobs."""
+    return jobs.JobRegistry(max_running=1)
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def ladder_name(beta: float) -> str:
+    """Checkpoint name of the β ladder's VAE: vae_beta_0p5, vae_beta_1, vae_beta_4 (no dots in names)."""
+    return "vae_beta_" + f"{beta:g}".replace(".", "p")
+
+
+def free_name(base: str, taken: set[str]) -> str:
+    """base, or base_2, base_3, ... whichever is not taken."""
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def about(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {round(seconds / 60)} min"
+
+
+def latent_replay_figure(frames: list[np.ndarray], labels: np.ndarray, class_names, *, animate: bool) -> go.Figure:
+    """Latent map of the same digits after each epoch: frames[e] (P, 2) after epoch e (0 = untrained).
+
+    One go.Scatter trace per class (SVG, so it does not use one of the page's few WebGL contexts).
+    animate: all epochs as Plotly frames with a play button and an epoch slider, axes fixed over
+    all epochs; otherwise just the last frame.
+    """
+    labels = np.asarray(labels).astype(int)
+    classes = [c for c in range(len(class_names)) if (labels == c).any()]
+
+    def traces(xy: np.ndarray) -> list[go.Scatter]:
+        return [go.Scatter(x=xy[labels == c, 0], y=xy[labels == c, 1], mode="markers", name=str(class_names[c]),
+                           marker=dict(size=7, opacity=0.8, color=figures.CLASS_COLORS[c % len(figures.CLASS_COLORS)]),
+                           hovertemplate=f"class {class_names[c]}<extra></extra>") for c in classes]
+
+    last = len(frames) - 1
+    fig = go.Figure(traces(frames[-1]))
+    fig.update_layout(
+        template="plotly_white", height=560, font=dict(size=figures.FONT_SIZE),
+        margin=dict(l=10, r=10, t=10, b=10), hovermode="closest",
+        legend=dict(title=dict(text="class"), itemsizing="constant"),
+        xaxis=dict(title=dict(text="PC1 of the latest epoch"), zeroline=False),
+        yaxis=dict(title=dict(text="PC2"), zeroline=False),
+    )
+    if not animate or len(frames) < 2:
+        return fig
+    points = np.concatenate(frames)
+    low, high = points.min(0), points.max(0)
+    pad = 0.05 * (high - low) + 1e-6
+    fig.frames = [go.Frame(data=traces(xy), name=str(e), traces=list(range(len(classes)))) for e, xy in enumerate(frames)]
+    step = dict(mode="immediate", frame=dict(duration=500, redraw=False), transition=dict(duration=350, easing="cubic-in-out"))
+    fig.update_layout(
+        margin=dict(b=130),
+        xaxis=dict(range=[low[0] - pad[0], high[0] + pad[0]], autorange=False),
+        yaxis=dict(range=[low[1] - pad[1], high[1] + pad[1]], autorange=False),
+        updatemenus=[dict(
+            type="buttons", direction="down", x=1.02, xanchor="left", y=0, yanchor="bottom", pad=dict(l=10),
+            buttons=[dict(label="▶ Play", method="animate", args=[None, {**step, "fromcurrent": False}]),
+                     dict(label="❚❚ Pause", method="animate",
+                          args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False),
+                                             transition=dict(duration=0))])],
+        )],
+        sliders=[dict(
+            active=last, x=0, len=1, y=-0.16, yanchor="top", pad=dict(t=10),
+            currentvalue=dict(prefix="epoch ", font=dict(size=figures.FONT_SIZE)),
+            steps=[dict(label=str(e), method="animate", args=[[str(e)], step]) for e in range(len(frames))],
+        )],
+    )
+    return fig
+
+
+def memo(key: str, version: tuple, build):
+    """build() once per version in this session: the live view redraws every second, a figure changes once an epoch."""
+    slot = st.session_state.get(key)
+    if slot is None or slot[0] != version:
+        slot = st.session_state[key] = (version, build())
+    return slot[1]
+
+
+# ---------------------------------------------------------------- controls
+
+
+def training_controls(disabled: bool) -> dict:
+    """The run's settings; β only for VAEs, noise only for the denoising AE."""
+    for name, value in DEFAULTS.items():
+        st.session_state.setdefault(f"train_{name}", value)
+    c1, c2, c3, c4 = st.columns(4)
+    settings = dict(
+        dataset=c1.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="train_dataset", disabled=disabled),
+        kind=c2.selectbox("Model", list(KINDS), format_func=KINDS.get, key="train_kind", disabled=disabled),
+        latent=c3.select_slider("Latent size", LATENT_SIZES, key="train_latent", disabled=disabled,
+                                help="How many numbers the encoder may use to describe a digit"),
+    )
+    kind = settings["kind"]
+    if kind in ("vae", "conv_vae"):
+        settings["beta"] = c4.select_slider("β (KL weight)", BETAS, key="train_beta", disabled=disabled,
+                                            help="Higher β pushes codes towards a plain Gaussian: smoother map, blurrier digits")
+    elif kind == "dae":
+        settings["noise"] = c4.slider("Noise level", 0.0, 0.8, step=0.05, key="train_noise", disabled=disabled,
+                                      help="Standard deviation of the Gaussian noise added to training inputs")
+    c5, c6, c7, c8 = st.columns(4)
+    settings.update(
+        epochs=c5.slider("Epochs", 1, 50, key="train_epochs", disabled=disabled),
+        lr=c6.select_slider("Learning rate", LEARNING_RATES, format_func=lambda v: f"{v:g}", key="train_lr",
+                            disabled=disabled),
+        batch=c7.select_slider("Batch size", BATCH_SIZES, key="train_batch", disabled=disabled),
+    )
+    with c8:
+        st.write("")  # line the button up with the sliders
+        settings["start"] = st.button("Start training", type="primary", key="train_start", disabled=disabled,
+                                      width="stretch")
+    return settings
+
+
+def job_spec(settings: dict, *, kind: str | None = None, beta: float | None = None, name: str | None = None,
+             autosave: bool = False) -> jobs.JobSpec:
+    kind = kind or settings["kind"]
+    model = ModelConfig(
+        kind=kind, image_shape=resources.dataset(settings["dataset"]).image_shape, latent_dim=settings["latent"],
+        beta=beta if beta is not None else settings.get("beta", 1.0), noise_level=settings.get("noise", 0.3),
+    )
+    training = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch"], lr=settings["lr"], seed=0,
+                           report_every=5)
+    default = free_name(f"my_{kind}_{settings['latent']}", set(resources.checkpoint_names()))
+    return jobs.JobSpec(settings["dataset"], model, training, name or default, autosave)
+
+
+def current_job() -> str | None:
+    """The session's job: from session state, else (once) from the link's `job=`."""
+    reg = registry()
+    if JOB_KEY not in st.session_state:
+        raw = st.query_params.get("job")
+        st.session_state[JOB_KEY] = raw if raw in reg else None
+        if raw and raw not in reg:
+            st.info("The training run in this link is no longer on the server (it finished long ago or the "
+                    "server restarted). Start a new one below.", icon=":material/link:")
+    job_id = st.session_state[JOB_KEY]
+    if job_id is not None and job_id not in reg:
+        st.session_state[JOB_KEY] = job_id = None
+    return job_id
+
+
+# ---------------------------------------------------------------- the job's live view
+
+
+def progress_line(snap: jobs.JobSnapshot) -> None:
+    bar, stop = st.columns([6, 1], vertical_alignment="bottom")
+    if snap.status == "queued":
+        ahead = snap.queue_position or 1
+        bar.progress(0.0, text=f"Waiting in line: {ahead} job{'s' if ahead > 1 else ''} to go before yours "
+                               "(one trains at a time on this server).")
+    elif snap.status == "running" and snap.phase == "training":
+        bar.progress(min(snap.fraction, 1.0), text=f"Epoch {min(snap.epoch + 1, snap.epochs)} of {snap.epochs} · "
+                                                   f"{about(snap.seconds_left) or 'estimating time'} left")
+    elif snap.phase != "finished":
+        bar.progress(1.0, text="Training finished · measuring the model on the test digits…")
+    elif snap.status == "done":
+        bar.progress(1.0, text=f"Done: {snap.epochs} epoch{'s' if snap.epochs > 1 else ''} in {duration(snap.elapsed)}")
+    elif snap.status == "stopped":
+        bar.progress(min(snap.fraction, 1.0), text=f"Stopped after {snap.epoch} of {snap.epochs} epochs")
+    else:
+        bar.progress(min(snap.fraction, 1.0), text=f"Failed during epoch {snap.epoch + 1} of {snap.epochs}")
+    stoppable = snap.status == "queued" or snap.phase == "training"
+    if stop.button("Stop", key="train_stop", disabled=not stoppable, width="stretch"):
+        registry().stop(snap.job_id)
+        st.rerun()
+
+
+def reconstruction_rows(snap: jobs.JobSnapshot) -> None:
+    """The fixed test digits, then their reconstructions after the first, a middle and the latest epoch."""
+    if snap.originals is None or not snap.reconstructions:
+        return
+    latest = len(snap.reconstructions) - 1
+    epochs = sorted({e for e in (1, (latest + 1) // 2, latest) if 1 <= e <= latest}) or [latest]
+    width = snap.originals.shape[-1] + 4
+    scale = max(1, round(RECON_WIDTH / (len(snap.originals) * width)))
+    rows = [("original", snap.originals)] + [
+        ("untrained" if e == 0 else f"epoch {e}", snap.reconstructions[e]) for e in epochs]
+    for label, images in rows:
+        name_col, image_col = st.columns([1, 5], vertical_alignment="center")
+        name_col.markdown(f"**{label}**")
+        image_col.image(figures.tile_images(images, ncols=len(images), scale=scale))
+
+
+def metrics_row(metrics: dict) -> None:
+    shown = [k for k in METRIC_LABELS if k in metrics]
+    for col, key in zip(st.columns(len(shown)), shown):
+        value = metrics[key]
+        col.metric(METRIC_LABELS[key], f"{value:.1%}" if key == "linear_probe" else f"{value:.4g}")
+
+
+def save_form(snap: jobs.JobSnapshot) -> None:
+    for name in snap.saved_as:
+        st.success(f"Saved as **{name}**: it is now in the model list of every page. "
+                   f"Open it on the [Latent map](./?model={name}) page.", icon=":material/save:")
+    if snap.saved_as:
+        return
+    with st.form("train_save_form", border=False):
+        name_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+        name = name_col.text_input("Save as", value=snap.spec.checkpoint_name, key="train_save_name", max_chars=64,
+                                   help="Letters, digits, '-' and '_' only")
+        submitted = button_col.form_submit_button("Save", type="primary", key="train_save", width="stretch")
+    if submitted:
+        try:
+            registry().save(snap.job_id, name.strip())
+        except ExplorerError as error:
+            st.error(str(error))
+            return
+        # resources.checkpoint_names() reads the folder on every call: nothing cached to clear.
+        st.rerun()
+
+
+def loss_figure(history: list[dict]) -> go.Figure:
+    fig = figures.loss_curves(history)
+    fig.update_xaxes(tick0=1, dtick=max(1, math.ceil(len(history) / 10)))  # whole epochs only
+    return fig
+
+
+def job_view(job_id: str, watching: bool) -> None:
+    """Everything about one job; run as a fragment that refreshes itself while the job is active."""
+    snap = registry().snapshot(job_id)
+    if watching and snap.phase == "finished":
+        st.rerun()  # the whole page: stops the refresh timer, unlocks the controls, shows the save form
+    progress_line(snap)
+    if snap.status == "failed":
+        st.error(snap.error, icon=":material/error:")
+    loss_col, map_col = st.columns(2, gap="large")
+    with loss_col:
+        st.subheader("Loss")
+        if snap.history:
+            fig = memo("_train_loss_fig", (job_id, len(snap.history)), lambda: loss_figure(snap.history))
+            st.plotly_chart(fig, key="train_loss", width="stretch", config={"displayModeBar": False})
+        else:
+            st.info("The loss curves start after the first epoch.", icon=":material/hourglass_top:")
+        st.subheader("Reconstructions")
+        st.caption("Test digits the model never trains on, and what it makes of them.")
+        reconstruction_rows(snap)
+    with map_col:
+        st.subheader("Latent space")
+        if snap.latent_frames:
+            settled = snap.phase == "finished"
+            epoch = len(snap.latent_frames) - 1
+            fig = memo("_train_latent_fig", (job_id, epoch, settled), lambda: latent_replay_figure(
+                snap.latent_frames, snap.latent_labels, resources.dataset(snap.spec.dataset).classes, animate=settled))
+            st.plotly_chart(fig, key="train_latent_map", width="stretch", config={"displayModeBar": False})
+            st.caption(f"{len(snap.latent_labels)} test digits. "
+                       + ("Press ▶ Play to replay training from the untrained model (epoch 0), or drag the slider."
+                          if settled and epoch > 0 else f"After epoch {epoch}; updates every epoch.")
+                       + " Each epoch is projected on its own two main axes, turned to line up with the last one.")
+    if snap.savable:
+        st.subheader("How good is it? (test digits)")
+        metrics_row(snap.metrics or {})
+        kl = (snap.history[-1].get("test") or {}).get("kl")
+        if kl is not None and kl < 0.5:
+            st.info(f"The KL term ended near zero ({kl:.2f} nats): the codes carry almost no information about "
+                    "the digit (*posterior collapse*), so every reconstruction looks alike. Try a lower β, "
+                    "more epochs or the MNIST dataset.", icon=":material/lightbulb:")
+        save_form(snap)
+
+
+# ---------------------------------------------------------------- β ladder
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _loss_terms(name: str, version: int) -> dict:
+    """Test reconstruction loss and KL of a checkpoint (seeded one-sample estimate)."""
+    return evaluate_loss(resources.checkpoint(name).model, resources.dataset_of(name).x_test)
+
+
+def ladder_section(settings: dict) -> None:
+    st.subheader("β ladder: what the KL weight does")
+    st.markdown(
+        "Three VAEs, identical except for β, the weight of the KL term. **Look for**: as β falls, the KL rises "
+        "(the codes keep more information about each digit) and the reconstruction loss drops; as β rises, "
+        "the codes are squeezed towards a plain Gaussian and the classes overlap more."
+    )
+    reg, names = registry(), set(resources.checkpoint_names())
+    rungs = [(beta, ladder_name(beta)) for beta in LADDER_BETAS]
+    missing = [(beta, name) for beta, name in rungs if name not in names and reg.active_job_for(name) is None]
+    if missing:
+        if st.button(f"Train the {len(missing)} missing β model{'s' if len(missing) != 1 else ''}", key="train_ladder"):
+            try:
+                for beta, name in missing:
+                    reg.submit(job_spec(settings, kind="vae", beta=beta, name=name, autosave=True))
+            except ExplorerError as error:
+                st.error(str(error))
+            else:
+                st.rerun()
+        st.caption("They use your settings above with an MLP VAE, queue behind other training runs, and are saved as "
+                   + ", ".join(f"`{name}`" for _, name in rungs) + " when done.")
+    elif any(name not in names for _, name in rungs):
+        st.caption("Training the missing models (they queue behind other runs); each appears here when it is saved.")
+    else:
+        st.caption("Colours are digit classes, as on the map above. The models are the saved checkpoints "
+                   + ", ".join(f"`{name}`" for _, name in rungs) + "; delete one to train it again.")
+    active = any(reg.active_job_for(name) for _, name in rungs)
+    st.fragment(run_every=2.0 if active else None)(ladder_view)(rungs, active)
+
+
+def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
+    reg, names = registry(), set(resources.checkpoint_names())
+    active = {name: reg.active_job_for(name) for _, name in rungs}
+    if watching and not any(active.values()):
+        st.rerun()
+    columns = st.columns(len(rungs))
+    points = []
+    for (beta, name), col in zip(rungs, columns):
+        with col:
+            if name in names:
+                try:
+                    ckpt = resources.checkpoint(name)
+                    ds = resources.dataset_of(name)
+                    lmap = resources.latent_map(name, "test", "pca")
+                except ExplorerError as error:
+                    st.error(str(error))
+                    continue
+                labels = ds.y_test.numpy()
+                fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes,
+                                             axis_titles=lmap.axis_titles, title=f"β = {ckpt.config.beta:g}")
+                fig.update_layout(height=380, dragmode="zoom")
+                fig.update_traces(marker_showscale=False)
+                st.plotly_chart(fig, key=f"train_ladder_{name}", width="stretch", config={"displayModeBar": False})
+                if ckpt.config.is_variational:
+                    terms = _loss_terms(name, resources.version(name))
+                    points.append({"beta": ckpt.config.beta, "recon": terms["recon"], "kl": terms["kl"], "name": name})
+                else:
+                    st.warning(f"`{name}` is not a VAE, so it has no KL term.")
+            elif active[name]:
+                snap = reg.snapshot(active[name])
+                text = (f"waiting in line ({snap.queue_position})" if snap.status == "queued"
+                        else f"epoch {min(snap.epoch + 1, snap.epochs)} of {snap.epochs}")
+                st.progress(min(snap.fraction, 1.0), text=f"β = {beta:g}: {text}")
+            else:
+                st.info(f"β = {beta:g}: not trained yet (`{name}`).")
+    if points:
+        fig = figures.tradeoff_figure(points)
+        fig.update_layout(yaxis_title="reconstruction loss (nats per image)")
+        st.plotly_chart(fig, key="train_tradeoff", width="stretch", config={"displayModeBar": False})
+
+
+# ---------------------------------------------------------------- page
 
 
 def render() -> None:
-    st.title("train")
-    st.info("This page is being built.")
+    st.title("Train")
+    st.markdown(
+        "Pick a model and press **Start training**. **Look for**: on the latent map, digits of one class "
+        "gathering into clusters epoch by epoch; in the reconstructions, grey blobs turning into digits."
+    )
+    reg = registry()
+    job_id = current_job()
+    snap = reg.snapshot(job_id) if job_id else None
+    busy = snap is not None and snap.phase != "finished"
+    settings = training_controls(disabled=busy)
+    if settings["start"]:
+        try:
+            job_id = reg.submit(job_spec(settings))
+        except ExplorerError as error:
+            st.error(str(error))
+        else:
+            st.session_state[JOB_KEY] = job_id
+            for key in ("train_save_name",):
+                st.session_state.pop(key, None)
+            url_state.write({"job": job_id})
+            st.rerun()  # lock the controls while the job runs
+    url_state.write({"job": job_id})
+    if job_id:
+        st.fragment(run_every=REFRESH_SECONDS if busy else None)(job_view)(job_id, busy)
+    st.divider()
+    ladder_section(settings)

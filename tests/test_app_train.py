@@ -1,0 +1,142 @@
+"""The Train page under AppTest: renders, trains a tiny run to the end, saves it (or refuses a bad name).
+
+AppTest cannot run a fragment's `run_every`, so the tests rerun the page until the job is done.
+"""
+
+import json
+import time
+
+import pytest
+
+from explorer import checkpoints
+
+
+@pytest.fixture
+def app(page_app):
+    return page_app("train_page")
+
+
+def finished(app, timeout=120.0):
+    """Rerun the page until the save form shows (the job is done), like the fragment's timer would."""
+    deadline = time.monotonic() + timeout
+    while not any(s.value.startswith("How good") for s in app.subheader):
+        assert time.monotonic() < deadline, "training did not finish"
+        assert not app.exception, app.exception
+        time.sleep(0.5)
+        app.run()
+    return app
+
+
+def chart_title(chart) -> str | None:
+    layout = json.loads(chart.proto.spec)["layout"]
+    return (layout.get("title") or {}).get("text")
+
+
+def start_quick_run(app):
+    app.run()
+    app.selectbox(key="train_dataset").set_value("digits")
+    app.select_slider(key="train_latent").set_value(4)
+    app.slider(key="train_epochs").set_value(1)
+    app.button(key="train_start").click().run()
+    assert not app.exception
+    return finished(app)
+
+
+def test_renders_without_exception_with_defaults(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Train"
+    assert app.selectbox(key="train_dataset").value == "mnist5k"
+    assert app.selectbox(key="train_kind").value == "vae"
+    assert app.select_slider(key="train_beta").value == 1.0
+    assert not app.button(key="train_start").disabled
+    assert "job" not in app.query_params
+
+
+def test_a_quick_run_shows_metrics_and_a_save_form_and_keeps_the_job_in_the_url(app):
+    start_quick_run(app)
+    assert [m.label for m in app.metric][:2] == ["recon MSE/pixel", "recon BCE/image (nats)"]
+    assert app.text_input(key="train_save_name").value == "my_vae_4"
+    assert len(app.query_params["job"]) == 12
+    assert not app.button(key="train_start").disabled  # the controls unlock when the job is done
+
+
+def test_stop_ends_the_run_early_and_it_can_still_be_saved(app):
+    app.run()
+    app.selectbox(key="train_dataset").set_value("digits")
+    app.slider(key="train_epochs").set_value(50)
+    app.select_slider(key="train_batch").set_value(32)
+    app.button(key="train_start").click().run()
+    assert app.button(key="train_start").disabled and not app.button(key="train_stop").disabled
+    app.button(key="train_stop").click().run()
+    finished(app)
+    assert not app.exception
+    assert app.get("progress")[0].proto.text.startswith("Stopped after")
+    assert app.text_input(key="train_save_name").value.startswith("my_vae_16")
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "my model"])
+def test_saving_under_a_bad_name_shows_an_error_and_writes_nothing(app, app_env, bad):
+    before = sorted(p.name for p in app_env.iterdir())
+    start_quick_run(app)
+    app.text_input(key="train_save_name").set_value(bad)
+    app.button(key="train_save").click().run()
+    assert not app.exception
+    assert any("not a valid checkpoint name" in e.value for e in app.error)
+    assert sorted(p.name for p in app_env.iterdir()) == before
+    assert not (app_env.parent / "x").exists()
+
+
+def test_saving_under_a_good_name_creates_a_listed_checkpoint(app, app_env):
+    start_quick_run(app)
+    app.text_input(key="train_save_name").set_value("apptest_model")
+    app.button(key="train_save").click().run()
+    assert not app.exception and not app.error
+    assert (app_env / "apptest_model" / checkpoints.CONFIG_FILE).is_file()
+    assert "apptest_model" in [item.name for item in checkpoints.list_checkpoints()]
+    assert any("Saved as **apptest_model**" in s.value for s in app.success)
+
+    # The same name again (from a new run) is refused.
+    app.button(key="train_start").click().run()
+    finished(app)
+    app.text_input(key="train_save_name").set_value("apptest_model")
+    app.button(key="train_save").click().run()
+    assert any("already exists" in e.value for e in app.error)
+
+
+def test_a_link_to_a_vanished_job_says_so(app):
+    app.query_params["job"] = "0123456789ab"
+    app.run()
+    assert not app.exception
+    assert any("no longer on the server" in i.value for i in app.info)
+    assert "job" not in app.query_params
+
+
+def test_a_link_with_the_job_reattaches_to_it(app, page_app):
+    start_quick_run(app)
+    job_id = app.query_params["job"]
+    reloaded = page_app("train_page")  # a new session, as after a reload or on another computer
+    reloaded.query_params["job"] = job_id
+    reloaded.run()
+    assert not reloaded.exception
+    assert any(s.value.startswith("How good") for s in reloaded.subheader)
+    assert reloaded.query_params["job"] == job_id
+
+
+def test_the_beta_ladder_trains_missing_models_and_compares_them(app, app_env):
+    app.run()
+    app.selectbox(key="train_dataset").set_value("digits")
+    app.slider(key="train_epochs").set_value(1)
+    assert app.button(key="train_ladder").label == "Train the 3 missing β models"
+    app.button(key="train_ladder").click().run()
+    assert not app.exception
+    deadline = time.monotonic() + 180
+    while not all((app_env / name).is_dir() for name in ("vae_beta_0p5", "vae_beta_1", "vae_beta_4")):
+        assert time.monotonic() < deadline, "the ladder did not finish"
+        time.sleep(0.5)
+    app.run()
+    assert not app.exception
+    assert "train_ladder" not in [button.key for button in app.button]  # nothing left to train
+    titles = [chart_title(chart) for chart in app.get("plotly_chart")]
+    assert sorted(t for t in titles if t and t.startswith("β")) == ["β = 0.5", "β = 1", "β = 4"]
+    assert "Rate–distortion trade-off" in titles

@@ -1,0 +1,72 @@
+"""The Train page in Chromium: train a small model live, save it, find it on the Latent map page."""
+
+import re
+
+import pytest
+
+from browser import open_page, screenshot, wait_idle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PROGRESS = '[data-testid="stProgress"]'
+NAME = "browser_test_model"
+
+
+def choose(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stSelectbox"]', has_text=label).click()
+    page.get_by_role("option", name=option).click()
+    wait_idle(page)
+
+
+def options_of(page, label: str) -> list[str]:
+    page.locator('[data-testid="stSelectbox"]', has_text=label).click()
+    page.get_by_role("option").first.wait_for()
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return options
+
+
+def loss_points(page) -> int:
+    return page.locator('.st-key-train_loss .scatterlayer .point').count()
+
+
+def test_train_live_save_and_open_on_the_map(app_url, page):
+    open_page(page, f"{app_url}/train")
+    assert page.locator("h1", has_text="Train").count() == 1
+    choose(page, "Dataset", "digits, 1,797 (8×8, quick)")
+    epochs = page.locator('[data-testid="stSlider"]', has_text="Epochs").get_by_role("slider")
+    epochs.focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")  # 1 -> 2 epochs
+    wait_idle(page)
+    assert epochs.input_value() == "2"
+    assert page.locator(PROGRESS).count() == 0
+
+    page.get_by_role("button", name="Start training").click()
+    # The job is on the page at once (running, or measuring the model), then refreshes itself until done.
+    page.locator(PROGRESS).filter(has_text=re.compile("Epoch|measuring|Waiting")).wait_for(timeout=30_000)
+    assert "job=" in page.url
+    seen_points = set()
+    for _ in range(240):
+        seen_points.add(loss_points(page))
+        if "Done" in page.locator(PROGRESS).first.inner_text():
+            break
+        page.wait_for_timeout(250)
+    page.get_by_text("How good is it?").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.locator(PROGRESS).first.inner_text().startswith("Done: 2 epochs")
+    assert loss_points(page) == 12  # train and test × total, recon, KL × 2 epochs
+    assert max(seen_points) == 12
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    page.get_by_label("Save as", exact=True).fill(NAME)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text(f"Saved as {NAME}").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Latent space").scroll_into_view_if_needed()
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    page.locator("h1", has_text="Train").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    screenshot(page, "train")
+
+    open_page(page, app_url)  # the Latent map, the default page
+    assert NAME in options_of(page, "Model")

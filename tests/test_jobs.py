@@ -1,0 +1,231 @@
+"""The training job registry: runs, progress, stopping, queueing, failures, saving."""
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from explorer import ExplorerError, checkpoints, jobs
+from explorer.jobs import JobRegistry, JobSpec
+from explorer.models import ModelConfig
+from explorer.train import TrainConfig
+
+KINDS = ["ae", "dae", "vae", "conv_ae", "conv_vae"]
+
+
+def spec(kind="vae", epochs=1, name="tiny", lr=1e-2, autosave=False):
+    model = ModelConfig(kind=kind, image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), channels=(4,))
+    return JobSpec("digits", model, TrainConfig(epochs=epochs, batch_size=64, lr=lr, report_every=5), name, autosave)
+
+
+def wait_until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def registry():
+    registry = JobRegistry(max_running=1)
+    yield registry
+    for job_id in registry.job_ids():  # leave no thread training after a test
+        registry.stop(job_id)
+        registry.wait(job_id, timeout=30)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_job_trains_to_done_with_history_reconstructions_and_latent_frames(registry, kind):
+    job_id = registry.submit(spec(kind, epochs=2))
+    result = registry.wait(job_id, timeout=60)
+    assert result.status == "done" and result.error is None
+    assert [r["epoch"] for r in result.history] == [1, 2] and result.history[-1]["test"]["recon"] > 0
+    assert result.fraction == 1.0 and result.epoch == 2 and result.savable
+    # epoch 0 (untrained) plus one per epoch, always the same 8 test digits
+    assert len(result.reconstructions) == 3 and result.reconstructions[0].shape == (8, 1, 8, 8)
+    assert result.originals.shape == (8, 1, 8, 8)
+    assert len(result.latent_frames) == 3 and {f.shape for f in result.latent_frames} == {(360, 2)}
+    assert result.latent_labels.shape == (360,)
+    assert {"mse", "bce", "psnr", "linear_probe"} <= set(result.metrics)
+    assert ("neg_elbo" in result.metrics) == ("vae" in kind)
+
+
+def test_same_seed_gives_the_same_run(registry):
+    first = registry.wait(registry.submit(spec("dae", epochs=2)), timeout=60)
+    second = registry.wait(registry.submit(spec("dae", epochs=2)), timeout=60)
+    assert [r["train"] for r in first.history] == [r["train"] for r in second.history]
+    np.testing.assert_array_equal(first.latent_frames[-1], second.latent_frames[-1])
+
+
+def test_progress_is_visible_while_training_and_stop_ends_it_early(registry):
+    job_id = registry.submit(spec(epochs=1000))
+    wait_until(lambda: registry.snapshot(job_id).epoch >= 2)
+    live = registry.snapshot(job_id)
+    assert live.status == "running" and live.active and not live.savable
+    assert 0 < live.fraction < 1 and live.seconds_left is not None
+    assert len(live.reconstructions) == len(live.latent_frames) >= 3
+    live.history.clear()  # a snapshot is a copy
+    assert registry.snapshot(job_id).history
+
+    registry.stop(job_id)
+    result = registry.wait(job_id, timeout=60)
+    assert result.status == "stopped" and result.savable
+    assert 2 <= len(result.history) < 1000 and result.metrics is not None
+
+
+def test_jobs_beyond_max_running_wait_in_fifo_order(registry):
+    first = registry.submit(spec(epochs=1000))
+    second = registry.submit(spec(epochs=1))
+    third = registry.submit(spec(epochs=1))
+    wait_until(lambda: registry.snapshot(first).status == "running")
+    assert registry.snapshot(second).status == "queued"
+    assert registry.queue_position(second) == 1 and registry.queue_position(third) == 2
+    assert registry.snapshot(third).queue_position == 2 and registry.queue_position(first) is None
+    time.sleep(0.3)
+    assert registry.snapshot(second).status == "queued"  # still waiting while the first trains
+
+    registry.stop(first)
+    assert registry.wait(second, timeout=60).status == "done"
+    assert registry.wait(third, timeout=60).status == "done"
+    assert registry.snapshot(first).status == "stopped"
+
+
+def test_stopping_a_queued_job_means_it_never_starts(registry, tmp_path):
+    first = registry.submit(spec(epochs=1000))
+    second = registry.submit(spec(epochs=1))
+    registry.stop(second)
+    assert registry.snapshot(second).status == "stopped" and registry.queue_position(second) is None
+    with pytest.raises(ExplorerError, match="before it trained anything"):
+        registry.save(second, "never", root=tmp_path)
+    registry.stop(first)
+
+
+def test_a_diverging_job_fails_frees_the_slot_and_saves_nothing(registry, monkeypatch, tmp_path):
+    real_train = jobs.train
+    calls = []
+
+    def train_with_nan_loss(model, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # only the first job's model blows up
+            model.loss = lambda x, generator=None: {"total": torch.tensor(float("nan")), "recon": torch.tensor(0.0)}
+        return real_train(model, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "train", train_with_nan_loss)
+    failing = registry.submit(spec(epochs=3))
+    healthy = registry.submit(spec(epochs=1))
+    failed = registry.wait(failing, timeout=60)
+    assert failed.status == "failed" and "diverged" in failed.error and not failed.savable
+    assert registry.wait(healthy, timeout=60).status == "done"
+    with pytest.raises(ExplorerError, match="failed"):
+        registry.save(failing, "nan_model", root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_crash_fails_the_job_with_its_message(registry, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("out of memory (pretend)")
+
+    monkeypatch.setattr(jobs, "train", crash)
+    result = registry.wait(registry.submit(spec()), timeout=60)
+    assert result.status == "failed" and result.error == "RuntimeError: out of memory (pretend)"
+    monkeypatch.undo()
+    assert registry.wait(registry.submit(spec()), timeout=60).status == "done"
+
+
+@pytest.mark.parametrize("bad", [dict(name="../x"), dict(name="a/b"), dict(name=""), dict(lr=1e3), dict(epochs=0)])
+def test_submit_refuses_bad_settings(registry, bad):
+    with pytest.raises(ExplorerError):
+        registry.submit(spec(**bad))
+    assert registry.job_ids() == []
+
+
+def test_submit_refuses_a_model_built_for_other_images(registry):
+    wrong = JobSpec("digits", ModelConfig(kind="ae", latent_dim=3), TrainConfig(epochs=1), "wrong")
+    with pytest.raises(ExplorerError, match="image_shape"):
+        registry.submit(wrong)
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "", "has space", ".hidden"])
+def test_save_refuses_bad_names_and_writes_nothing(registry, tmp_path, name):
+    job_id = registry.submit(spec())
+    registry.wait(job_id, timeout=60)
+    with pytest.raises(ExplorerError, match="not a valid checkpoint name"):
+        registry.save(job_id, name, root=tmp_path)
+    assert list(tmp_path.iterdir()) == [] and not (tmp_path.parent / "x").exists()
+
+
+def test_save_refuses_a_running_job(registry, tmp_path):
+    job_id = registry.submit(spec(epochs=1000))
+    wait_until(lambda: registry.snapshot(job_id).status == "running")
+    with pytest.raises(ExplorerError, match="still training"):
+        registry.save(job_id, "early", root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_model_loads_with_the_cli_info_layout_and_is_not_overwritten(registry, tmp_path):
+    job_id = registry.submit(spec("conv_vae", epochs=2))
+    result = registry.wait(job_id, timeout=60)
+    path = registry.save(job_id, "my_model", root=tmp_path)
+    assert path == tmp_path / "my_model"
+    loaded = checkpoints.load(path)
+    assert set(loaded.info) == {"format_version", "dataset", "training", "history", "metrics", "model"}
+    assert loaded.info["dataset"] == "digits" and loaded.info["training"]["epochs"] == 2
+    assert "seconds" in loaded.info["training"] and loaded.info["history"] == result.history
+    assert loaded.info["metrics"] == result.metrics and loaded.config.kind == "conv_vae"
+    assert [item.name for item in checkpoints.list_checkpoints(tmp_path)] == ["my_model"]
+    assert registry.snapshot(job_id).saved_as == ("my_model",)
+
+    with pytest.raises(ExplorerError, match="already exists"):
+        registry.save(job_id, "my_model", root=tmp_path)
+    registry.save(job_id, "my_model", root=tmp_path, overwrite=True)
+
+
+def test_save_defaults_to_the_checkpoints_folder_and_the_spec_name(registry, tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "DEFAULT_DIR", tmp_path)
+    job_id = registry.submit(spec(name="named_in_spec"))
+    registry.wait(job_id, timeout=60)
+    assert registry.save(job_id) == tmp_path / "named_in_spec"
+
+
+def test_autosave_writes_the_checkpoint_when_training_completes(registry, tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "DEFAULT_DIR", tmp_path)
+    job_id = registry.submit(spec(name="vae_beta_1", autosave=True))
+    assert registry.wait(job_id, timeout=60).saved_as == ("vae_beta_1",)
+    assert checkpoints.load(tmp_path / "vae_beta_1").config.kind == "vae"
+    assert registry.active_job_for("vae_beta_1") is None
+
+
+def test_unknown_job_ids_raise_a_helpful_error(registry):
+    with pytest.raises(ExplorerError, match="No training job"):
+        registry.snapshot("nope")
+
+
+def test_old_finished_jobs_are_forgotten(tmp_path):
+    registry = JobRegistry(keep_finished=2)
+    ids = [registry.submit(spec()) for _ in range(3)]
+    for job_id in ids:
+        registry.wait(job_id, timeout=60)
+    registry.wait(registry.submit(spec()), timeout=60)
+    assert ids[0] not in registry and ids[1] in registry and ids[2] in registry
+
+
+def test_procrustes_undoes_a_rotation_and_a_reflection():
+    points = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    angle = 0.7
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    moved = (points @ rotation @ np.diag([1, -1])).astype(np.float32)
+    np.testing.assert_allclose(jobs.procrustes_align(moved, points), points, atol=1e-5)
+
+
+def test_shown_digits_are_one_per_class():
+    labels = np.array([3, 1, 0, 1, 2, 0, 3, 2])
+    rows = jobs.shown_digit_rows(labels, n=6)
+    assert labels[rows].tolist() == [0, 1, 2, 3, 0, 1]
+
+
+def test_importing_jobs_does_not_import_streamlit():
+    code = "import sys, explorer.jobs; assert 'streamlit' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=jobs.__file__.rsplit("/explorer/", 1)[0])
