@@ -275,3 +275,15 @@ def test_figures_module_does_not_import_streamlit():
 
     code = "import sys, explorer.figures; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=pathlib.Path(__file__).parents[1])
+
+
+def test_latent_replay_has_a_frame_per_epoch_and_a_trace_per_class():
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    frames = [rng.normal(size=(6, 2)) for _ in range(4)]
+    fig = figures.latent_replay(frames, labels, list("abc"), animate=True)
+    assert len(fig.frames) == 4 and [t.name for t in fig.data] == ["a", "b", "c"]
+    assert np.allclose(fig.frames[2].data[0].x, frames[2][labels == 0, 0])
+    assert len(fig.layout.sliders[0].steps) == 4
+    still = figures.latent_replay(frames, labels, list("abc"), animate=False)
+    assert not still.frames and np.allclose(still.data[1].y, frames[-1][labels == 1, 1])

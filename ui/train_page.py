@@ -65,57 +65,6 @@ def about(seconds: float | None) -> str:
     return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {round(seconds / 60)} min"
 
 
-def latent_replay_figure(frames: list[np.ndarray], labels: np.ndarray, class_names, *, animate: bool) -> go.Figure:
-    """Latent map of the same digits after each epoch: frames[e] (P, 2) after epoch e (0 = untrained).
-
-    One go.Scatter trace per class (SVG, so it does not use one of the page's few WebGL contexts).
-    animate: all epochs as Plotly frames with a play button and an epoch slider, axes fixed over
-    all epochs; otherwise just the last frame.
-    """
-    labels = np.asarray(labels).astype(int)
-    classes = [c for c in range(len(class_names)) if (labels == c).any()]
-
-    def traces(xy: np.ndarray) -> list[go.Scatter]:
-        return [go.Scatter(x=xy[labels == c, 0], y=xy[labels == c, 1], mode="markers", name=str(class_names[c]),
-                           marker=dict(size=7, opacity=0.8, color=figures.CLASS_COLORS[c % len(figures.CLASS_COLORS)]),
-                           hovertemplate=f"class {class_names[c]}<extra></extra>") for c in classes]
-
-    last = len(frames) - 1
-    fig = go.Figure(traces(frames[-1]))
-    fig.update_layout(
-        template="plotly_white", height=560, font=dict(size=figures.FONT_SIZE),
-        margin=dict(l=10, r=10, t=10, b=10), hovermode="closest",
-        legend=dict(title=dict(text="class"), itemsizing="constant"),
-        xaxis=dict(title=dict(text="PC1 of the latest epoch"), zeroline=False),
-        yaxis=dict(title=dict(text="PC2"), zeroline=False),
-    )
-    if not animate or len(frames) < 2:
-        return fig
-    points = np.concatenate(frames)
-    low, high = points.min(0), points.max(0)
-    pad = 0.05 * (high - low) + 1e-6
-    fig.frames = [go.Frame(data=traces(xy), name=str(e), traces=list(range(len(classes)))) for e, xy in enumerate(frames)]
-    step = dict(mode="immediate", frame=dict(duration=500, redraw=False), transition=dict(duration=350, easing="cubic-in-out"))
-    fig.update_layout(
-        margin=dict(b=130),
-        xaxis=dict(range=[low[0] - pad[0], high[0] + pad[0]], autorange=False),
-        yaxis=dict(range=[low[1] - pad[1], high[1] + pad[1]], autorange=False),
-        updatemenus=[dict(
-            type="buttons", direction="down", x=1.02, xanchor="left", y=0, yanchor="bottom", pad=dict(l=10),
-            buttons=[dict(label="▶ Play", method="animate", args=[None, {**step, "fromcurrent": False}]),
-                     dict(label="❚❚ Pause", method="animate",
-                          args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False),
-                                             transition=dict(duration=0))])],
-        )],
-        sliders=[dict(
-            active=last, x=0, len=1, y=-0.16, yanchor="top", pad=dict(t=10),
-            currentvalue=dict(prefix="epoch ", font=dict(size=figures.FONT_SIZE)),
-            steps=[dict(label=str(e), method="animate", args=[[str(e)], step]) for e in range(len(frames))],
-        )],
-    )
-    return fig
-
-
 def memo(key: str, version: tuple, build):
     """build() once per version in this session: the live view redraws every second, a figure changes once an epoch."""
     slot = st.session_state.get(key)
@@ -287,7 +236,7 @@ def job_view(job_id: str, watching: bool) -> None:
         if snap.latent_frames:
             settled = snap.phase == "finished"
             epoch = len(snap.latent_frames) - 1
-            fig = memo("_train_latent_fig", (job_id, epoch, settled), lambda: latent_replay_figure(
+            fig = memo("_train_latent_fig", (job_id, epoch, settled), lambda: figures.latent_replay(
                 snap.latent_frames, snap.latent_labels, resources.dataset(snap.spec.dataset).classes, animate=settled))
             st.plotly_chart(fig, key="train_latent_map", width="stretch", config={"displayModeBar": False})
             st.caption(f"{len(snap.latent_labels)} test digits. "
