@@ -130,18 +130,17 @@ def markdown_table(listings) -> str:
     """The README's table: every readable checkpoint's test metrics, and PCA with 32 axes as the linear baseline."""
     from .metrics import pca_baseline_mse
 
-    lines = ["| checkpoint | model | latent | recon MSE/pixel | neg. ELBO (nats) | PSNR (dB) | linear probe | train time |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| checkpoint | model | latent | recon MSE/pixel | neg. ELBO (nats) | PSNR (dB) | linear probe |",
+             "|---|---|---|---|---|---|---|"]
     for item in listings:
         if item.info is None:
             continue
         model, metrics = item.info["model"], item.info.get("metrics", {})
         elbo = f"{metrics['neg_elbo']:.1f}" if "neg_elbo" in metrics else "—"
         lines.append(f"| {item.name} | {model['kind']} | {model['latent_dim']} | {metrics.get('mse', float('nan')):.4f} | "
-                     f"{elbo} | {metrics.get('psnr', float('nan')):.1f} | {metrics.get('linear_probe', float('nan')):.1%} | "
-                     f"{item.info.get('training', {}).get('seconds', float('nan')):.0f} s |")
+                     f"{elbo} | {metrics.get('psnr', float('nan')):.1f} | {metrics.get('linear_probe', float('nan')):.1%} |")
     data = load_dataset("mnist5k")
-    lines.append(f"| PCA-32 (baseline) | linear | 32 | {pca_baseline_mse(data.x_train, data.x_test):.4f} | — | — | — | — |")
+    lines.append(f"| PCA-32 (baseline) | linear | 32 | {pca_baseline_mse(data.x_train, data.x_test):.4f} | — | — | — |")
     return "\n".join(lines)
 
 
