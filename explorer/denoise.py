@@ -171,3 +171,17 @@ def latent_shift(model: torch.nn.Module, clean: torch.Tensor, noisy: torch.Tenso
     spread = np.sqrt(((z_clean - z_clean.mean(axis=0)) ** 2).sum(axis=1).mean()) if len(z_clean) > 1 else 0.0
     relative = distance / spread if spread > 0 else np.full_like(distance, np.nan)
     return LatentShift(z_clean, z_noisy, distance, relative)
+
+
+def segment_coordinates(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Line segments start[i] → end[i] as one polyline broken by NaN rows, for a single Plotly trace.
+
+    start, end (N, D) -> (3N, D): start[0], end[0], NaN, start[1], end[1], NaN, ...
+    (Plotly leaves a gap at a NaN, so N segments cost one trace instead of N.)
+    """
+    start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
+    if start.shape != end.shape or start.ndim != 2:
+        raise ValueError(f"start and end must both have shape (N, D), got {start.shape} and {end.shape}")
+    out = np.full((3 * len(start), start.shape[1]), np.nan)
+    out[0::3], out[1::3] = start, end
+    return out

@@ -6,10 +6,14 @@ import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 from torch import nn
 
+from explorer import anomaly
 from explorer.anomaly import (OOD_LABELS, auroc, auroc_per_class, digits_8x8_resized, error_maps, heavy_noise,
-                              inverted, ood_sets, precision_recall_at, random_strokes, reconstruction_scores,
-                              roc_curve_points, rotated)
+                              inverted, one_class_report, ood_sets, precision_recall_at, random_strokes,
+                              reconstruction_scores, roc_curve_points, rotated, train_one_class)
+from explorer.data import load_dataset
 from explorer.errors import ExplorerError
+from explorer.models import ModelConfig
+from explorer.train import TrainConfig
 
 
 class BlankAE(nn.Module):
@@ -164,3 +168,77 @@ def test_auroc_per_class():
     assert result[3] == 1.0
     with pytest.raises(ExplorerError, match="normal classes"):
         auroc_per_class(scores, labels, normal_classes=[7])
+
+
+# --- one-class training -------------------------------------------------------------------------------
+
+TINY = TrainConfig(epochs=1, batch_size=64)
+ONE_CLASS_KIND = anomaly.ONE_CLASS_MODEL["kind"]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")  # 8×8, ships with scikit-learn
+
+
+def test_train_one_class_trains_on_the_normal_classes_only(digits, monkeypatch):
+    seen = {}
+    real_train = anomaly.train
+
+    def spy(model, x, config, **kwargs):
+        seen["x"], seen["config"] = x, config
+        return real_train(model, x, config, **kwargs)
+
+    monkeypatch.setattr(anomaly, "train", spy)
+    progress = []
+    model = train_one_class(digits, [3, 1], train_config=TINY, on_progress=progress.append)
+    expected = digits.x_train[(digits.y_train == 1) | (digits.y_train == 3)]
+    assert torch.equal(seen["x"], expected)
+    assert not model.training
+    assert model.config.kind == ONE_CLASS_KIND and model.config.image_shape == (1, 8, 8)
+    assert progress and progress[-1].epoch_done and progress[-1].epoch == 1
+    assert model(digits.x_test[:4]).shape == (4, 1, 8, 8)
+
+
+def test_train_one_class_is_seeded(digits):
+    first = train_one_class(digits, [0], train_config=TINY)
+    second = train_one_class(digits, [0], train_config=TINY)
+    for a, b in zip(first.parameters(), second.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_train_one_class_cuts_the_batch_to_the_normal_set(digits, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(anomaly, "train", lambda model, x, config, **kw: seen.update(config=config, n=len(x)))
+    train_one_class(digits, [5], train_config=TrainConfig(epochs=1, batch_size=10_000))
+    assert seen["config"].batch_size == seen["n"] == int((digits.y_train == 5).sum())
+
+
+@pytest.mark.parametrize("kind", ["ae", "conv_ae", "vae"])
+def test_train_one_class_takes_any_model_config(digits, kind):
+    config = ModelConfig(kind=kind, image_shape=(1, 8, 8), latent_dim=4, hidden=(32,), channels=(8,))
+    model = train_one_class(digits, [2], model_config=config, train_config=TINY)
+    assert model.config.kind == kind
+
+
+@pytest.mark.parametrize("normal, match", [([], "at least one class"), (list(range(10)), "Leave at least one"),
+                                           ([10], "from 0 to 9"), ([-1], "from 0 to 9")])
+def test_train_one_class_explains_bad_classes(digits, normal, match):
+    with pytest.raises(ExplorerError, match=match):
+        train_one_class(digits, normal, train_config=TINY)
+
+
+def test_train_one_class_rejects_a_model_for_other_images(digits):
+    with pytest.raises(ExplorerError, match="image shape"):
+        train_one_class(digits, [0], model_config=ModelConfig(kind="ae", image_shape=(1, 28, 28)), train_config=TINY)
+
+
+def test_one_class_report(digits):
+    model = train_one_class(digits, [0, 1], train_config=TrainConfig(epochs=2, batch_size=32))
+    report = one_class_report(model, digits, [1, 0])
+    assert report.normal_classes == (0, 1)
+    assert report.scores.shape == report.labels.shape == (len(digits.x_test),)
+    assert list(report.auroc_per_class) == list(range(2, 10))
+    assert all(0 <= v <= 1 for v in report.auroc_per_class.values())
+    assert report.auroc == pytest.approx(auroc(report.scores[report.is_normal], report.scores[~report.is_normal]))
+    assert report.is_normal.sum() == int(np.isin(digits.y_test.numpy(), [0, 1]).sum())

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from explorer.denoise import (NOISE_KINDS, PSNR_CAP_DB, DenoiseReport, add_noise, denoise_report, encode,
-                              latent_shift, psnr, reconstruct)
+                              latent_shift, psnr, reconstruct, segment_coordinates)
 from explorer.errors import ExplorerError
 
 
@@ -186,3 +186,15 @@ def test_latent_shift():
     same = latent_shift(TinyAE(), clean, clean)
     np.testing.assert_array_equal(same.distance, np.zeros(4))
     assert np.isnan(latent_shift(TinyAE(), clean[:1], noisy[:1]).relative).all()  # no spread from one image
+
+
+def test_segment_coordinates_break_lines_with_nan():
+    start = np.array([[0.0, 0.0], [1.0, 1.0]])
+    end = np.array([[2.0, 0.0], [1.0, 3.0]])
+    out = segment_coordinates(start, end)
+    assert out.shape == (6, 2)
+    np.testing.assert_array_equal(out[[0, 1, 3, 4]], [[0, 0], [2, 0], [1, 1], [1, 3]])
+    assert np.isnan(out[[2, 5]]).all()
+    assert segment_coordinates(np.zeros((0, 3)), np.zeros((0, 3))).shape == (0, 3)
+    with pytest.raises(ValueError, match="shape"):
+        segment_coordinates(start, end[:1])

@@ -1,8 +1,367 @@
-"""Placeholder until this page is written (work in progress on this branch)."""
+"""Anomalies: what a model cannot rebuild, it has not seen. Score inputs by reconstruction error."""
 
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+import torch
+from plotly.colors import sequential
+from plotly.subplots import make_subplots
+
+from explorer import anomaly, drawing, figures, latents
+from explorer.errors import ExplorerError
+from explorer.train import TrainConfig
+from ui import resources, url_state
+
+DEFAULT_MODEL = "ae_32"
+N_OOD = 100  # images per out-of-distribution set
+N_WORST = 8  # most anomalous inputs shown
+N_THRESHOLDS = 160  # threshold slider stops, spaced evenly on a log scale
+FALSE_ALARM_RATE = 0.05  # default threshold flags this share of the test digits
+ONE_CLASS_BATCH = 32
+# Inferno starts at "#000004", which Streamlit's Plotly component paints pink (seen in 1.67); plain black is safe.
+INFERNO = ["#000000", *sequential.Inferno[1:]]
+
+
+# --- cached computations --------------------------------------------------------------------------
+
+@st.cache_resource(max_entries=4, show_spinner="Making odd inputs…")
+def ood_images(dataset_name: str) -> dict:
+    """The out-of-distribution sets for a dataset's test split, shared read-only (seeded, so fixed)."""
+    return anomaly.ood_sets(resources.dataset(dataset_name).x_test, n=N_OOD, seed=0)
+
+
+@st.cache_data(max_entries=32, show_spinner="Scoring test digits and odd inputs…")
+def scores(name: str, version: int) -> dict:
+    """{"test": (N,), "ood": {set: (N_OOD,)}} reconstruction scores under the model."""
+    model = resources.checkpoint(name).model
+    ds = resources.dataset_of(name)
+    return {
+        "test": anomaly.reconstruction_scores(model, ds.x_test),
+        "ood": {kind: anomaly.reconstruction_scores(model, x) for kind, x in ood_images(ds.name).items()},
+    }
+
+
+def threshold_options(all_scores: np.ndarray) -> list[float]:
+    """Slider stops from just below the lowest score to just above the highest, log-spaced, 3 digits."""
+    lo, hi = float(all_scores.min()) * 0.9, float(all_scores.max()) * 1.1
+    return sorted({float(f"{v:.3g}") for v in np.geomspace(max(lo, 1e-6), max(hi, 2e-6), N_THRESHOLDS)})
+
+
+def nearest(options: list[float], value: float) -> float:
+    return min(options, key=lambda o: abs(np.log(o) - np.log(value)) if value > 0 else o)
+
+
+# --- upload handling ----------------------------------------------------------------------------------
+
+def read_uploads(files) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Uploaded files -> (28×28 images, their names, error messages). A bad file never raises."""
+    images, names, problems = [], [], []
+    for file in files or []:
+        try:
+            images.append(drawing.to_mnist(drawing.load_image(file.getvalue())))
+            names.append(file.name)
+        except ExplorerError as error:
+            problems.append(f"**{file.name}**: {error}")
+    return images, names, problems
+
+
+# --- figures built here (small variations on explorer.figures) ---------------------------------------
+
+def log_histogram(normal: np.ndarray, anomalous: np.ndarray, threshold: float,
+                  names: tuple[str, str] = ("test digits", "odd inputs")) -> go.Figure:
+    """figures.score_histogram on a log10 axis, labelled in score units.
+
+    Odd inputs such as inverted digits score ten times higher than digits; on a linear axis all the
+    digits would fall into one or two bins.
+    """
+    fig = figures.score_histogram(np.log10(normal), np.log10(anomalous), np.log10(threshold))
+    lo = np.floor(np.log10(min(normal.min(), anomalous.min(), threshold)))
+    hi = np.ceil(np.log10(max(normal.max(), anomalous.max(), threshold)))
+    ticks = [d + np.log10(m) for d in np.arange(lo, hi + 1) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if lo <= t <= hi]
+    fig.update_layout(
+        xaxis=dict(title=dict(text="anomaly score: reconstruction error (log scale)"), tickvals=ticks,
+                   ticktext=[f"{10 ** t:.2g}" for t in ticks]),
+        legend=dict(title=dict(text="")),
+    )
+    fig.update_traces(selector=dict(name="normal"), name=names[0])
+    fig.update_traces(selector=dict(name="anomalous"), name=names[1])
+    fig.layout.annotations[0].text = f"threshold {threshold:.3g}"
+    return fig
+
+
+def error_mosaic(images: np.ndarray, recons: np.ndarray, maps: np.ndarray, captions: list[str]) -> go.Figure:
+    """Three rows, one column per input: the input, its reconstruction, and the per-pixel error.
+
+    images, recons, maps (K, H, W). Each row is one heatmap of the K tiles side by side.
+    """
+    k, h, w = images.shape
+    gap = 3
+
+    def strip(tiles: np.ndarray, fill: float) -> np.ndarray:
+        out = np.full((h, k * (w + gap) - gap), fill)
+        for i, tile in enumerate(tiles):
+            out[:, i * (w + gap): i * (w + gap) + w] = tile
+        return out
+
+    fig = make_subplots(rows=3, cols=1, vertical_spacing=0.08,
+                        subplot_titles=("input", "reconstruction", "squared error per pixel"))
+    gray = [[0, "#000000"], [1, "#ffffff"]]
+    heat = [[i / (len(INFERNO) - 1), c] for i, c in enumerate(INFERNO)]
+    zmax = max(float(maps.max()), 1e-6)
+    # Mid-grey gaps keep the tiles apart even when an input is bright all over (an inverted digit).
+    for row, tiles in ((1, images), (2, recons)):
+        fig.add_trace(go.Heatmap(z=strip(tiles, 0.5), colorscale=gray, zmin=0, zmax=1, showscale=False,
+                                 hovertemplate="%{z:.2f}<extra></extra>"), row=row, col=1)
+    fig.add_trace(go.Heatmap(z=strip(maps, np.nan), colorscale=heat, zmin=0, zmax=zmax,
+                             hovertemplate="error %{z:.3f}<extra></extra>",
+                             colorbar=dict(title=dict(text="error"), thickness=12, len=0.3, y=0.14, nticks=4,
+                                           tickformat=".2f")), row=3, col=1)
+    centres = [i * (w + gap) + (w - 1) / 2 for i in range(k)]
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=True, tickvals=centres, ticktext=captions, tickfont=dict(size=12), row=3, col=1)
+    for row in (1, 2, 3):  # square pixels: each row's y axis scaled to its own x axis
+        fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False,
+                         scaleanchor="x" if row == 1 else f"x{row}", constrain="domain", row=row, col=1)
+    fig.update_layout(template="plotly_white", height=420, margin=dict(l=10, r=10, t=30, b=60),
+                      font=dict(size=13))
+    return fig
+
+
+# --- page sections ------------------------------------------------------------------------------------
+
+def model_controls(names: list[str]) -> dict:
+    default = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+    url_state.seed_widget("an_model", "model", str, default, lambda v: v in names)
+    if st.session_state["an_model"] not in names:  # deleted since the last run
+        st.session_state["an_model"] = default
+    url_state.seed_widget("an_ood", "odd", lambda t: [k for k in t.split(",") if k], list(anomaly.OOD_LABELS),
+                          lambda v: all(k in anomaly.OOD_LABELS for k in v))
+    c1, c2 = st.columns([1, 4])
+    return dict(
+        model=c1.selectbox("Model", names, key="an_model"),
+        ood=c2.multiselect("Odd inputs (the anomalies to find)", list(anomaly.OOD_LABELS),
+                           format_func=anomaly.OOD_LABELS.get, key="an_ood"),
+    )
+
+
+def threshold_control(name: str, options: list[float], default: float) -> float:
+    """Log-spaced threshold slider; a new model starts at its own default."""
+    def parse(text: str) -> float:
+        value = float(text)
+        if not options[0] <= value <= options[-1]:
+            raise ValueError("out of range")
+        return nearest(options, value)
+
+    url_state.seed_widget("an_threshold", "thr", parse, default)
+    if st.session_state.get("an_threshold_for", name) != name or st.session_state["an_threshold"] not in options:
+        st.session_state["an_threshold"] = default
+    st.session_state["an_threshold_for"] = name
+    return st.select_slider("Threshold: flag inputs scoring above", options, key="an_threshold",
+                            format_func=lambda v: f"{v:.3g}")
+
+
+def metrics_section(normal: np.ndarray, odd: dict[str, np.ndarray], threshold: float) -> None:
+    anomalous = np.concatenate(list(odd.values()))
+    precision, recall = anomaly.precision_recall_at(normal, anomalous, threshold)
+    auc = anomaly.auroc(normal, anomalous)
+    false_alarms = int((normal > threshold).sum())
+    caught = int((anomalous > threshold).sum())
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Precision", f"{precision:.2f}", help="Of everything flagged, the share that really is odd")
+    c2.metric("Recall", f"{recall:.2f}", help="Of all odd inputs, the share flagged")
+    c3.metric("False alarms", f"{false_alarms} of {len(normal)}", help="Ordinary test digits flagged")
+    c4.metric("ROC AUC", f"{auc:.3f}", help="Chance that an odd input scores above a test digit; "
+                                            "independent of the threshold")
+    st.markdown(
+        f"At threshold **{threshold:.3g}** the model flags {caught} of {len(anomalous)} odd inputs "
+        f"(recall {recall:.2f}) and {false_alarms} of {len(normal)} ordinary test digits; of all "
+        f"{caught + false_alarms} flagged, {precision:.0%} are really odd (precision {precision:.2f})."
+    )
+    left, right = st.columns([3, 2])
+    left.plotly_chart(log_histogram(normal, anomalous, threshold), key="an_hist", width="stretch",
+                      config={"displayModeBar": False})
+    fpr, tpr = anomaly.roc_curve_points(normal, anomalous)
+    right.plotly_chart(figures.roc_figure(fpr, tpr, auc), key="an_roc", width="stretch",
+                       config={"displayModeBar": False})
+    rows = [dict(inputs=anomaly.OOD_LABELS[kind], median=float(np.median(s)), auroc=anomaly.auroc(normal, s),
+                 flagged=float((s > threshold).mean())) for kind, s in odd.items()]
+    rows.insert(0, dict(inputs="Test digits (normal)", median=float(np.median(normal)), auroc=None,
+                        flagged=float((normal > threshold).mean())))
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="an_sets", column_config={
+        "inputs": "Inputs",
+        "median": st.column_config.NumberColumn("Median score", format="%.4f"),
+        "auroc": st.column_config.ProgressColumn("AUROC vs test digits", min_value=0.0, max_value=1.0, format="%.3f"),
+        "flagged": st.column_config.ProgressColumn("Flagged", min_value=0.0, max_value=1.0, format="percent"),
+    })
+    st.caption("An AUROC near 0.5 means the score cannot tell those inputs from digits; below 0.5, they are "
+               "rebuilt *better* than real digits (simple, smooth shapes are easy to copy).")
+
+
+def worst_section(name: str, ds, pool: str, test_scores: np.ndarray, ood: dict) -> None:
+    """The N_WORST highest-scoring inputs of one pool ("test" or an OOD set) with their error maps."""
+    if pool == "test":
+        x, values = ds.x_test, test_scores
+        captions = [f"digit {ds.classes[int(c)]} #{i}" for i, c in enumerate(ds.y_test.numpy())]
+    else:
+        x, values = ood_images(ds.name)[pool], ood[pool]
+        captions = [f"{anomaly.OOD_LABELS[pool].split(' (')[0]} #{i}" for i in range(len(values))]
+    top = np.argsort(-values, kind="stable")[:N_WORST]
+    batch = x[top]  # (K, 1, H, W)
+    model = resources.checkpoint(name).model
+    recon = latents.reconstruct(model, batch)[:, 0]
+    maps = anomaly.error_maps(model, batch)
+    labels = [f"{captions[i]}<br>score {values[i]:.3g}" for i in top]
+    st.plotly_chart(error_mosaic(batch[:, 0].numpy(), recon, maps, labels), key="an_worst", width="stretch",
+                    config={"displayModeBar": False})
+
+
+def map_section(name: str, ds, test_scores: np.ndarray, odd_kinds: list[str]) -> None:
+    lmap = resources.latent_map(name, "test", "pca")
+    labels = ds.y_test.numpy()
+    worst = np.argsort(-test_scores, kind="stable")[:N_WORST]
+    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes, highlight_ids=worst.tolist(),
+                                 axis_titles=lmap.axis_titles, color_values=np.log10(test_scores),
+                                 color_title="log10 score")
+    if odd_kinds:
+        model = resources.checkpoint(name).model
+        odd = np.concatenate([ood_images(ds.name)[k].numpy() for k in odd_kinds])
+        xy = lmap.projector.transform(latents.encode_dataset(model, odd))
+        names = [anomaly.OOD_LABELS[k] for k in odd_kinds for _ in range(N_OOD)]
+        fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name="odd inputs", text=names,
+                                   marker=dict(symbol="x", size=7, color="#d62728", opacity=0.6),
+                                   hovertemplate="%{text}<extra></extra>"))
+        # Under the ringed most-anomalous digits, which would otherwise vanish in a crowd of ✕.
+        fig.data = [fig.data[0], fig.data[-1], *fig.data[1:-1]]
+    fig.update_layout(height=520, dragmode="zoom")
+    st.plotly_chart(fig, key="an_map", width="stretch")
+
+
+def uploads_section(name: str, test_scores: np.ndarray, threshold: float) -> None:
+    files = st.file_uploader("Score your own digit pictures (PNG or JPEG)", type=["png", "jpg", "jpeg"],
+                             accept_multiple_files=True, key="an_upload")
+    images, names, problems = read_uploads(files)
+    for problem in problems:
+        st.error(problem, icon="🖼️")
+    if not images:
+        return
+    model = resources.checkpoint(name).model
+    batch = torch.from_numpy(np.stack(images)).unsqueeze(1)  # (K, 1, 28, 28)
+    values = anomaly.reconstruction_scores(model, batch)
+    recon = latents.reconstruct(model, batch)[:, 0]
+    maps = anomaly.error_maps(model, batch)
+    captions = []
+    for file_name, value in zip(names, values):
+        rank = float((test_scores < value).mean())
+        verdict = "flagged" if value > threshold else "looks normal"
+        captions.append(f"{file_name[:18]}<br>{value:.3g}: {verdict}<br>above {rank:.0%} of digits")
+    st.plotly_chart(error_mosaic(batch[:, 0].numpy(), recon, maps, captions), key="an_upload_mosaic",
+                    width="stretch", config={"displayModeBar": False})
+
+
+def one_class_section(ds) -> None:
+    st.markdown(
+        "Pick the digits that count as **normal**, train a small autoencoder on those training digits alone, "
+        "then score every test digit. **Look for**: which held-out digits get a high AUROC (easy to tell "
+        "apart) and which get a low one: those look like the normal digits to the model, in ink if not in meaning."
+    )
+    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    classes = list(range(len(ds.classes)))
+    st.session_state.setdefault("an_normal", [1])
+    normal = c1.multiselect("Normal digits", classes, format_func=lambda c: ds.classes[c], key="an_normal")
+    epochs = c2.slider("Epochs", 1, 60, 15, key="an_epochs",
+                       help="More epochs: slower, and usually a sharper detector. The benchmark (bench/anomaly.py) "
+                            "trains 120.")
+    clicked = c3.button("Train", key="an_train", type="primary", disabled=not normal)
+    if clicked:
+        bar = st.progress(0.0, text="Training…")
+        config = TrainConfig(epochs=epochs, batch_size=ONE_CLASS_BATCH, report_every=5)
+        try:
+            model = anomaly.train_one_class(
+                ds, normal, train_config=config,
+                on_progress=lambda p: bar.progress(min(p.fraction, 1.0), text=f"Epoch {p.epoch} of {p.epochs}"),
+            )
+            st.session_state["an_one_class"] = anomaly.one_class_report(model, ds, normal)
+        except ExplorerError as error:
+            st.error(str(error))
+        finally:
+            bar.empty()
+    report = st.session_state.get("an_one_class")
+    if report is None:
+        return
+    trained_on = ", ".join(ds.classes[c] for c in report.normal_classes)
+    if sorted(normal) != list(report.normal_classes):
+        st.info(f"These results are for normal digits {trained_on}; press **Train** for the new choice.")
+    st.metric(f"ROC AUC, normal digits {trained_on} vs all others", f"{report.auroc:.3f}")
+    left, right = st.columns([2, 3])
+    table = pd.DataFrame([dict(digit=ds.classes[c], auroc=v) for c, v in report.auroc_per_class.items()])
+    left.dataframe(table, hide_index=True, key="an_one_class_table", column_config={
+        "digit": "Held-out digit",
+        "auroc": st.column_config.ProgressColumn("AUROC vs normal", min_value=0.0, max_value=1.0, format="%.3f"),
+    })
+    normal_scores = report.scores[report.is_normal]
+    threshold = float(np.quantile(normal_scores, 1 - FALSE_ALARM_RATE))
+    right.plotly_chart(log_histogram(normal_scores, report.scores[~report.is_normal], threshold,
+                                     names=(f"normal digits ({trained_on})", "other digits")),
+                       key="an_one_class_hist", width="stretch", config={"displayModeBar": False})
+    right.caption(f"The dashed line flags {FALSE_ALARM_RATE:.0%} of the normal test digits.")
 
 
 def render() -> None:
-    st.title("anomaly")
-    st.info("This page is being built.")
+    st.title("Anomalies")
+    st.markdown(
+        "An autoencoder rebuilds well only what looks like its training data, so its **reconstruction error** "
+        "(mean squared error per pixel) is an anomaly score: high means unusual. **Look for**: which odd inputs "
+        "land right of the threshold, and which ones the model rebuilds so well that they pass as digits."
+    )
+    names = resources.checkpoint_names()
+    if not names:
+        st.error("No checkpoints found in the checkpoints folder. Train one on the Train page or with "
+                 "`python -m explorer train`.")
+        return
+    detect, one_class = st.tabs(["Score odd inputs", "One-class: train your own detector"])
+    with detect:
+        settings = model_controls(names)
+        name = settings["model"]
+        try:
+            ds = resources.dataset_of(name)
+            result = scores(name, resources.version(name))
+        except ExplorerError as error:
+            url_state.show_notices()
+            st.error(str(error))
+            return
+        test_scores = result["test"]
+        options = threshold_options(np.concatenate([test_scores, *result["ood"].values()]))
+        default = nearest(options, float(np.quantile(test_scores, 1 - FALSE_ALARM_RATE)))
+        threshold = threshold_control(name, options, default)
+        url_state.show_notices()
+        url_state.write({"model": name, "thr": threshold, "odd": settings["ood"]})
+
+        if settings["ood"]:
+            metrics_section(test_scores, {k: result["ood"][k] for k in settings["ood"]}, threshold)
+        else:
+            st.info("Pick at least one kind of odd input to measure how well the score finds them.", icon="👆")
+
+        st.subheader("The most anomalous inputs")
+        pools = ["test", *settings["ood"]]
+        if st.session_state.get("an_pool") not in pools:
+            st.session_state["an_pool"] = "test"
+        pool = st.radio("Among", pools, format_func=lambda p: "test digits" if p == "test" else anomaly.OOD_LABELS[p],
+                        horizontal=True, key="an_pool")
+        st.markdown("Bright spots in the error map are where the reconstruction misses. **Look for**: "
+                    "is the error spread everywhere (a foreign kind of picture) or on one stroke (an odd digit)?")
+        worst_section(name, ds, pool, test_scores, result["ood"])
+
+        st.subheader("Scores on the latent map")
+        st.markdown("Test digits coloured by score (log scale); the ringed dots are the most anomalous digits and "
+                    "the red ✕ the odd inputs placed by their codes. **Look for**: do odd inputs land among "
+                    "the digits? Then the encoder alone could not tell them apart.")
+        map_section(name, ds, test_scores, settings["ood"])
+
+        st.subheader("Your own pictures")
+        uploads_section(name, test_scores, threshold)
+    with one_class:
+        one_class_section(ds)

@@ -1,8 +1,182 @@
-"""Placeholder until this page is written (work in progress on this branch)."""
+"""Denoise: corrupt test digits on purpose and see which model rebuilds them best."""
 
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+
+from explorer import denoise, figures
+from explorer.errors import ExplorerError
+from ui import resources, url_state
+
+KINDS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper", "mask": "Masked box"}
+LEVEL_LABELS = {
+    "gaussian": "Noise strength σ",
+    "salt_pepper": "Fraction of pixels flipped to black or white",
+    "mask": "Box side (fraction of the image)",
+}
+DEFAULT_MODELS = ("dae_32", "ae_32", "vae_32")
+N_SHOWN = 8  # test digits shown one by one
+MAX_MAPS = 3  # one WebGL map per model; browsers allow a page only a few WebGL contexts
+THUMB_WIDTH = 84  # px: 28 × 3
+
+
+def denoise_controls(names: list[str]) -> dict:
+    """Noise kind, level, seed and models; seeded from the URL once per session."""
+    default_models = [m for m in DEFAULT_MODELS if m in names] or names[:MAX_MAPS]
+    url_state.seed_widget("dn_kind", "noise", str, "gaussian", lambda v: v in KINDS)
+    url_state.seed_widget("dn_level", "level", float, 0.4, lambda v: 0.0 <= v <= 1.0)
+    url_state.seed_widget("dn_seed", "seed", int, 0, lambda v: 0 <= v <= 9999)
+    url_state.seed_widget("dn_models", "models", lambda t: [m for m in t.split(",") if m], default_models,
+                          lambda v: bool(v) and all(m in names for m in v))
+    # A checkpoint deleted since the last run would make the multiselect raise.
+    st.session_state["dn_models"] = [m for m in st.session_state["dn_models"] if m in names]
+    c1, c2, c3 = st.columns([1.2, 2, 1])
+    kind = c1.selectbox("Noise", list(KINDS), format_func=KINDS.get, key="dn_kind")
+    level = c2.slider(LEVEL_LABELS[kind], 0.0, 1.0, step=0.05, key="dn_level")
+    seed = c3.number_input("Seed", 0, 9999, step=1, key="dn_seed",
+                           help="Picks the digits shown and the noise drawn; the same seed gives the same picture")
+    models = st.multiselect("Models", names, key="dn_models",
+                            help=f"The first {MAX_MAPS} also get a latent map below")
+    return dict(kind=kind, level=float(level), seed=int(seed), models=models)
+
+
+@st.cache_data(max_entries=128, show_spinner="Denoising all test digits…")
+def split_summary(name: str, version: int, kind: str, level: float, seed: int) -> dict:
+    """Mean PSNR (model and noisy input) and mean relative code shift over the test split."""
+    model = resources.checkpoint(name).model
+    x, _ = resources.dataset_of(name).split("test")
+    report = denoise.denoise_report({name: model}, x, kind, level, seed)
+    shift = denoise.latent_shift(model, x, report.noisy)
+    return {"psnr": report.mean_psnr[name], "psnr_noisy": report.mean_psnr_noisy, "shift": shift.mean_relative}
+
+
+def shown_ids(n: int, seed: int) -> list[int]:
+    return sorted(np.random.default_rng(seed).choice(n, size=min(N_SHOWN, n), replace=False).tolist())
+
+
+def image_row(label: str, images, captions: list[str]) -> None:
+    """A labelled row of digits, each with its caption."""
+    left, right = st.columns([1, 6], vertical_alignment="center")
+    left.markdown(label)
+    thumbs = [figures.tile_images(image[None], ncols=1, pad=0, scale=3) for image in np.asarray(images)]
+    right.image(thumbs, caption=captions, width=THUMB_WIDTH)
+
+
+def digit_rows(report: denoise.DenoiseReport, clean, ids: list[int], labels, classes) -> None:
+    image_row("**clean**", clean, [f"#{i} · {classes[int(labels[i])]}" for i in ids])
+    image_row(f"**noisy**  \n{report.mean_psnr_noisy:.1f} dB", report.noisy,
+              [f"{p:.1f} dB" for p in report.psnr_noisy])
+    for name, recon in report.reconstructions.items():
+        image_row(f"**{name}**  \n{report.mean_psnr[name]:.1f} dB", recon, [f"{p:.1f} dB" for p in report.psnr[name]])
+
+
+def verdict(summaries: dict[str, dict], kinds: dict[str, str], noisy_psnr: float) -> str | None:
+    """One sentence on how the denoising AE did against the noisy input and the plain AE."""
+    dae = next((m for m in summaries if kinds[m] == "dae"), None)
+    if dae is None:
+        return None
+    value = summaries[dae]["psnr"]
+    text = f"Here **{dae}** reaches {value:.1f} dB, {value - noisy_psnr:+.1f} dB against the noisy input"
+    plain = next((m for m in summaries if kinds[m] in ("ae", "conv_ae")), None)
+    if plain is not None:
+        text += f" and {value - summaries[plain]['psnr']:+.1f} dB against **{plain}**"
+    return text + "."
+
+
+def shift_map(name: str, ids: list[int], clean, noisy, labels, classes, mean_shift: float) -> go.Figure:
+    """The model's PCA map of its clean test codes, with each shown digit joined to its noisy version."""
+    lmap = resources.latent_map(name, "test", "pca")
+    model = resources.checkpoint(name).model
+    shift = denoise.latent_shift(model, clean, noisy)
+    xy_clean = lmap.projector.transform(shift.codes_clean)
+    xy_noisy = lmap.projector.transform(shift.codes_noisy)
+    title = f"{name} · codes move {mean_shift:.2f}× their spread"
+    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(lmap.xy)), classes, highlight_ids=ids,
+                                 axis_titles=lmap.axis_titles, title=title)
+    fig.update_traces(marker_opacity=0.3, marker_showscale=False, selector=0)
+    segments = denoise.segment_coordinates(xy_clean, xy_noisy)
+    # Scattergl like latent_scatter's traces: an SVG trace would be drawn under the WebGL points.
+    fig.add_trace(go.Scattergl(x=segments[:, 0], y=segments[:, 1], mode="lines", name="shift",
+                               line=dict(color=figures.INK_COLOR, width=2), hoverinfo="skip"))
+    fig.add_trace(go.Scattergl(
+        x=xy_noisy[:, 0], y=xy_noisy[:, 1], mode="markers", name="noisy",
+        marker=dict(symbol="x", size=11, color=figures.INK_COLOR, line=dict(width=1, color="#ffffff")),
+        customdata=[[i] for i in ids], hovertemplate="noisy #%{customdata[0]}<extra></extra>",
+    ))
+    fig.update_layout(height=420, dragmode="zoom", title_font_size=15)
+    return fig
 
 
 def render() -> None:
-    st.title("denoise")
-    st.info("This page is being built.")
+    st.title("Denoise")
+    st.markdown(
+        "Corrupt test digits on purpose, then ask each model to rebuild them. **PSNR** compares a picture "
+        "with the clean digit (in dB, higher is better). **Look for**: the denoising AE was trained on "
+        "corrupted digits, so it should beat the noisy input by a wide margin and beat the plain AE."
+    )
+    names = resources.checkpoint_names()
+    if not names:
+        st.error("No checkpoints found in the checkpoints folder. Train one on the Train page or with "
+                 "`python -m explorer train`.")
+        return
+    settings = denoise_controls(names)
+    url_state.show_notices()
+    models = settings["models"]
+    url_state.write({"noise": settings["kind"], "level": settings["level"], "seed": settings["seed"],
+                     "models": models})
+    if not models:
+        st.info("Pick at least one model to denoise with.", icon="👆")
+        return
+    kind, level, seed = settings["kind"], settings["level"], settings["seed"]
+    try:
+        ds = resources.dataset_of(models[0])
+        x, labels = ds.split("test")
+        labels = labels.numpy()
+        ids = shown_ids(len(x), seed)
+        clean = x[ids]
+        loaded = {name: resources.checkpoint(name) for name in models}
+        report = denoise.denoise_report({name: c.model for name, c in loaded.items()}, clean, kind, level, seed)
+        summaries = {name: split_summary(name, resources.version(name), kind, level, seed) for name in models}
+    except ExplorerError as error:
+        st.error(str(error))
+        return
+
+    st.subheader(f"{len(ids)} test digits, {KINDS[kind].lower()} at {level:g}")
+    st.caption("Under each digit: its PSNR against the clean digit. Beside each row's name: the average over "
+               "these digits. Change the seed for other digits and other noise.")
+    digit_rows(report, clean.numpy(), ids, labels, ds.classes)
+
+    st.subheader(f"All {len(x)} test digits")
+    noisy_psnr = next(iter(summaries.values()))["psnr_noisy"]
+    left, right = st.columns([3, 2])
+    left.plotly_chart(figures.psnr_bars({m: s["psnr"] for m, s in summaries.items()}, noisy_psnr),
+                      key="dn_psnr", config={"displayModeBar": False}, width="stretch")
+    with right:
+        st.markdown(f"Mean PSNR at this noise: the noisy input scores **{noisy_psnr:.1f} dB**; "
+                    + ", ".join(f"**{m}** {s['psnr']:.1f} dB" for m, s in summaries.items()) + ".")
+        sentence = verdict(summaries, {m: c.config.kind for m, c in loaded.items()}, noisy_psnr)
+        if sentence:
+            st.markdown(sentence)
+        if level == 0:
+            st.caption("With no noise the input *is* the clean digit (PSNR is capped at 100 dB): "
+                       "every model can only lose a little.")
+
+    st.subheader("On the latent map")
+    st.markdown(
+        "Each map shows a model's codes of the clean test digits (PCA). The ringed dots are the digits above, "
+        "each joined by a line to the code of its noisy version (✕). **Look for**: a robust encoder keeps the "
+        "two close, so the decoder gets nearly the same code back. The number in each title is the mean move "
+        "over all test digits, relative to the spread of the clean codes."
+    )
+    mapped = models[:MAX_MAPS]
+    for column, name in zip(st.columns(len(mapped)), mapped):
+        try:
+            fig = shift_map(name, ids, clean, report.noisy, labels, ds.classes, summaries[name]["shift"])
+        except ExplorerError as error:
+            column.error(str(error))
+            continue
+        column.plotly_chart(fig, key=f"dn_map_{name}", width="stretch")
+    if len(models) > MAX_MAPS:
+        st.caption(f"Maps are drawn for the first {MAX_MAPS} models only.")

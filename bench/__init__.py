@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure the models against published numbers (`python -m bench.<name>`)."""
