@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from scipy.stats import rankdata
 
 from .data import Dataset
-from .denoise import BATCH_SIZE, _model_device, add_noise
+from .denoise import add_noise
+from .latents import DEFAULT_BATCH_SIZE, reconstruct
 from .errors import ExplorerError
 from .models import Autoencoder, ModelConfig, build_model
 from .train import Progress, TrainConfig, train
@@ -29,18 +30,12 @@ OOD_LABELS = {
 }
 
 
-def error_maps(model: torch.nn.Module, x: torch.Tensor, batch_size: int = BATCH_SIZE) -> np.ndarray:
+def error_maps(model: torch.nn.Module, x: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
     """Per-pixel squared error (x − model(x))², averaged over channels: x (N, C, H, W) -> (N, H, W)."""
-    device = _model_device(model)
-    maps = []
-    with torch.inference_mode():
-        for i in range(0, len(x), batch_size):
-            batch = x[i:i + batch_size].to(device, torch.float32)
-            maps.append(((batch - model(batch)) ** 2).mean(dim=1).cpu())
-    return torch.cat(maps).numpy()
+    return ((np.asarray(x, dtype=np.float32) - reconstruct(model, x, batch_size)) ** 2).mean(axis=1)
 
 
-def reconstruction_scores(model: torch.nn.Module, x: torch.Tensor, batch_size: int = BATCH_SIZE) -> np.ndarray:
+def reconstruction_scores(model: torch.nn.Module, x: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
     """Mean squared reconstruction error per image: x (N, C, H, W) -> (N,)."""
     return error_maps(model, x, batch_size).mean(axis=(1, 2))
 

@@ -13,34 +13,11 @@ import numpy as np
 import torch
 
 from .errors import ExplorerError
+from .latents import encode_dataset, reconstruct
 
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")
 NOISE_LEVEL_RANGE = {"gaussian": (0.0, 1.0), "salt_pepper": (0.0, 1.0), "mask": (0.0, 1.0)}
 PSNR_CAP_DB = 100.0  # PSNR of a perfect copy is infinite; we report this instead
-BATCH_SIZE = 1024
-
-
-def _model_device(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def _run_batched(fn, x: torch.Tensor, device: torch.device, batch_size: int) -> torch.Tensor:
-    """fn over x in batches on `device`; the result is concatenated on the CPU."""
-    with torch.inference_mode():
-        parts = [fn(x[i:i + batch_size].to(device, torch.float32)).cpu() for i in range(0, len(x), batch_size)]
-    return torch.cat(parts)
-
-
-def reconstruct(model: torch.nn.Module, x: torch.Tensor, batch_size: int = BATCH_SIZE) -> torch.Tensor:
-    """model(x) for x (N, C, H, W) in [0, 1] -> x̂ (N, C, H, W) on the CPU, batched, no autograd."""
-    return _run_batched(model, x, _model_device(model), batch_size)
-
-
-def encode(model: torch.nn.Module, x: torch.Tensor, batch_size: int = BATCH_SIZE) -> torch.Tensor:
-    """model.encode(x) for x (N, C, H, W) -> codes (N, latent) on the CPU (μ for a VAE)."""
-    return _run_batched(model.encode, x, _model_device(model), batch_size)
-
-
 def _check_noise(kind: str, level: float) -> float:
     if kind not in NOISE_KINDS:
         raise ExplorerError(f"Unknown noise kind {kind!r}. Choose one of: {', '.join(NOISE_KINDS)}.")
@@ -131,7 +108,7 @@ def denoise_report(models: dict, clean: torch.Tensor, kind: str, level: float, s
     if not models:
         raise ExplorerError("No model to compare: train or load at least one model first.")
     noisy = add_noise(clean, kind, level, seed)
-    reconstructions = {name: reconstruct(model, noisy) for name, model in models.items()}
+    reconstructions = {name: torch.from_numpy(reconstruct(model, noisy)) for name, model in models.items()}
     return DenoiseReport(
         kind=kind,
         level=float(level),
@@ -165,8 +142,8 @@ def latent_shift(model: torch.nn.Module, clean: torch.Tensor, noisy: torch.Tenso
     """
     if clean.shape != noisy.shape:
         raise ValueError(f"clean and noisy must have the same shape, got {tuple(clean.shape)} and {tuple(noisy.shape)}")
-    z_clean = encode(model, clean).double().numpy()
-    z_noisy = encode(model, noisy).double().numpy()
+    z_clean = encode_dataset(model, clean).astype(np.float64)
+    z_noisy = encode_dataset(model, noisy).astype(np.float64)
     distance = np.linalg.norm(z_clean - z_noisy, axis=1)
     spread = np.sqrt(((z_clean - z_clean.mean(axis=0)) ** 2).sum(axis=1).mean()) if len(z_clean) > 1 else 0.0
     relative = distance / spread if spread > 0 else np.full_like(distance, np.nan)

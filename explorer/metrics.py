@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .latents import encode_dataset
 from .models import kl_divergence
 
 
@@ -65,16 +66,10 @@ def pca_baseline_mse(x_train: torch.Tensor, x_test: torch.Tensor, components: in
     return float(((recon - test) ** 2).mean())
 
 
-@torch.inference_mode()
-def codes_of(model, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
-    device = next(model.parameters()).device
-    return torch.cat([model.encode(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]).numpy()
-
-
 def evaluate(model, dataset) -> dict[str, float]:
     """All metrics of `model` on the dataset's test split (the probe is fitted on the train split)."""
     metrics = reconstruction_metrics(model, dataset.x_test)
     metrics["linear_probe"] = linear_probe_accuracy(
-        codes_of(model, dataset.x_train), dataset.y_train.numpy(), codes_of(model, dataset.x_test), dataset.y_test.numpy()
+        encode_dataset(model, dataset.x_train), dataset.y_train.numpy(), encode_dataset(model, dataset.x_test), dataset.y_test.numpy()
     )
     return metrics

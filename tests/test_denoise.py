@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.denoise import (NOISE_KINDS, PSNR_CAP_DB, DenoiseReport, add_noise, denoise_report, encode,
-                              latent_shift, psnr, reconstruct, segment_coordinates)
+from explorer.denoise import (NOISE_KINDS, PSNR_CAP_DB, DenoiseReport, add_noise, denoise_report,
+                              latent_shift, psnr, segment_coordinates)
 from explorer.errors import ExplorerError
 
 
@@ -147,15 +147,6 @@ def test_psnr_known_value():
 
 
 # --- models on noisy input ------------------------------------------------------------------------
-
-def test_reconstruct_and_encode_are_batched_without_changing_results():
-    model, x = TinyAE(), digits(n=7)
-    with torch.no_grad():
-        expected_x, expected_z = model(x), model.encode(x)
-    torch.testing.assert_close(reconstruct(model, x, batch_size=3), expected_x)
-    torch.testing.assert_close(encode(model, x, batch_size=2), expected_z)
-    assert not reconstruct(model, x).requires_grad
-
 
 def test_denoise_report():
     clean = digits(n=5)
