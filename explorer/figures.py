@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sequential
 from plotly.subplots import make_subplots
 
 # Tableau 10: distinct hues, fairly colour-blind-safe, readable on a projector.
@@ -23,6 +24,8 @@ CLASS_COLORS = (
 CONTINUOUS_COLORSCALE = "Viridis"
 INACTIVE_COLOR = "#c7c7c7"
 INK_COLOR = "#222222"
+# Inferno starts at "#000004", which Streamlit's Plotly component paints pink (seen in 1.67); plain black is safe.
+INFERNO = ["#000000", *sequential.Inferno[1:]]
 FONT_SIZE = 14
 
 
@@ -488,6 +491,67 @@ def score_histogram(
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         margin=dict(t=40),
     )
+    return fig
+
+
+def log_score_histogram(normal: np.ndarray, anomalous: np.ndarray, threshold: float,
+                  names: tuple[str, str] = ("test digits", "odd inputs")) -> go.Figure:
+    """score_histogram on a log10 axis, labelled in score units.
+
+    Odd inputs such as inverted digits score ten times higher than digits; on a linear axis all the
+    digits would fall into one or two bins.
+    """
+    fig = score_histogram(np.log10(normal), np.log10(anomalous), np.log10(threshold))
+    lo = np.floor(np.log10(min(normal.min(), anomalous.min(), threshold)))
+    hi = np.ceil(np.log10(max(normal.max(), anomalous.max(), threshold)))
+    ticks = [d + np.log10(m) for d in np.arange(lo, hi + 1) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if lo <= t <= hi]
+    fig.update_layout(
+        xaxis=dict(title=dict(text="anomaly score: reconstruction error (log scale)"), tickvals=ticks,
+                   ticktext=[f"{10 ** t:.2g}" for t in ticks]),
+        legend=dict(title=dict(text="")),
+    )
+    fig.update_traces(selector=dict(name="normal"), name=names[0])
+    fig.update_traces(selector=dict(name="anomalous"), name=names[1])
+    fig.layout.annotations[0].text = f"threshold {threshold:.3g}"
+    return fig
+
+
+def error_mosaic(images: np.ndarray, recons: np.ndarray, maps: np.ndarray, captions: list[str]) -> go.Figure:
+    """Three rows, one column per input: the input, its reconstruction, and the per-pixel error.
+
+    images, recons, maps (K, H, W). Each row is one heatmap of the K tiles side by side.
+    """
+    k, h, w = images.shape
+    gap = 3
+
+    def strip(tiles: np.ndarray, fill: float) -> np.ndarray:
+        out = np.full((h, k * (w + gap) - gap), fill)
+        for i, tile in enumerate(tiles):
+            out[:, i * (w + gap): i * (w + gap) + w] = tile
+        return out
+
+    fig = make_subplots(rows=3, cols=1, vertical_spacing=0.08,
+                        subplot_titles=("input", "reconstruction", "squared error per pixel"))
+    gray = [[0, "#000000"], [1, "#ffffff"]]
+    heat = [[i / (len(INFERNO) - 1), c] for i, c in enumerate(INFERNO)]
+    zmax = max(float(maps.max()), 1e-6)
+    # Mid-grey gaps keep the tiles apart even when an input is bright all over (an inverted digit).
+    for row, tiles in ((1, images), (2, recons)):
+        fig.add_trace(go.Heatmap(z=strip(tiles, 0.5), colorscale=gray, zmin=0, zmax=1, showscale=False,
+                                 hovertemplate="%{z:.2f}<extra></extra>"), row=row, col=1)
+    fig.add_trace(go.Heatmap(z=strip(maps, np.nan), colorscale=heat, zmin=0, zmax=zmax,
+                             hovertemplate="error %{z:.3f}<extra></extra>",
+                             colorbar=dict(title=dict(text="error"), thickness=12, len=0.3, y=0.14, nticks=4,
+                                           tickformat=".2f")), row=3, col=1)
+    centres = [i * (w + gap) + (w - 1) / 2 for i in range(k)]
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=True, tickvals=centres, ticktext=captions, tickfont=dict(size=12), row=3, col=1)
+    for row in (1, 2, 3):  # square pixels: each row's y axis scaled to its own x axis
+        fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False,
+                         scaleanchor="x" if row == 1 else f"x{row}", constrain="domain", row=row, col=1)
+    fig.update_layout(template="plotly_white", height=420, margin=dict(l=10, r=10, t=30, b=60),
+                      font=dict(size=13))
     return fig
 
 

@@ -287,3 +287,20 @@ def test_latent_replay_has_a_frame_per_epoch_and_a_trace_per_class():
     assert len(fig.layout.sliders[0].steps) == 4
     still = figures.latent_replay(frames, labels, list("abc"), animate=False)
     assert not still.frames and np.allclose(still.data[1].y, frames[-1][labels == 1, 1])
+
+
+def test_log_score_histogram_labels_ticks_in_score_units():
+    rng = np.random.default_rng(0)
+    normal, odd = rng.uniform(0.01, 0.05, 50), rng.uniform(0.1, 0.5, 20)
+    fig = figures.log_score_histogram(normal, odd, 0.08, names=("digits", "odd"))
+    assert [t.name for t in fig.data] == ["digits", "odd"]
+    assert np.allclose(fig.data[0].x, np.log10(normal)) and np.allclose(fig.data[1].x, np.log10(odd))
+    assert "0.1" in fig.layout.xaxis.ticktext and fig.layout.annotations[0].text == "threshold 0.08"
+
+
+def test_error_mosaic_has_three_rows_and_a_caption_per_input():
+    images = np.random.default_rng(0).uniform(size=(4, 28, 28))
+    fig = figures.error_mosaic(images, images * 0.5, (images * 0.5) ** 2, ["a", "b", "c", "d"])
+    assert len(fig.data) == 3 and all(t.type == "heatmap" for t in fig.data)
+    assert fig.data[0].z.shape == (28, 4 * 28 + 3 * 3)
+    assert list(fig.layout.xaxis3.ticktext) == ["a", "b", "c", "d"]
