@@ -6,9 +6,10 @@ function in ui/, and every computation is a call into explorer/.
 
 import streamlit as st
 
-from ui import anomaly_page, compare_page, denoise_page, draw_page, generate_page, map_page, train_page
+from ui import anomaly_page, compare_page, denoise_page, draw_page, generate_page, map_page, resources, train_page
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/explore:", layout="wide")
+resources.show_checkpoint_problems()  # in the sidebar on every page: which checkpoints are left out, and why
 
 PAGES = {
     "Explore": [

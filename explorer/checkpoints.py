@@ -4,22 +4,32 @@ The JSON holds the model config (enough to rebuild the model), how it was traine
 history and test metrics. Weights are safetensors: nothing is ever unpickled. A save
 writes a hidden temporary folder and renames it into place, so a crash mid-save leaves
 the old checkpoint intact and nothing half-written that `list_checkpoints` would show.
+
+Checkpoints come from anywhere (a student's USB stick, a teacher's email), so `verify`
+checks one completely without allocating its weights: the config must describe a model
+of sensible size, and the safetensors header must hold exactly the tensors that model
+has, with the same shapes. `list_checkpoints` lists only verified ones as readable.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
 import json
 import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from .data import IMAGE_SHAPES
 from .errors import CheckpointError, ExplorerError
 from .models import Autoencoder, ModelConfig, build_model
 
@@ -28,6 +38,12 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 DEFAULT_DIR = Path(os.environ.get("LATENT_LAB_CHECKPOINTS", Path(__file__).resolve().parent.parent / "checkpoints"))
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+# Limits for checkpoints from elsewhere: the shipped models have ~0.5 M parameters and a
+# config of a few kB. Without them a 1 kB config could ask for a 4-billion-parameter model.
+MAX_PARAMETERS = 50_000_000
+MAX_LAYERS = 16
+MAX_CONFIG_BYTES = 10_000_000
+STALE_SAVE_SECONDS = 3600  # a hidden `.NAME.*.saving` folder this old is left over from a killed save
 
 
 @dataclass
@@ -80,17 +96,59 @@ def save(model: Autoencoder, path: str | Path, info: dict | None = None) -> Path
             json.dump(document, f, indent=2)
             f.flush()
             os.fsync(f.fileno())
-        # Keep the previous version until the new one is in place, then drop it.
+        # Keep the previous version until the new one is in place, then drop it. The lock keeps a
+        # listing in another thread or process from "recovering" `.NAME.old` between the two renames.
         retired = path.parent / f".{path.name}.old"
-        if path.exists():
-            shutil.rmtree(retired, ignore_errors=True)
-            os.replace(path, retired)
-        os.replace(staging, path)
+        with _swap_lock(path.parent):
+            if path.exists():
+                shutil.rmtree(retired, ignore_errors=True)
+                os.replace(path, retired)
+            try:
+                os.replace(staging, path)
+            except OSError:
+                if retired.exists() and not path.exists():
+                    os.replace(retired, path)
+                raise
         shutil.rmtree(retired, ignore_errors=True)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise ExplorerError(f"Saving {path.name} failed: {error.strerror or error}. Nothing was changed.") from None
     return path
+
+
+def check_writable(folder: str | Path) -> None:
+    """Raise ExplorerError now if checkpoints cannot be saved into `folder`: call it before a long
+    training run, so a read-only folder is reported before the work, not after it."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix=".write-test.", suffix=".saving", dir=folder)).rmdir()
+    except OSError as error:
+        raise ExplorerError(f"Cannot write to {folder}: {error.strerror or error}. Pick a writable folder.") from None
+
+
+@contextlib.contextmanager
+def _swap_lock(root: Path, blocking: bool = True):
+    """An advisory lock (POSIX flock) on the folder itself, held while a save swaps folders.
+
+    Yields whether the lock is held. A process killed while holding it releases it. Where
+    flock is unavailable (Windows) or the folder cannot be opened, yields True without locking.
+    """
+    try:
+        import fcntl
+        fd = os.open(root, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield True
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        held = True
+    except OSError:  # only when not blocking: someone is swapping right now
+        held = False
+    try:
+        yield held
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def read_info(path: str | Path) -> dict:
@@ -100,8 +158,11 @@ def read_info(path: str | Path) -> dict:
     if not config_path.is_file():
         raise CheckpointError(f"No checkpoint at {path}: {CONFIG_FILE} is missing.")
     try:
+        if config_path.stat().st_size > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"{path.name}: {CONFIG_FILE} is over {MAX_CONFIG_BYTES // 1_000_000} MB, far more "
+                                  "than a checkpoint's config needs. Retrain or restore this checkpoint.")
         info = json.loads(config_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise CheckpointError(f"{config_path} is not valid JSON ({error}). Retrain or restore this checkpoint.") from None
     if not isinstance(info, dict) or info.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
@@ -110,36 +171,103 @@ def read_info(path: str | Path) -> dict:
         )
     if not isinstance(info.get("model"), dict):
         raise CheckpointError(f"{path.name}: the config has no 'model' section.")
+    # The pages read these sections as they are; a wrong type would surface as a crash there.
+    for section, kind in (("dataset", str), ("metrics", dict), ("training", dict), ("history", list)):
+        if section in info and not isinstance(info[section], kind):
+            raise CheckpointError(f"{path.name}: the config's {section!r} is not a {kind.__name__}. "
+                                  "Retrain or restore this checkpoint.")
+    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in info.get("metrics", {}).values()):
+        raise CheckpointError(f"{path.name}: the config's metrics must all be numbers. Retrain or restore it.")
     return info
+
+
+def model_config(info: dict, name: str = "checkpoint") -> ModelConfig:
+    """The ModelConfig in a config.json's "model" section, refused when malformed or too big to build."""
+    try:
+        config = ModelConfig.from_dict(info["model"])
+    except (ExplorerError, TypeError, ValueError, OverflowError) as error:
+        raise CheckpointError(f"{name}: bad model config: {error}") from None
+    if len(config.hidden) > MAX_LAYERS or len(config.channels) > MAX_LAYERS:
+        raise CheckpointError(f"{name}: bad model config: more than {MAX_LAYERS} layers.")
+    return config
+
+
+def expected_shapes(config: ModelConfig, name: str = "checkpoint") -> dict[str, tuple[int, ...]]:
+    """Every tensor the config's model has, with its shape, found without allocating any weights."""
+    with torch.device("meta"):  # parameters without storage: a config cannot make us allocate gigabytes
+        model = build_model(config)
+    state = model.state_dict()
+    count = sum(tensor.numel() for tensor in state.values())
+    if count > MAX_PARAMETERS:
+        raise CheckpointError(f"{name}: the config describes a model with {count:,} parameters; this app loads at "
+                              f"most {MAX_PARAMETERS:,}. Retrain it smaller.")
+    return {key: tuple(tensor.shape) for key, tensor in state.items()}
+
+
+def _stored_shapes(weights_path: Path, name: str) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes from the safetensors header (which also checks the file is complete)."""
+    if not weights_path.is_file():
+        raise CheckpointError(f"{name}: {WEIGHTS_FILE} is missing.")
+    try:
+        with safe_open(weights_path, "pt") as f:
+            return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{name}: {WEIGHTS_FILE} is truncated or corrupt ({error}). Retrain or restore it.") from None
+
+
+def _check_shapes(expected: dict, stored: dict, name: str) -> None:
+    if set(stored) != set(expected):
+        missing, extra = sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected))
+        raise CheckpointError(f"{name}: weights do not match the config (missing {missing[:3]}, unexpected {extra[:3]}).")
+    for key, shape in expected.items():
+        if stored[key] != shape:
+            raise CheckpointError(f"{name}: weight {key} has shape {stored[key]}, the config needs {shape}.")
+
+
+def verify(path: str | Path) -> dict:
+    """Check a checkpoint folder without loading its weights; returns its config.json.
+
+    Raises CheckpointError when the config is missing, malformed or describes an oversized
+    model, or when the weights file is truncated or holds other tensors than that model.
+    """
+    path = Path(path)
+    info = read_info(path)
+    config = model_config(info, path.name)
+    _check_shapes(expected_shapes(config, path.name), _stored_shapes(path / WEIGHTS_FILE, path.name), path.name)
+    return info
+
+
+def check_dataset(info: dict, name: str = "checkpoint") -> str:
+    """The dataset a checkpoint was trained on (mnist5k when it does not say), if its images fit the model."""
+    dataset = info.get("dataset", "mnist5k")
+    if dataset not in IMAGE_SHAPES:
+        raise CheckpointError(f"{name}: trained on an unknown dataset {dataset!r}; this app knows "
+                              f"{', '.join(IMAGE_SHAPES)}.")
+    shape = model_config(info, name).image_shape
+    if shape != IMAGE_SHAPES[dataset]:
+        raise CheckpointError(f"{name}: the model reads {'×'.join(map(str, shape))} images but its dataset "
+                              f"{dataset!r} has {'×'.join(map(str, IMAGE_SHAPES[dataset]))} images.")
+    return dataset
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild the model from config.json and load its safetensors weights, checking every tensor."""
     path = Path(path)
-    info = read_info(path)
+    info = verify(path)  # before anything is allocated
+    model = build_model(model_config(info, path.name))
     try:
-        config = ModelConfig.from_dict(info["model"])
-    except (ExplorerError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{path.name}: bad model config: {error}") from None
-    model = build_model(config)
-    weights_path = path / WEIGHTS_FILE
-    if not weights_path.is_file():
-        raise CheckpointError(f"{path.name}: {WEIGHTS_FILE} is missing.")
-    try:
-        state = load_file(weights_path)
+        state = load_file(path / WEIGHTS_FILE)
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise CheckpointError(
             f"{path.name}: {WEIGHTS_FILE} is truncated or corrupt ({error}). Retrain or restore it."
         ) from None
-    expected = model.state_dict()
-    if set(state) != set(expected):
-        missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-        raise CheckpointError(f"{path.name}: weights do not match the config (missing {missing[:3]}, unexpected {extra[:3]}).")
-    for key, tensor in expected.items():
-        if state[key].shape != tensor.shape:
-            raise CheckpointError(
-                f"{path.name}: weight {key} has shape {tuple(state[key].shape)}, the config needs {tuple(tensor.shape)}."
-            )
+    # The file may have changed since verify(): check again what load_state_dict relies on.
+    _check_shapes({k: tuple(t.shape) for k, t in model.state_dict().items()},
+                  {k: tuple(t.shape) for k, t in state.items()}, path.name)
+    bad = [key for key, tensor in state.items() if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    if bad:
+        raise CheckpointError(f"{path.name}: weight {bad[0]} holds NaN or infinite numbers (training diverged, or "
+                              "the file is damaged). Retrain or restore it.")
     model.load_state_dict(state)
     model.to(device).eval()
     return Checkpoint(path, model, info)
@@ -156,8 +284,9 @@ class Listing:
 def list_checkpoints(root: str | Path | None = None) -> list[Listing]:
     """Every folder in `root` that looks like a checkpoint, with its config or the problem with it.
 
-    Hidden folders (saves in progress) are skipped. Pickle files (.pt, .pth, .pkl) are listed
-    as refused: this app never unpickles anything.
+    Each folder is checked by `verify` and `check_dataset` (remembered until its files change).
+    Hidden folders (saves in progress) are skipped. Pickle files (.pt, .pth, .pkl, .ckpt, .bin)
+    are listed as refused and never opened: this app never unpickles anything.
     """
     root = Path(root or DEFAULT_DIR)
     if not root.is_dir():
@@ -167,22 +296,58 @@ def list_checkpoints(root: str | Path | None = None) -> list[Listing]:
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_file() and entry.suffix in (".pt", ".pth", ".pkl", ".ckpt"):
-            listings.append(Listing(entry.name, entry, None, "pickle files are refused: they can run code when loaded"))
+        if entry.is_file() and entry.suffix.lower() in (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"):
+            listings.append(Listing(entry.name, entry, None, "pickle files are refused: they can run code when "
+                                    "loaded. Convert it to a safetensors checkpoint folder."))
         elif entry.is_dir() and (entry / CONFIG_FILE).exists():
-            try:
-                listings.append(Listing(entry.name, entry, read_info(entry)))
-            except CheckpointError as error:
-                listings.append(Listing(entry.name, entry, None, str(error)))
+            if not NAME_PATTERN.match(entry.name):
+                listings.append(Listing(entry.name, entry, None, "the folder name must be 1-64 letters, digits, "
+                                        "'-' or '_' (no spaces or dots). Rename it."))
+                continue
+            info, problem = _verified(str(entry), _signature(entry))
+            listings.append(Listing(entry.name, entry, copy.deepcopy(info), problem))
     return listings
 
 
+def _signature(path: Path) -> tuple:
+    """What changes when a checkpoint's files do: their sizes and modification times."""
+    out = []
+    for file in (CONFIG_FILE, WEIGHTS_FILE):
+        try:
+            stat = (path / file).stat()
+            out.append((stat.st_size, stat.st_mtime_ns, stat.st_ino))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _verified(path: str, signature: tuple) -> tuple[dict | None, str | None]:
+    """(config, None) or (None, problem) for the checkpoint at path, remembered per file signature."""
+    try:
+        info = verify(path)
+        check_dataset(info, Path(path).name)  # the app shows a model with its dataset's digits
+        return info, None
+    except CheckpointError as error:
+        return None, str(error)
+
+
 def _recover_interrupted_saves(root: Path) -> None:
-    """A save killed between its two renames leaves only `.NAME.old`: put it back."""
-    for retired in root.glob(".*.old"):
-        original = root / retired.name[1:-len(".old")]
-        if not original.exists():
-            try:
-                os.replace(retired, original)
-            except OSError:
-                pass
+    """A save killed between its two renames leaves only `.NAME.old`: put it back. A save killed
+    before them leaves a hidden `.NAME.*.saving` folder: remove it once it is clearly abandoned."""
+    retired = [path for path in root.glob(".*.old") if not (root / path.name[1:-len(".old")]).exists()]
+    if retired:
+        with _swap_lock(root, blocking=False) as free:
+            for path in retired if free else []:  # not free: a save is between its renames, nothing is lost
+                original = root / path.name[1:-len(".old")]
+                if not original.exists():
+                    try:
+                        os.replace(path, original)
+                    except OSError:
+                        pass
+    for staging in root.glob(".*.saving"):
+        try:
+            if time.time() - staging.stat().st_mtime > STALE_SAVE_SECONDS:
+                shutil.rmtree(staging, ignore_errors=True)
+        except OSError:
+            pass

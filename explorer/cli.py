@@ -78,6 +78,7 @@ def command_train(args) -> None:
     train_config.validate(len(dataset.x_train))
     out = Path(args.out)
     checkpoints.check_name(out.name)
+    checkpoints.check_writable(out.parent)  # fail before minutes of training, not after
     import torch
 
     torch.manual_seed(args.seed)  # the weight init is part of what the seed reproduces

@@ -12,6 +12,7 @@ import gzip
 import importlib.util
 import os
 import socket
+import threading
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from .errors import ExplorerError
 OFFLINE_DATASETS = ("mnist5k", "digits")
 TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
 DATASETS = OFFLINE_DATASETS + tuple(TORCHVISION_DATASETS)
+IMAGE_SHAPES = {"mnist5k": (1, 28, 28), "digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
+                "kmnist": (1, 28, 28)}  # (C, H, W) of each dataset, known without loading it
 
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 FASHION_NAMES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat",
@@ -100,13 +103,27 @@ def _load_digits() -> Dataset:
 
 
 def _network_reachable(url: str, timeout: float = 3.0) -> bool:
+    """Can we open a connection to the url's host within `timeout` seconds?
+
+    The name lookup is not covered by a socket timeout (a machine with no network but a
+    configured DNS server can wait 10-20 s for it), so the probe runs in a daemon thread and
+    we stop waiting after `timeout`; a late answer is simply dropped.
+    """
     host = urllib.parse.urlparse(url).hostname
     port = 443 if url.startswith("https") else 80
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    answer: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                answer.append(True)
+        except (OSError, ValueError):
+            answer.append(False)
+
+    thread = threading.Thread(target=probe, name="network-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answer and answer[0])
 
 
 def _load_torchvision(name: str, root: str) -> Dataset:

@@ -69,8 +69,7 @@ def read_uploads(files) -> tuple[list[np.ndarray], list[str], list[str]]:
 def model_controls(names: list[str]) -> dict:
     default = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
     url_state.seed_widget("an_model", "model", str, default, lambda v: v in names)
-    if st.session_state["an_model"] not in names:  # deleted since the last run
-        st.session_state["an_model"] = default
+    resources.keep_chosen_model("an_model", names, default)  # deleted or broken since the last run
     url_state.seed_widget("an_ood", "odd", lambda t: [k for k in t.split(",") if k], list(anomaly.OOD_LABELS),
                           lambda v: all(k in anomaly.OOD_LABELS for k in v))
     c1, c2 = st.columns([1, 4])

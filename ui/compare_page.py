@@ -41,6 +41,8 @@ def compare_controls(names: list[str]) -> dict:
     default_right = right if right in names else names[min(1, len(names) - 1)]
     url_state.seed_widget("cmp_left", "left", str, default_left, lambda v: v in names)
     url_state.seed_widget("cmp_right", "right", str, default_right, lambda v: v in names)
+    resources.keep_chosen_model("cmp_left", names, default_left)
+    resources.keep_chosen_model("cmp_right", names, default_right)
     url_state.seed_widget("cmp_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
     url_state.seed_widget("cmp_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
     url_state.seed_widget("cmp_method", "interp", str, "linear", lambda v: v in METHODS)
@@ -175,13 +177,17 @@ def render() -> None:
                  "`python -m explorer train`.")
         return
     settings = compare_controls(names)
-    chosen = {side: settings[side] for side in SIDES}
     try:
-        datasets = {side: resources.dataset_of(chosen[side]) for side in SIDES}
-    except ExplorerError as error:
+        compare_view(settings)
+    except ExplorerError as error:  # e.g. a checkpoint was deleted or damaged while the page was open
         url_state.show_notices()
         st.error(str(error))
-        return
+
+
+def compare_view(settings: dict) -> None:
+    """Maps, walks, prior samples and scores of the two chosen models."""
+    chosen = {side: settings[side] for side in SIDES}
+    datasets = {side: resources.dataset_of(chosen[side]) for side in SIDES}
     if datasets["left"].name != datasets["right"].name:
         url_state.show_notices()
         st.error(f"{chosen['left']} was trained on {datasets['left'].name} and {chosen['right']} on "

@@ -31,7 +31,7 @@ def denoise_controls(names: list[str]) -> dict:
     url_state.seed_widget("dn_models", "models", lambda t: [m for m in t.split(",") if m], default_models,
                           lambda v: bool(v) and all(m in names for m in v))
     # A checkpoint deleted since the last run would make the multiselect raise.
-    st.session_state["dn_models"] = [m for m in st.session_state["dn_models"] if m in names]
+    resources.keep_chosen_models("dn_models", names)
     c1, c2, c3 = st.columns([1.2, 2, 1])
     kind = c1.selectbox("Noise", list(KINDS), format_func=KINDS.get, key="dn_kind")
     level = c2.slider(LEVEL_LABELS[kind], 0.0, 1.0, step=0.05, key="dn_level")

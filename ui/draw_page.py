@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import checkpoints, drawing, figures
+from explorer import drawing, figures
 from explorer.errors import ExplorerError
 from ui import resources, url_state
 
@@ -23,8 +23,8 @@ HINT = "**Draw a digit** on the black pad (or upload a picture of one) to see wh
 
 def digit_models() -> list[str]:
     """Checkpoints that read 1×28×28 images: the shape a drawing becomes."""
-    return [item.name for item in checkpoints.list_checkpoints()
-            if item.info is not None and list(item.info.get("model", {}).get("image_shape", ())) == [1, 28, 28]]
+    return [item.name for item in resources.readable_checkpoints()
+            if list(item.info["model"].get("image_shape", ())) == [1, drawing.SIZE, drawing.SIZE]]
 
 
 def draw_controls(names: list[str]) -> dict:
@@ -33,8 +33,7 @@ def draw_controls(names: list[str]) -> dict:
     url_state.seed_widget("draw_models", "models", lambda t: [n for n in t.split(",") if n], default,
                           lambda v: 1 <= len(v) <= MAX_MODELS and all(n in names for n in v))
     url_state.seed_widget("draw_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
-    # A checkpoint deleted since the last run must leave the selection, or the widget would refuse it.
-    st.session_state["draw_models"] = [n for n in st.session_state["draw_models"] if n in names]
+    resources.keep_chosen_models("draw_models", names)  # a checkpoint deleted or damaged since the last run
     return dict(
         models=st.multiselect("Models", names, key="draw_models", max_selections=MAX_MODELS,
                               help=f"Up to {MAX_MODELS} models side by side"),

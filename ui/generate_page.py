@@ -115,7 +115,7 @@ def page_controls(names: list[str]) -> dict:
     url_state.seed_widget("gen_seed", "seed", int, 0, lambda v: 0 <= v <= MAX_SEED)
     url_state.seed_widget("gen_temp", "temp", lambda t: round(float(t), 2), 1.0,
                           lambda v: 0.0 <= v <= MAX_TEMPERATURE)
-    _keep_valid("gen_model", names, default_model)
+    resources.keep_chosen_model("gen_model", names, default_model)
     c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
     name = c1.selectbox("Model", names, key="gen_model")
     n_test = len(resources.dataset_of(name).x_test)

@@ -19,8 +19,9 @@ MAX_HIGHLIGHTS = 50  # outlined on the map; a box around thousands of digits wou
 
 def map_controls(names: list[str]) -> dict:
     """Model, split, projection and view; seeded from the URL once per session."""
-    url_state.seed_widget("map_model", "model", str, resources.DEFAULT_MODEL if resources.DEFAULT_MODEL in names else names[0],
-                          lambda v: v in names)
+    default = resources.DEFAULT_MODEL if resources.DEFAULT_MODEL in names else names[0]
+    url_state.seed_widget("map_model", "model", str, default, lambda v: v in names)
+    resources.keep_chosen_model("map_model", names, default)
     url_state.seed_widget("map_split", "split", str, "all", lambda v: v in SPLITS)
     url_state.seed_widget("map_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
     url_state.seed_widget("map_thumbnails", "thumbs", lambda t: t == "1", False)
@@ -75,13 +76,18 @@ def render() -> None:
                  "`python -m explorer train`.")
         return
     settings = map_controls(names)
-    name = settings["model"]
     try:
-        ds = resources.dataset_of(name)
-        lmap = resources.latent_map(name, settings["split"], settings["projection"])
-    except ExplorerError as error:
+        map_view(settings)
+    except ExplorerError as error:  # e.g. the checkpoint was deleted or damaged while the page was open
+        url_state.show_notices()
         st.error(str(error))
-        return
+
+
+def map_view(settings: dict) -> None:
+    """The map, the selected digits and the interpolation for the chosen model."""
+    name = settings["model"]
+    ds = resources.dataset_of(name)
+    lmap = resources.latent_map(name, settings["split"], settings["projection"])
     x, labels = ds.split(settings["split"])
     labels = labels.numpy()
     n = len(x)

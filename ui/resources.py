@@ -3,11 +3,16 @@
 Models are shared between sessions (`st.cache_resource`), kept in eval mode and only used
 under `torch.inference_mode()`. Caches are keyed by checkpoint name *and* version (the
 config's modification time), so a model re-saved under the same name is reloaded.
+
+Only checkpoints that pass `checkpoints.list_checkpoints`' checks are offered as models, and
+only by bare name inside the checkpoints folder; `show_checkpoint_problems` tells the user
+which others were left out and why.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -28,22 +33,78 @@ def dataset(name: str) -> data.Dataset:
     return data.load_dataset(name)
 
 
+def readable_checkpoints() -> list[checkpoints.Listing]:
+    """Checkpoints in the checkpoints folder that passed every check, in name order."""
+    return [item for item in checkpoints.list_checkpoints() if item.info is not None]
+
+
 def checkpoint_names() -> list[str]:
     """Readable checkpoints in the checkpoints folder, in name order."""
-    return [item.name for item in checkpoints.list_checkpoints() if item.info is not None]
+    return [item.name for item in readable_checkpoints()]
+
+
+def checkpoint_problems() -> list[tuple[str, str]]:
+    """(name, why) for every file or folder in the checkpoints folder that is not offered as a model."""
+    problems = []
+    for item in checkpoints.list_checkpoints():
+        if item.info is None:
+            problem = str(item.problem or "unreadable").replace(str(item.path), item.name)
+            problems.append((item.name, problem.removeprefix(f"{item.name}: ")))
+    return problems
+
+
+def show_checkpoint_problems() -> None:
+    """A sidebar expander naming the checkpoints that could not be loaded, and why (nothing if all are fine)."""
+    problems = checkpoint_problems()
+    if not problems:
+        return
+    count = f"{len(problems)} checkpoint{'s' if len(problems) > 1 else ''}"
+    with st.sidebar.expander(f":material/warning: {count} could not be loaded"):
+        for name, problem in problems:
+            st.text(f"{name}: {problem}")  # plain text: names and messages come from files
+        st.caption("They are left out of the model lists. Retrain them, or restore them from a backup.")
+
+
+def keep_chosen_model(key: str, names: list[str], default: str) -> None:
+    """If the model remembered under `key` is no longer offered (deleted, renamed or broken since it
+    was chosen), say so and fall back to `default`. Call before the widget with that key."""
+    chosen = st.session_state.get(key)
+    if chosen is None or chosen in names:
+        return
+    reason = dict(checkpoint_problems()).get(chosen, "it was deleted or renamed")
+    st.warning(f"Checkpoint {chosen!r} can no longer be used ({reason}); showing {default!r} instead.",
+               icon=":material/error:")
+    st.session_state[key] = default
+
+
+def keep_chosen_models(key: str, names: list[str]) -> None:
+    """keep_chosen_model for a multiselect: models no longer offered leave the selection, with a warning."""
+    chosen = st.session_state.get(key) or []
+    gone = [name for name in chosen if name not in names]
+    if not gone:
+        return
+    problems = dict(checkpoint_problems())
+    reasons = "; ".join(f"{name!r}: {problems.get(name, 'deleted or renamed')}" for name in gone)
+    st.warning(f"No longer usable, so left out: {reasons}.", icon=":material/error:")
+    st.session_state[key] = [name for name in chosen if name in names]
+
+
+def _path(name: str) -> Path:
+    """The folder of a checkpoint by bare name: always inside the checkpoints folder."""
+    return checkpoints.DEFAULT_DIR / checkpoints.check_name(name)
 
 
 def version(name: str) -> int:
     """Changes whenever the checkpoint is re-saved; raises CheckpointError if it is gone."""
     try:
-        return (checkpoints.resolve(name) / checkpoints.CONFIG_FILE).stat().st_mtime_ns
-    except FileNotFoundError:
+        return (_path(name) / checkpoints.CONFIG_FILE).stat().st_mtime_ns
+    except (FileNotFoundError, NotADirectoryError):
         raise CheckpointError(f"Checkpoint {name!r} is gone (deleted or renamed). Pick another model.") from None
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the model…")
 def _load(name: str, version: int) -> checkpoints.Checkpoint:
-    return checkpoints.load(checkpoints.resolve(name))
+    return checkpoints.load(_path(name))
 
 
 def checkpoint(name: str) -> checkpoints.Checkpoint:
@@ -51,7 +112,9 @@ def checkpoint(name: str) -> checkpoints.Checkpoint:
 
 
 def dataset_of(name: str) -> data.Dataset:
-    return dataset(checkpoint(name).info.get("dataset", "mnist5k"))
+    """The dataset the checkpoint was trained on; CheckpointError if its images don't fit the model."""
+    loaded = checkpoint(name)
+    return dataset(checkpoints.check_dataset(loaded.info, name))
 
 
 @st.cache_data(max_entries=32, show_spinner="Encoding the dataset…")
@@ -102,11 +165,14 @@ def latent_map(name: str, split: str, method: str) -> LatentMap:
     v = version(name)
     rows = split_rows(dataset_of(name), split)
     if method == "umap":
-        projector = umap_service().get(checkpoints.resolve(name), checkpoint(name).info.get("dataset", "mnist5k"),
-                                       _codes(name, v, "all"))
+        try:  # reads the weights file to key the stored map
+            projector = umap_service().get(_path(name), checkpoint(name).info.get("dataset", "mnist5k"),
+                                           _codes(name, v, "all"))
+        except OSError:
+            raise CheckpointError(f"Checkpoint {name!r} is gone or unreadable. Pick another model.") from None
         if projector is not None:
             return LatentMap(projector.embedding_[rows], projector, "umap")
-        problem = umap_service().problem(checkpoints.resolve(name), checkpoint(name).info.get("dataset", "mnist5k"))
+        problem = umap_service().problem(_path(name), checkpoint(name).info.get("dataset", "mnist5k"))
         note = (f"UMAP failed ({problem}); showing PCA." if problem
                 else "UMAP for this model is being computed in the background; showing PCA until it is ready.")
         pca = _pca(name, v, 2)

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import figures, jobs
+from explorer import checkpoints, figures, jobs
 from explorer.cli import METRIC_LABELS
 from explorer.errors import ExplorerError
 from explorer.models import ModelConfig
@@ -117,7 +117,7 @@ def job_spec(settings: dict, *, kind: str | None = None, beta: float | None = No
     )
     training = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch"], lr=settings["lr"], seed=0,
                            report_every=5)
-    default = free_name(f"my_{kind}_{settings['latent']}", set(resources.checkpoint_names()))
+    default = free_name(f"my_{kind}_{settings['latent']}", {item.name for item in checkpoints.list_checkpoints()})
     return jobs.JobSpec(settings["dataset"], model, training, name or default, autosave)
 
 
