@@ -131,8 +131,8 @@ def latent_scatter(
             mode="markers",
             name="digits",
             marker=marker,
-            customdata=ids.reshape(-1, 1).tolist(),
-            text=names[labels].tolist() if n else [],
+            customdata=ids.reshape(-1, 1),  # numpy, not lists: plotly validates lists element by element
+            text=names[labels].astype(str) if n else [],
             hovertemplate=hover + "<extra></extra>",
         )
     )
@@ -150,8 +150,8 @@ def latent_scatter(
                     color=[CLASS_COLORS[labels[r] % len(CLASS_COLORS)] for r in rows],
                     line=dict(width=2.5, color=INK_COLOR),
                 ),
-                customdata=ids[rows].reshape(-1, 1).tolist(),
-                text=names[labels[rows]].tolist(),
+                customdata=ids[rows].reshape(-1, 1),
+                text=names[labels[rows]].astype(str),
                 hovertemplate=point_hover + "<extra>highlighted</extra>",
             )
         )
