@@ -15,7 +15,8 @@ def test_box_select_on_the_map_shows_the_panel_and_interpolation(app_url, page):
     page.get_by_text("Interpolation #").wait_for(timeout=30_000)
     assert page.get_by_text("selected").first.is_visible()
     images = page.locator('[data-testid="stImage"] img')
-    assert images.count() >= 2  # the panel's digits and the interpolation strip
+    images.nth(1).wait_for(timeout=30_000)  # the panel's digits and the interpolation strip
+    assert images.count() >= 2
     assert "ids=" in page.url  # the selection is in the shareable link
     screenshot(page, "map")
 

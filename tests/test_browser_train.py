@@ -56,7 +56,7 @@ def test_train_live_save_and_open_on_the_map(app_url, page):
     wait_idle(page)
     assert page.locator(PROGRESS).first.inner_text().startswith("Done: 2 epochs")
     assert loss_points(page) == 12  # train and test × total, recon, KL × 2 epochs
-    assert max(seen_points) == 12
+    assert min(seen_points) < 12  # the curve was on the page before training finished
     assert page.locator('[data-testid="stException"]').count() == 0
 
     page.get_by_label("Save as", exact=True).fill(NAME)
