@@ -177,7 +177,7 @@ def uploads_section(name: str, test_scores: np.ndarray, threshold: float) -> Non
                              accept_multiple_files=True, key="an_upload")
     images, names, problems = read_uploads(files)
     for problem in problems:
-        st.error(problem, icon="🖼️")
+        st.error(problem, icon=":material/broken_image:")
     if not images:
         return
     model = resources.checkpoint(name).model
@@ -275,7 +275,7 @@ def render() -> None:
         if settings["ood"]:
             metrics_section(test_scores, {k: result["ood"][k] for k in settings["ood"]}, threshold)
         else:
-            st.info("Pick at least one kind of odd input to measure how well the score finds them.", icon="👆")
+            st.info("Pick at least one kind of odd input to measure how well the score finds them.", icon=":material/touch_app:")
 
         st.subheader("The most anomalous inputs")
         pools = ["test", *settings["ood"]]

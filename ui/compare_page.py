@@ -107,7 +107,7 @@ def model_metrics(name: str) -> dict:
 def selection_bar(ids: list[int], labels: np.ndarray, classes) -> None:
     if not ids:
         st.info("Select digits on either map (box or lasso tool, or click): they light up on both. "
-                "Select **two** to walk between them with each model.", icon="👆")
+                "Select **two** to walk between them with each model.", icon=":material/touch_app:")
         return
     shown = ", ".join(f"#{i} (class {classes[int(labels[i])]})" for i in ids[:8])
     more = f" and {len(ids) - 8} more" if len(ids) > 8 else ""
@@ -227,7 +227,7 @@ def compare_view(settings: dict) -> None:
                 st.error(str(error))
                 continue
             if lmap.note:
-                st.info(lmap.note, icon="⏳")
+                st.info(lmap.note, icon=":material/hourglass_top:")
             st.plotly_chart(fig, key=CHARTS[side], on_select="rerun", selection_mode=("points", "box", "lasso"),
                             width="stretch")
 

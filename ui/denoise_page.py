@@ -127,7 +127,7 @@ def render() -> None:
     url_state.write({"noise": settings["kind"], "level": settings["level"], "seed": settings["seed"],
                      "models": models})
     if not models:
-        st.info("Pick at least one model to denoise with.", icon="👆")
+        st.info("Pick at least one model to denoise with.", icon=":material/touch_app:")
         return
     kind, level, seed = settings["kind"], settings["level"], settings["seed"]
     try:

@@ -86,14 +86,14 @@ def input_panel() -> tuple[np.ndarray | None, bool]:
         try:
             return digit_from_upload(upload.getvalue()), False
         except ExplorerError as error:
-            upload_tab.error(str(error), icon="⚠️")
+            upload_tab.error(str(error), icon=":material/warning:")
             return None, True
     if not (canvas.json_data or {}).get("objects"):  # untouched, or cleared with the toolbar
         return None, False
     try:
         return digit_from_canvas(canvas.image_data), False
     except ExplorerError as error:
-        draw_tab.warning(str(error), icon="✏️")
+        draw_tab.warning(str(error), icon=":material/draw:")
         return None, True
 
 
@@ -132,7 +132,7 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
                        help=f"The most common class among the {len(votes)} training digits with the closest codes")
 
     if lmap.note:
-        st.info(lmap.note, icon="⏳")
+        st.info(lmap.note, icon=":material/hourglass_top:")
     _, labels = ds.split("all")
     labels = labels.numpy()
     # Train rows come first in the "all" ordering, so a train row is also its map row.
@@ -168,13 +168,13 @@ def render() -> None:
     with input_col:
         st.markdown("**What the models get**")
         if digit is None and not problem_shown:
-            st.info(HINT, icon="✏️")
+            st.info(HINT, icon=":material/draw:")
         elif digit is not None:
             st.image(figures.tile_images(digit[None], pad=0, scale=PAD // drawing.SIZE),
                      caption="Your digit as MNIST was made: cropped, scaled to 20 px, centred in 28×28.")
     chosen = settings["models"]
     if not chosen:
-        controls_col.info("Pick at least one model.", icon="👆")
+        controls_col.info("Pick at least one model.", icon=":material/touch_app:")
 
     if digit is not None and chosen:
         readings = {}
