@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -91,8 +92,68 @@ class PCAProjector:
         return [f"PC{i + 1} ({100 * r:.1f}% var)" for i, r in enumerate(self.explained_variance_ratio_)]
 
 
+# ---------------------------------------------------------------- UMAP
+
+EXACT_NEIGHBORS_MAX = 20_000  # codes; above this the O(N^2) exact search costs more than umap's NN-descent
+_DISTANCE_BLOCK = 2_500_000  # distances per block: 2.5 M float64 = 20 MB, whatever the reference size
+
+
+def k_nearest(queries, reference, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Euclidean k nearest reference rows of each query, nearest first.
+
+    queries (M, latent), reference (N, latent) -> indices (M, k) int32, distances (M, k) float32.
+    A query that is also a reference row finds itself first, at distance ~0. Computed in float64
+    blocks of about 20 MB, as ||q||^2 - 2 q.r + ||r||^2: one matrix product per block.
+    """
+    r = np.asarray(reference, dtype=np.float64)
+    q = np.asarray(queries, dtype=np.float64)
+    k = min(int(k), r.shape[0])
+    r_sq = np.einsum("ij,ij->i", r, r)  # (N,)
+    indices = np.empty((q.shape[0], k), dtype=np.int32)
+    distances = np.empty((q.shape[0], k), dtype=np.float32)
+    rows = max(1, _DISTANCE_BLOCK // max(r.shape[0], 1))
+    for start in range(0, q.shape[0], rows):
+        qb = q[start : start + rows]
+        d2 = np.einsum("ij,ij->i", qb, qb)[:, None] - 2.0 * qb @ r.T + r_sq  # (b, N)
+        near = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < r.shape[0] else np.tile(np.arange(k), (len(qb), 1))
+        near_d2 = np.take_along_axis(d2, near, axis=1)
+        order = np.argsort(near_d2, axis=1, kind="stable")
+        indices[start : start + rows] = np.take_along_axis(near, order, axis=1)
+        distances[start : start + rows] = np.sqrt(np.maximum(np.take_along_axis(near_d2, order, axis=1), 0.0))
+    return indices, distances
+
+
+def _import_umap():
+    """`import umap` (seconds), with umap's numba functions cached on disk.
+
+    umap-learn declares its numba functions without cache=True, so every new process compiled them
+    again (tens of seconds); turning caching on before their first call lets the next process load
+    the machine code instead. numba picks the folder: $NUMBA_CACHE_DIR if set, else `__pycache__`
+    beside umap's sources, else ~/.cache/numba (pynndescent, which caches itself, uses the same).
+    """
+    import umap
+    import umap.layouts
+    import umap.umap_
+    import umap.utils
+    from numba.core.caching import NullCache
+    from numba.core.dispatcher import Dispatcher
+
+    for module in (umap.umap_, umap.layouts, umap.utils):
+        for function in vars(module).values():
+            if isinstance(function, Dispatcher) and isinstance(function._cache, NullCache):
+                try:
+                    function.enable_caching()
+                except Exception as error:  # e.g. no cache folder usable: compile in memory as before
+                    log.debug("numba cache off for %s: %s", function.py_func.__qualname__, error)
+    return umap
+
+
 class UMAPProjector:
     """UMAP map of the codes; new codes are placed without umap's (slow) transform.
+
+    `fit` finds each code's neighbours exactly (up to EXACT_NEIGHBORS_MAX codes) and hands them to
+    umap, so umap's approximate NN-descent, and the ~60 s of numba compilation it needs in every
+    new process, is skipped.
 
     `transform` puts a new code at the distance-weighted mean (weights 1 / (d + 1e-8)) of the map
     positions of its `placement_neighbors` nearest reference codes (Euclidean, in code space).
@@ -102,7 +163,6 @@ class UMAPProjector:
     """
 
     _EPS = 1e-8
-    _CHUNK = 512  # query rows per distance matrix: 512 x 5,000 float64 = 20 MB
 
     def __init__(
         self,
@@ -110,30 +170,44 @@ class UMAPProjector:
         min_dist: float = 0.1,
         random_state: int | None = 0,
         placement_neighbors: int = 10,
+        n_epochs: int | None = 200,
+        init: str = "spectral",
     ):
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.random_state = random_state
         self.placement_neighbors = placement_neighbors
+        self.n_epochs = n_epochs
+        self.init = init
 
     def fit(self, codes) -> UMAPProjector:
-        """Run UMAP on codes (N, latent); slow (seconds, plus ~1 min of numba compilation the first time)."""
+        """Run UMAP on codes (N, latent); seconds, plus numba compilation the first time on a machine."""
         c = _as_codes(codes)
         if c.shape[0] < 3:
             raise ExplorerError(f"A UMAP map needs at least 3 codes; got {c.shape[0]}.")
         if self.placement_neighbors < 1:
             raise ExplorerError("placement_neighbors must be at least 1.")
-        import umap  # slow import: only where a map is actually computed
+        umap = _import_umap()  # slow import: only where a map is actually computed
 
+        n_neighbors = min(self.n_neighbors, c.shape[0] - 1)
+        neighbors = (None, None, None)
+        if c.shape[0] <= EXACT_NEIGHBORS_MAX:
+            neighbors = (*k_nearest(c, c, n_neighbors), None)
         reducer = umap.UMAP(
             n_components=2,
-            n_neighbors=min(self.n_neighbors, c.shape[0] - 1),
+            n_neighbors=n_neighbors,
             min_dist=self.min_dist,
+            n_epochs=self.n_epochs,
+            init=self.init,
             random_state=self.random_state,
             # A seed forces one thread anyway; saying so avoids umap's warning about it.
             n_jobs=1 if self.random_state is not None else -1,
+            precomputed_knn=neighbors,
         )
-        embedding = reducer.fit_transform(c)
+        with warnings.catch_warnings():
+            # "no NNDescent index, so umap's transform is unavailable": we place points ourselves.
+            warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
+            embedding = reducer.fit_transform(c)
         return self._set_reference(c, embedding)
 
     @classmethod
@@ -154,27 +228,18 @@ class UMAPProjector:
         self.codes_ = codes  # (N, latent) float32
         self.embedding_ = e  # (N, 2) float32
         self.n_features_in_ = codes.shape[1]
-        # Precomputed for ||q - r||^2 = ||q||^2 - 2 q.r + ||r||^2; float64 keeps the
-        # cancellation small, so a reference code finds itself at distance ~0.
-        self._reference64 = codes.astype(np.float64)
-        self._reference_sq = np.einsum("ij,ij->i", self._reference64, self._reference64)  # (N,)
         return self
 
     def transform(self, codes) -> np.ndarray:
         """Place codes (M, latent) on the fitted map -> (M, 2) float32 (k-NN, milliseconds)."""
         _check_fitted(self, "embedding_")
-        q = _as_codes(codes, n_features=self.n_features_in_).astype(np.float64)
-        k = min(self.placement_neighbors, self.codes_.shape[0])
-        out = np.empty((q.shape[0], 2), dtype=np.float32)
-        for start in range(0, q.shape[0], self._CHUNK):
-            qb = q[start : start + self._CHUNK]
-            d2 = np.einsum("ij,ij->i", qb, qb)[:, None] - 2.0 * qb @ self._reference64.T + self._reference_sq
-            idx = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < d2.shape[1] else np.argsort(d2, axis=1)
-            d = np.sqrt(np.maximum(np.take_along_axis(d2, idx, axis=1), 0.0))  # (b, k)
-            w = 1.0 / (d + self._EPS)
-            w /= w.sum(axis=1, keepdims=True)
-            out[start : start + self._CHUNK] = np.einsum("bk,bkj->bj", w, self.embedding_[idx].astype(np.float64))
-        return out
+        q = _as_codes(codes, n_features=self.n_features_in_)
+        # float64 distances keep the cancellation in ||q||^2 - 2 q.r + ||r||^2 small, so a reference
+        # code finds itself at distance ~0 and lands exactly on its own position.
+        near, d = k_nearest(q, self.codes_, self.placement_neighbors)  # (M, k)
+        w = 1.0 / (d.astype(np.float64) + self._EPS)
+        w /= w.sum(axis=1, keepdims=True)
+        return np.einsum("mk,mkj->mj", w, self.embedding_[near].astype(np.float64)).astype(np.float32)
 
     def fit_transform(self, codes) -> np.ndarray:
         """Fit, then return the UMAP embedding itself (not the k-NN placement) -> (N, 2)."""

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 from explorer.errors import ExplorerError
+from explorer import projection
 from explorer.projection import (
     PCAProjector,
     UMAPProjector,
     codes_fingerprint,
+    k_nearest,
     load_projection,
     save_projection,
 )
@@ -130,6 +132,73 @@ def test_umap_projector_errors(codes):
         UMAPProjector.from_embedding(codes, np.zeros((10, 2)))
     with pytest.raises(ExplorerError, match="recompute the map"):
         UMAPProjector.from_embedding(codes, fake_embedding(codes)).transform(codes[:, :4])
+
+
+# ---------------------------------------------------------------- exact neighbours, and what fit hands to umap
+
+
+@pytest.mark.parametrize("block", [10_000_000, 700])  # one block, or many blocks of 2 query rows
+def test_k_nearest_matches_brute_force(codes, monkeypatch, block):
+    monkeypatch.setattr(projection, "_DISTANCE_BLOCK", block)
+    queries = np.random.default_rng(3).normal(size=(25, 5)).astype(np.float32) * 3
+    indices, distances = k_nearest(queries, codes, 6)
+    d = np.linalg.norm(queries[:, None].astype(np.float64) - codes[None].astype(np.float64), axis=2)
+    expected = np.argsort(d, axis=1, kind="stable")[:, :6]
+    assert indices.shape == distances.shape == (25, 6)
+    assert indices.dtype == np.int32 and distances.dtype == np.float32
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_allclose(distances, np.take_along_axis(d, expected, axis=1), rtol=1e-5)
+
+
+def test_k_nearest_of_the_reference_itself_starts_with_each_row(codes):
+    indices, distances = k_nearest(codes, codes, 15)
+    np.testing.assert_array_equal(indices[:, 0], np.arange(len(codes)))
+    np.testing.assert_allclose(distances[:, 0], 0.0, atol=1e-3)
+    assert (np.diff(distances, axis=1) >= 0).all()  # nearest first
+    assert k_nearest(codes[:5], codes[:3], 10)[0].shape == (5, 3)  # k capped at the reference size
+
+
+class FakeUMAP:
+    """Records what UMAPProjector.fit asks of umap.UMAP."""
+
+    last = None
+
+    def __init__(self, **params):
+        self.params = params
+        FakeUMAP.last = self
+
+    def fit_transform(self, codes):
+        return codes[:, :2] * 2
+
+
+@pytest.mark.parametrize("n", [4, 300])
+def test_fit_hands_umap_the_exact_neighbours(codes, monkeypatch, n):
+    monkeypatch.setattr(projection, "_import_umap", lambda: type("umap", (), {"UMAP": FakeUMAP}))
+    projector = UMAPProjector(n_neighbors=15, n_epochs=123, init="pca", random_state=7).fit(codes[:n])
+    params = FakeUMAP.last.params
+    indices, distances, index = params["precomputed_knn"]
+    k = min(15, n - 1)  # umap counts the point itself among its neighbours
+    assert params["n_neighbors"] == k and indices.shape == (n, k) and index is None
+    np.testing.assert_array_equal(indices, k_nearest(codes[:n], codes[:n], k)[0])
+    assert (params["n_epochs"], params["init"], params["random_state"], params["n_jobs"]) == (123, "pca", 7, 1)
+    np.testing.assert_allclose(projector.embedding_, codes[:n, :2] * 2)
+
+
+def test_fit_leaves_big_sets_to_umaps_own_neighbour_search(codes, monkeypatch):
+    monkeypatch.setattr(projection, "_import_umap", lambda: type("umap", (), {"UMAP": FakeUMAP}))
+    monkeypatch.setattr(projection, "EXACT_NEIGHBORS_MAX", 100)
+    UMAPProjector().fit(codes)
+    assert FakeUMAP.last.params["precomputed_knn"] == (None, None, None)
+
+
+@pytest.mark.slow
+def test_umaps_numba_functions_are_cached_on_disk():
+    from numba.core.caching import NullCache
+
+    umap = projection._import_umap()
+    for function in (umap.umap_.smooth_knn_dist, umap.umap_.compute_membership_strengths,
+                     umap.layouts._nb_optimize_layout_euclidean_single_epoch):
+        assert not isinstance(function._cache, NullCache)
 
 
 @pytest.mark.slow
