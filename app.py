@@ -27,4 +27,5 @@ PAGES = {
     ],
 }
 
+resources.warm_up_umap()  # once per server: UMAP's numba code compiled/loaded in a background process
 st.navigation(PAGES).run()

@@ -12,7 +12,6 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.stats import rankdata
 
 from .data import Dataset
 from .denoise import add_noise
@@ -148,6 +147,8 @@ def auroc(scores_normal, scores_anomalous) -> float:
     """
     normal = _scores(scores_normal, "normal")
     anomalous = _scores(scores_anomalous, "anomalous")
+    from scipy.stats import rankdata  # imported here: scipy.stats adds ~1.4 s to the app's start
+
     ranks = rankdata(np.concatenate([normal, anomalous]))  # ties get their average rank
     u = ranks[len(normal):].sum() - len(anomalous) * (len(anomalous) + 1) / 2
     return float(u / (len(normal) * len(anomalous)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import norm
+from scipy.special import ndtri  # the standard normal's quantile; scipy.stats costs ~1.4 s to import
 
 from explorer.errors import ExplorerError
 from explorer.latents import (
@@ -235,7 +235,7 @@ def grid_coordinates(n: int, span: float, spacing: str = "normal") -> np.ndarray
         return np.zeros(1)
     if spacing == "even":
         return np.linspace(-span, span, n)
-    q = norm.ppf((np.arange(n) + 0.5) / n)
+    q = ndtri((np.arange(n) + 0.5) / n)
     q = (q - q[::-1]) / 2.0  # exactly antisymmetric, whatever ppf's rounding
     return q / q[-1] * span
 
