@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 PAD = "canvas.upper-canvas"  # Fabric's event layer inside the component's (open) shadow root
 RECONSTRUCTION = '[data-testid="stImage"]:has-text("reconstruction")'
+CHART = '[data-testid="stPlotlyChart"]'
 # A "4" as two strokes, in fractions of the pad's size.
 STROKES = [[(0.38, 0.15), (0.26, 0.58), (0.74, 0.58)], [(0.62, 0.22), (0.62, 0.9)]]
 
@@ -43,9 +44,10 @@ def test_drawing_a_digit_shows_what_each_model_makes_of_it(app_url, page):
         drag(page, box, stroke)  # each mouse-up sends the drawing: the app reruns
         wait_idle(page)
     page.locator(RECONSTRUCTION).nth(2).wait_for(timeout=90_000)
+    page.locator(CHART).nth(2).wait_for(timeout=60_000)  # Plotly's script loads lazily, after the images
 
     assert page.locator(RECONSTRUCTION).count() == 3
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
+    assert page.locator(CHART).count() == 3
     assert page.get_by_text("Your digit as MNIST was made").is_visible()
     assert page.locator('[data-testid="stMetricLabel"]:has-text("Error (MSE)")').count() == 3
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -74,12 +76,13 @@ def test_uploads_a_broken_file_then_a_picture(app_url, page):
     page.locator('[data-testid="stAlertContentError"]').wait_for(timeout=60_000)
     wait_idle(page)
     assert "not an image we can read" in page.locator('[data-testid="stAlertContentError"]').inner_text()
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
+    assert page.locator(CHART).count() == 0
 
     chooser.set_input_files(files=[{"name": "four.png", "mimeType": "image/png", "buffer": picture_of_a_four()}])
     page.locator(RECONSTRUCTION).nth(2).wait_for(timeout=90_000)
+    page.locator(CHART).nth(2).wait_for(timeout=60_000)  # Plotly's script loads lazily, after the images
     wait_idle(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 3
+    assert page.locator(CHART).count() == 3
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "draw_upload")
