@@ -349,24 +349,38 @@ def tile_images(
     return np.kron(mosaic, np.ones((scale, scale), dtype=np.uint8))
 
 
-def code_bars(code: np.ndarray, title: str | None = None) -> go.Figure:
-    """Bar chart of one latent code (latent,)."""
-    code = np.asarray(code, dtype=float).ravel()
-    fig = go.Figure(
-        go.Bar(
-            x=np.arange(len(code)),
-            y=code,
-            marker_color=CLASS_COLORS[0],
-            hovertemplate="unit %{x}: %{y:.3f}<extra></extra>",
-        )
-    )
-    _style(fig, height=180, title=title)
-    fig.update_layout(
-        xaxis=dict(title=dict(text="latent unit"), dtick=1 if len(code) <= 16 else 4 if len(code) <= 64 else None),
-        yaxis=dict(title=dict(text="value"), zeroline=True),
+def code_bars(codes: np.ndarray, titles: Sequence[str] | None = None, title: str | None = None) -> go.Figure:
+    """Bar charts of latent codes: (latent,) for one, (k, latent) for k stacked rows.
+
+    One figure rather than one per code: every chart costs the browser a mount, and shared
+    axes (same units, same value range) make codes comparable at a glance.
+    """
+    codes = np.atleast_2d(np.asarray(codes, dtype=float))
+    k, latent = codes.shape
+    names = [*(titles or []), *(f"code {i + 1}" for i in range(len(titles or []), k))]
+    gap = 0.12 / (k - 1) if k > 1 else 0.0
+    span = (1 - gap * (k - 1)) / k
+    top = max(float(np.abs(codes).max()) * 1.1, 1e-6)
+    bars, layout = [], {}
+    for i, (code, name) in enumerate(zip(codes, names)):
+        axis = "" if i == 0 else str(i + 1)
+        bars.append(go.Bar(x=np.arange(latent), y=code, xaxis="x", yaxis=f"y{axis}", name=name,
+                           marker_color=CLASS_COLORS[0], hovertemplate=f"{name}, unit %{{x}}: %{{y:.3f}}<extra></extra>"))
+        upper = 1 - i * (span + gap)
+        layout[f"yaxis{axis}"] = dict(domain=[max(upper - span, 0.0), min(upper, 1.0)], range=[-top, top],
+                                      zeroline=True, title=dict(text=name if k > 1 else "value", font=dict(size=12)))
+    # Built in one go: every update_layout/add_trace re-validates the figure.
+    return go.Figure(bars, dict(
+        **layout,
+        xaxis=dict(title=dict(text="latent unit"), anchor="y" if k == 1 else f"y{k}",
+                   dtick=1 if latent <= 16 else 4 if latent <= 64 else None),
+        height=120 * k + (80 if title else 50),
+        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+        font=dict(size=FONT_SIZE),
+        showlegend=False,
+        title=dict(text=title) if title else None,
         bargap=0.15,
-    )
-    return fig
+    ))
 
 
 _TERM_ORDER = ("total", "recon", "kl")

@@ -30,7 +30,7 @@ def test_selecting_two_digits_shows_panel_and_interpolation(app):
     app.session_state["map_chart"] = selection([3, 4])
     app.run()
     assert not app.exception
-    assert [s.value for s in app.subheader] == ["2 selected", "Interpolation #3 → #4 (linear)"]
+    assert [s.value for s in app.subheader] == ["Interpolation #3 → #4 (linear)", "2 selected"]
     assert app.slider(key="map_steps").value == 10
     assert app.query_params["ids"] == "3,4"
 

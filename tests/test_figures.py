@@ -193,6 +193,17 @@ def test_code_bars():
     assert fig.layout.height <= 200
 
 
+def test_code_bars_stacks_codes_in_one_figure_on_shared_axes():
+    codes = np.array([[1.0, -2.0, 0.5], [0.1, 0.2, 3.0]])
+    fig = figures.code_bars(codes, titles=["#7", "#9"])
+    assert [t.name for t in fig.data] == ["#7", "#9"]
+    assert [t.yaxis for t in fig.data] == ["y", "y2"] and {t.xaxis for t in fig.data} == {"x"}
+    assert fig.layout.yaxis.range == fig.layout.yaxis2.range and fig.layout.yaxis.range[1] >= 3.0
+    top, bottom = fig.layout.yaxis.domain, fig.layout.yaxis2.domain
+    assert bottom[1] < top[0]  # the first code on top, rows not overlapping
+    assert fig.layout.xaxis.anchor == "y2"  # the unit axis under the last row
+
+
 def history(vae: bool, epochs=3, with_test=True):
     rows = []
     for e in range(1, epochs + 1):

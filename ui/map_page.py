@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import streamlit as st
 
@@ -14,6 +16,7 @@ PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
 SPLITS = {"all": "all 5,000", "test": "test", "train": "train"}
 METHODS = ("linear", "spherical")
 PANEL_SIZE = 4  # digits shown in the detail panel
+STRIP_COLUMNS = 6  # at most, interpolation images per row in the panel
 MAX_HIGHLIGHTS = 50  # outlined on the map; a box around thousands of digits would just repaint the map
 
 
@@ -37,28 +40,38 @@ def map_controls(names: list[str]) -> dict:
 
 
 def interpolation_controls() -> dict:
-    c1, c2 = st.columns(2)
+    c1, c2 = st.columns([3, 2])
     return dict(
         steps=c1.slider("Interpolation steps", 5, 20, key="map_steps"),
-        method=c2.radio("Path", METHODS, horizontal=True, key="map_method",
+        method=c2.radio("Path", METHODS, key="map_method",
                         help="Spherical keeps the code's length, like typical samples of a Gaussian"),
     )
 
 
+def interpolation_strip(first: int, last: int, method: str, images: np.ndarray) -> None:
+    """The decoded path in rows of equal length, at most STRIP_COLUMNS each, so every digit stays big
+    enough to read on a projector."""
+    st.subheader(f"Interpolation #{first} → #{last} ({method})")
+    rows = math.ceil(len(images) / STRIP_COLUMNS)
+    st.image(figures.tile_images(images, ncols=math.ceil(len(images) / rows), scale=3), width="stretch",
+             caption="Decoded codes along the path, read row by row; the path is drawn on the map.")
+
+
 def digit_panel(name: str, x: np.ndarray, ids: list[int], labels, classes) -> None:
-    """Each selected digit: the image, the model's reconstruction, the error and the code."""
+    """Each selected digit: the image beside its reconstruction, the error, then all their codes in one chart."""
     model = resources.checkpoint(name).model
     shown = ids[:PANEL_SIZE]
     batch = x[shown]
     recon = latents.reconstruct(model, batch)
     errors = ((recon - batch.numpy()) ** 2).reshape(len(shown), -1).mean(1)
     codes = latents.encode_dataset(model, batch)
-    for i, row in enumerate(shown):
-        left, right = st.columns([1, 2])
-        left.image(figures.tile_images(np.stack([batch[i].numpy(), recon[i]]), ncols=2, scale=3),
-                   caption=f"#{row} · class {classes[int(labels[row])]} · MSE {errors[i]:.4f}")
-        right.plotly_chart(figures.code_bars(codes[i], title=f"code of #{row}"), key=f"code_{i}",
-                           config={"displayModeBar": False})
+    st.subheader(f"{len(ids)} selected")
+    for column, i, row in zip(st.columns(PANEL_SIZE, gap="small"), range(len(shown)), shown):
+        column.image(figures.tile_images(np.stack([batch[i].numpy(), recon[i]]), ncols=1, scale=2), width="stretch",
+                     caption=f"#{row} · {classes[int(labels[row])]} · MSE {errors[i]:.4f}")
+    st.caption("Each pair: the digit above, the model's reconstruction below.")
+    st.plotly_chart(figures.code_bars(codes, titles=[f"#{row}" for row in shown]), key="map_codes",
+                    config={"displayModeBar": False})
     if len(ids) > PANEL_SIZE:
         st.caption(f"…and {len(ids) - PANEL_SIZE} more selected (the panel shows the first {PANEL_SIZE}).")
 
@@ -94,17 +107,28 @@ def map_view(settings: dict) -> None:
     ids = selected_ids("map_chart", "map_ids", "ids", n)
     url_state.show_notices()
 
-    interp = interpolation_controls() if len(ids) >= 2 else None
-    path_xy = None
-    if interp:
-        model = resources.checkpoint(name).model
-        codes, images = generate.interpolate(model, x[ids[0]], x[ids[1]], interp["steps"], interp["method"])
-        if lmap.xy.shape[1] == 2:
-            path_xy = lmap.projector.transform(codes)
-
     if lmap.note:
         st.info(lmap.note, icon=":material/hourglass_top:")
     map_col, panel_col = st.columns([3, 2])
+    # The panel is written first: its images reach the browser before the map, which Plotly must
+    # redraw from scratch whenever the figure changes (new highlights, a new path).
+    interp, path_xy = None, None
+    with panel_col:
+        if len(ids) >= 2:
+            interp = interpolation_controls()
+            model = resources.checkpoint(name).model
+            codes, images = generate.interpolate(model, x[ids[0]], x[ids[1]], interp["steps"], interp["method"])
+            if lmap.xy.shape[1] == 2:
+                path_xy = lmap.projector.transform(codes)
+            interpolation_strip(ids[0], ids[1], interp["method"], images)
+        if ids:
+            digit_panel(name, x, ids, labels, ds.classes)
+            if st.button("Clear selection"):
+                st.session_state["map_ids"] = []
+                st.rerun()
+        else:
+            st.info("Select digits on the map (box or lasso tool, or click) to inspect them; select **two** to "
+                    "see the path between them.", icon=":material/touch_app:")
     with map_col:
         if settings["thumbnails"] and lmap.xy.shape[1] == 2:
             fig = figures.thumbnail_map(lmap.xy, x[:, 0].numpy(), labels, np.arange(n), ds.classes,
@@ -118,20 +142,6 @@ def map_view(settings: dict) -> None:
             ratios = lmap.projector.explained_variance_ratio_
             st.caption("Explained variance: " + ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios))
                        + f" (together {ratios.sum():.1%} of the codes' variance).")
-    with panel_col:
-        if ids:
-            st.subheader(f"{len(ids)} selected")
-            digit_panel(name, x, ids, labels, ds.classes)
-            if st.button("Clear selection"):
-                st.session_state["map_ids"] = []
-                st.rerun()
-        else:
-            st.info("Select digits on the map (box or lasso tool, or click) to inspect them.", icon=":material/touch_app:")
-
-    if interp:
-        st.subheader(f"Interpolation #{ids[0]} → #{ids[1]} ({interp['method']})")
-        st.image(figures.tile_images(images, ncols=len(images), scale=3),
-                 caption="Decoded codes along the path; the path is drawn on the map.")
 
     url_state.write({"model": name, "split": settings["split"], "proj": settings["projection"],
                      "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:20],
