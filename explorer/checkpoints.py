@@ -277,7 +277,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
 class Listing:
     name: str
     path: Path
-    info: dict | None  # None when unreadable
+    info: dict | None  # the config without its training history (load() gives all); None when unreadable
     problem: str | None = None
 
 
@@ -304,8 +304,8 @@ def list_checkpoints(root: str | Path | None = None) -> list[Listing]:
                 listings.append(Listing(entry.name, entry, None, "the folder name must be 1-64 letters, digits, "
                                         "'-' or '_' (no spaces or dots). Rename it."))
                 continue
-            info, problem = _verified(str(entry), _signature(entry))
-            listings.append(Listing(entry.name, entry, copy.deepcopy(info), problem))
+            text, problem = _verified(str(entry), _signature(entry))
+            listings.append(Listing(entry.name, entry, json.loads(text) if text else None, problem))
     return listings
 
 
@@ -322,12 +322,16 @@ def _signature(path: Path) -> tuple:
 
 
 @functools.lru_cache(maxsize=256)
-def _verified(path: str, signature: tuple) -> tuple[dict | None, str | None]:
-    """(config, None) or (None, problem) for the checkpoint at path, remembered per file signature."""
+def _verified(path: str, signature: tuple) -> tuple[str | None, str | None]:
+    """(config as JSON, None) or (None, problem) for the checkpoint at path, remembered per file signature.
+
+    Pages list checkpoints on every rerun: the text (without the long training history) gives
+    every caller its own copy for ~0.05 ms, where copy.deepcopy of the full config took ~5 ms.
+    """
     try:
         info = verify(path)
         check_dataset(info, Path(path).name)  # the app shows a model with its dataset's digits
-        return info, None
+        return json.dumps({key: value for key, value in info.items() if key != "history"}), None
     except CheckpointError as error:
         return None, str(error)
 
