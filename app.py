@@ -6,9 +6,11 @@ function in ui/, and every computation is a call into explorer/.
 
 import streamlit as st
 
-from ui import anomaly_page, compare_page, denoise_page, draw_page, generate_page, map_page, resources, train_page
+from ui import (anomaly_page, compare_page, denoise_page, draw_page, generate_page, map_page, pictures, resources,
+                train_page)
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/explore:", layout="wide")
+pictures.use_sharp_pixels()  # digits are sent at their own size and enlarged by the browser, pixel-sharp
 resources.show_checkpoint_problems()  # in the sidebar on every page: which checkpoints are left out, and why
 
 PAGES = {

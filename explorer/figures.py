@@ -320,6 +320,19 @@ def thumbnail_map(
     return fig
 
 
+def png(image: np.ndarray) -> bytes:
+    """Lossless PNG bytes of a uint8 image (H, W) or (H, W, 3), at its own size.
+
+    Fast compression (level 1): pages send many small mosaics per rerun, and level 6 took 2-3x
+    as long for ~20% fewer bytes. JPEG would smear pixel-sharp digits.
+    """
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def tile_images(
     images: np.ndarray,
     ncols: int | None = None,

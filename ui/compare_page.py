@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer import compare, figures, generate, metrics
 from explorer.errors import ExplorerError
-from ui import resources, url_state
+from ui import pictures, resources, url_state
 from ui.selection import chart_selection
 
 PROJECTIONS = {"pca": "PCA (2-D)", "umap": "UMAP (2-D)"}
@@ -138,7 +138,7 @@ def prior_section(names: dict[str, str]) -> int:
             except ExplorerError as error:
                 st.error(str(error))
                 continue
-            st.image(figures.tile_images(images, ncols=PRIOR_COLUMNS, scale=3), caption=caption, width="stretch")
+            pictures.show(st, figures.tile_images(images, ncols=PRIOR_COLUMNS, scale=1), caption=caption)
     return seed
 
 
@@ -234,7 +234,7 @@ def compare_view(settings: dict) -> None:
     for side in SIDES:
         if side in strips:
             st.markdown(f"**{describe(chosen[side])}**")
-            st.image(figures.tile_images(strips[side], ncols=len(strips[side]), scale=4))
+            pictures.show(st, figures.tile_images(strips[side], ncols=len(strips[side]), scale=1))
 
     seed = prior_section(chosen)
     metrics_section(chosen)

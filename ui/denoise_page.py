@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer import denoise, figures
 from explorer.errors import ExplorerError
-from ui import resources, url_state
+from ui import pictures, resources, url_state
 
 KINDS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper", "mask": "Masked box"}
 LEVEL_LABELS = {
@@ -19,7 +19,7 @@ LEVEL_LABELS = {
 DEFAULT_MODELS = ("dae_32", "ae_32", "vae_32")
 N_SHOWN = 8  # test digits shown one by one
 MAX_MAPS = 3  # one WebGL map per model; browsers allow a page only a few WebGL contexts
-THUMB_WIDTH = 84  # px: 28 × 3
+THUMB_SCALE = 3  # a 28 px digit shown 84 px wide
 
 
 def denoise_controls(names: list[str]) -> dict:
@@ -60,8 +60,8 @@ def image_row(label: str, images, captions: list[str]) -> None:
     """A labelled row of digits, each with its caption."""
     left, right = st.columns([1, 6], vertical_alignment="center")
     left.markdown(label)
-    thumbs = [figures.tile_images(image[None], ncols=1, pad=0, scale=3) for image in np.asarray(images)]
-    right.image(thumbs, caption=captions, width=THUMB_WIDTH)
+    thumbs = [figures.tile_images(image[None], ncols=1, pad=0, scale=1) for image in np.asarray(images)]
+    pictures.show(right, thumbs, scale=THUMB_SCALE, caption=captions)
 
 
 def digit_rows(report: denoise.DenoiseReport, clean, ids: list[int], labels, classes) -> None:

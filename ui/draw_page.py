@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer import drawing, figures
 from explorer.errors import ExplorerError
-from ui import resources, url_state
+from ui import pictures, resources, url_state
 
 PROJECTIONS = {"pca": "PCA", "umap": "UMAP"}
 DEFAULT_MODELS = ("ae_32", "vae_32", "dae_32")
@@ -120,7 +120,8 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
         st.error(str(error))
         return
     image_col, numbers_col = st.columns([1, 1])
-    image_col.image(figures.tile_images(reading.reconstruction[None], pad=0, scale=6), caption="reconstruction")
+    pictures.show(image_col, figures.tile_images(reading.reconstruction[None], pad=0, scale=1), scale=6,
+                  caption="reconstruction")
     numbers_col.metric("Error (MSE)", f"{reading.error:.4f}", help="Mean squared error per pixel between your "
                        "digit and the reconstruction: lower means the model rebuilt it more faithfully.")
     votes = [ds.classes[int(ds.y_train[i])] for i in reading.neighbours]
@@ -142,8 +143,7 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
                     width="stretch", config={"displayModeBar": False})
     st.markdown("**Nearest training digits**, closest code first")
     for column, row, label in zip(st.columns(len(votes), gap="xsmall"), reading.neighbours, votes):
-        column.image(figures.tile_images(ds.x_train[row].numpy()[None], pad=0, scale=3), caption=label,
-                     width="stretch")
+        pictures.show(column, figures.tile_images(ds.x_train[row].numpy()[None], pad=0, scale=1), caption=label)
 
 
 def render() -> None:
@@ -170,8 +170,8 @@ def render() -> None:
         if digit is None and not problem_shown:
             st.info(HINT, icon=":material/draw:")
         elif digit is not None:
-            st.image(figures.tile_images(digit[None], pad=0, scale=PAD // drawing.SIZE),
-                     caption="Your digit as MNIST was made: cropped, scaled to 20 px, centred in 28×28.")
+            pictures.show(st, figures.tile_images(digit[None], pad=0, scale=1), scale=PAD // drawing.SIZE,
+                          caption="Your digit as MNIST was made: cropped, scaled to 20 px, centred in 28×28.")
     chosen = settings["models"]
     if not chosen:
         controls_col.info("Pick at least one model.", icon=":material/touch_app:")

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer import figures, generate
 from explorer.errors import ExplorerError
 from explorer.projection import PCAProjector
-from ui import resources, url_state
+from ui import pictures, resources, url_state
 
 N_SAMPLES, SAMPLE_COLUMNS = 32, 8
 MAX_SEED = 2**31 - 1
@@ -86,10 +86,9 @@ def _framed(mosaic: np.ndarray, index: int, ncols: int, tile: int, border: int) 
     return rgb
 
 
-def _show(where, images: np.ndarray, *, scale: int, ncols: int | None = None, caption: str | None = None) -> None:
-    """Images (N, C, H, W) as one mosaic filling `where`; PNG, because JPEG smears pixel-sharp digits."""
-    where.image(figures.tile_images(images, ncols=ncols, scale=scale), width="stretch", output_format="PNG",
-                caption=caption)
+def _show(where, images: np.ndarray, *, ncols: int | None = None, caption: str | None = None) -> None:
+    """Images (N, C, H, W) as one mosaic filling `where`."""
+    pictures.show(where, figures.tile_images(images, ncols=ncols, scale=1), caption=caption)
 
 
 def _dim_label(d: int, stats: dict) -> str:
@@ -152,7 +151,7 @@ def samples_section(name: str) -> None:
         temperature = st.slider("Temperature T (scale of z)", 0.0, MAX_TEMPERATURE, step=0.1, format="%.1f",
                                 key="gen_temp")
     images = _prior_samples(name, resources.version(name), int(seed), float(temperature))
-    _show(picture, images, ncols=SAMPLE_COLUMNS, scale=3,
+    _show(picture, images, ncols=SAMPLE_COLUMNS,
           caption=f"{N_SAMPLES} samples · seed {seed} · T = {temperature:.1f}")
 
 
@@ -215,12 +214,12 @@ def manifold_section(name: str, digit: int, code: np.ndarray, stats: dict) -> No
     except ExplorerError as error:
         picture.error(str(error))
         return
-    pad, scale = 1, 2
-    mosaic = figures.tile_images(images, ncols=n, pad=pad, scale=scale)
+    pad = 1
+    mosaic = figures.tile_images(images, ncols=n, pad=pad, scale=1)
     if latent > 2:
-        mosaic = _framed(mosaic, n * n // 2, n, (images.shape[-1] + 2 * pad) * scale, 2 * scale)
+        mosaic = _framed(mosaic, n * n // 2, n, images.shape[-1] + 2 * pad, 2)
     around = "the centre" if latent == 2 else f"digit #{digit}"
-    picture.image(mosaic, width="stretch", output_format="PNG",
+    pictures.show(picture, mosaic,
                   caption=f"{n}×{n} grid, {right} → and {up} ↑ from −{span:.2f} to +{span:.2f} (code units) "
                           f"around {around}, spacing: {SPACINGS[spacing]}.")
 
@@ -278,10 +277,10 @@ def _traversal(name: str, digit: int, image: np.ndarray, code: np.ndarray, stats
     edits = ", ".join(f"z{d} = {values[d]:.2f}" for d in changed[:4]) + (" …" if len(changed) > 4 else "")
     with pictures:
         small = st.columns(2)
-        _show(small[0], image[None], scale=6, caption=f"digit #{digit}")
-        _show(small[1], reconstruction[None], scale=6, caption="its reconstruction")
+        _show(small[0], image[None], caption=f"digit #{digit}")
+        _show(small[1], reconstruction[None], caption="its reconstruction")
         # Keyed so a browser test can find the one image a slider changes.
-        _show(st.container(key="gen_edited"), edited[None], scale=12,
+        _show(st.container(key="gen_edited"), edited[None],
               caption="edited code, decoded: " + (edits or "no number changed yet"))
 
     st.markdown("**Traversal strips**: each row sweeps one number of the current code from −3σ to +3σ "
@@ -296,7 +295,7 @@ def _traversal(name: str, digit: int, image: np.ndarray, code: np.ndarray, stats
         sweep = np.linspace(-STRIP_SIGMAS, STRIP_SIGMAS, STRIP_STEPS) * stats["sigma"][d] + stats["centre"][d]
         label, strip = st.columns([1, 8], vertical_alignment="center")
         label.markdown(f"**z{d}**  \n{sweep[0]:.1f} → {sweep[-1]:.1f}")
-        _show(strip, generate.traverse(model, current, d, sweep), ncols=STRIP_STEPS, scale=3)
+        _show(strip, generate.traverse(model, current, d, sweep), ncols=STRIP_STEPS)
 
 
 def traversal_intro(stats: dict, digit: int) -> None:

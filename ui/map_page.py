@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer import figures, generate, latents
 from explorer.errors import ExplorerError
-from ui import resources, url_state
+from ui import pictures, resources, url_state
 from ui.selection import selected_ids
 
 PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
@@ -53,8 +53,8 @@ def interpolation_strip(first: int, last: int, method: str, images: np.ndarray) 
     enough to read on a projector."""
     st.subheader(f"Interpolation #{first} → #{last} ({method})")
     rows = math.ceil(len(images) / STRIP_COLUMNS)
-    st.image(figures.tile_images(images, ncols=math.ceil(len(images) / rows), scale=3), width="stretch",
-             caption="Decoded codes along the path, read row by row; the path is drawn on the map.")
+    pictures.show(st, figures.tile_images(images, ncols=math.ceil(len(images) / rows), scale=1),
+                  caption="Decoded codes along the path, read row by row; the path is drawn on the map.")
 
 
 def digit_panel(name: str, x: np.ndarray, ids: list[int], labels, classes) -> None:
@@ -67,8 +67,8 @@ def digit_panel(name: str, x: np.ndarray, ids: list[int], labels, classes) -> No
     codes = latents.encode_dataset(model, batch)
     st.subheader(f"{len(ids)} selected")
     for column, i, row in zip(st.columns(PANEL_SIZE, gap="small"), range(len(shown)), shown):
-        column.image(figures.tile_images(np.stack([batch[i].numpy(), recon[i]]), ncols=1, scale=2), width="stretch",
-                     caption=f"#{row} · {classes[int(labels[row])]} · MSE {errors[i]:.4f}")
+        pictures.show(column, figures.tile_images(np.stack([batch[i].numpy(), recon[i]]), ncols=1, scale=1),
+                      caption=f"#{row} · {classes[int(labels[row])]} · MSE {errors[i]:.4f}")
     st.caption("Each pair: the digit above, the model's reconstruction below.")
     st.plotly_chart(figures.code_bars(codes, titles=[f"#{row}" for row in shown]), key="map_codes",
                     config={"displayModeBar": False})

@@ -17,7 +17,7 @@ from explorer.cli import METRIC_LABELS
 from explorer.errors import ExplorerError
 from explorer.models import ModelConfig
 from explorer.train import TrainConfig, evaluate_loss
-from ui import resources, url_state
+from ui import pictures, resources, url_state
 
 DATASETS = {"mnist5k": "MNIST, 5,000 digits (28×28)", "digits": "digits, 1,797 (8×8, quick)"}
 KINDS = {"ae": "AE", "dae": "DAE", "vae": "VAE", "conv_ae": "ConvAE", "conv_vae": "ConvVAE"}
@@ -175,7 +175,7 @@ def reconstruction_rows(snap: jobs.JobSnapshot) -> None:
     for label, images in rows:
         name_col, image_col = st.columns([1, 5], vertical_alignment="center")
         name_col.markdown(f"**{label}**")
-        image_col.image(figures.tile_images(images, ncols=len(images), scale=scale))
+        pictures.show(image_col, figures.tile_images(images, ncols=len(images), scale=1), scale=scale)
 
 
 def metrics_row(metrics: dict) -> None:

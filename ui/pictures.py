@@ -1,0 +1,29 @@
+"""Digit pictures on a page: sent at their own pixel size, enlarged by the browser without smoothing.
+
+A 28×28 digit enlarged on the server costs the PNG encoder (and the network) the square of the
+enlargement on every rerun; the browser enlarges it for free. `image-rendering: pixelated` keeps
+each pixel a sharp square instead of a blur, which is also how a teacher wants digits projected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import figures
+
+PIXELATED = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
+
+
+def use_sharp_pixels() -> None:
+    """Once per run, before any picture: the style rule above (a style-only st.html takes no space)."""
+    st.html(PIXELATED)
+
+
+def show(where, image: np.ndarray, *, scale: int | None = None, caption=None) -> None:
+    """A uint8 image (H, W) or (H, W, 3), or a list of them, in `where` (st or a container):
+    `scale` times its size in CSS pixels, or stretched to the container's width when scale is None."""
+    images = image if isinstance(image, list) else [image]
+    width = "stretch" if scale is None else int(images[0].shape[1] * scale)
+    data = [figures.png(im) for im in images]
+    where.image(data if isinstance(image, list) else data[0], caption=caption, width=width, output_format="PNG")
