@@ -168,7 +168,8 @@ def main() -> None:
     from harness import launch_chromium
 
     rows = []
-    with streamlit_server(checkpoints_dir()) as url, sync_playwright() as playwright:
+    with streamlit_server(checkpoints_dir()) as server, sync_playwright() as playwright:
+        url = server.url
         browser = launch_chromium(playwright)
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()

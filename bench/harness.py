@@ -12,8 +12,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +19,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port  # noqa: E402  (tests/browser.py)
+from browser import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, start_server, wait_healthy  # noqa: E402,F401  (tests/browser.py)
 
 RESULTS = ROOT / "bench" / "results.md"
-SERVER_FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
 
 
 # ---------------------------------------------------------------- numbers and tables
@@ -102,49 +99,6 @@ def write_section(name: str, title: str, body: str, path: Path = RESULTS) -> Non
 
 
 # ---------------------------------------------------------------- a streamlit server and a browser
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen
-    url: str
-    started: float  # time.perf_counter() just before the process was spawned
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def start_server(script: Path, cwd: Path = ROOT, env: dict | None = None, extra_flags=()) -> Server:
-    """Spawn `streamlit run script` headless on a free port (the flags tests/browser.py uses)."""
-    port = free_port()
-    environment = {**os.environ, "LATENT_LAB_CHECKPOINTS": str(checkpoints_dir()), **(env or {})}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), *SERVER_FLAGS, *extra_flags],
-        cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    return Server(process, f"http://127.0.0.1:{port}", started)
-
-
-def wait_healthy(server: Server, timeout: float = 180, poll: float = 0.05) -> float:
-    """Seconds from spawning the server until /_stcore/health answers ok."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        try:
-            if urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2).read() == b"ok":
-                return time.perf_counter() - server.started
-        except OSError:
-            pass
-        if server.process.poll() is not None:
-            break
-        time.sleep(poll)
-    server.stop()
-    raise RuntimeError(f"streamlit did not start: {server.process.stderr.read().decode()[-2000:]}")
 
 
 def launch_chromium(playwright):

@@ -1,20 +1,20 @@
 """Load test: a classroom of concurrent sessions browsing one `streamlit run app.py`.
 
-Each simulated student holds one real app session, driven over Streamlit's agent API
-(`--server.enableAgentApi true`, `POST /_stcore/agent/interact`: widget values in, the finished
-page back as JSON), and loops over a mix of what students do, looking at each result for a few
-seconds (`--think`, default 2–6 s) before the next click:
+Each simulated student is one browser tab without the browser (bench/tab.py: Streamlit's
+websocket protocol, widget states in, the page's messages out, its images downloaded), and loops
+over a mix of what students do, looking at each result for a few seconds (`--think`, default
+2–6 s) before the next click:
 
-- open a shared link to the latent map with two digits selected (`?ids=a,b`: the agent API
-  cannot drive Plotly selections, and a selection lives in the link anyway), then change the
-  interpolation's steps and path;
+- open a shared link to the latent map with two digits selected (`?ids=a,b`, a new tab: a
+  selection lives in the link), then change the interpolation's steps and path;
 - open AE vs VAE with the same digits, change its steps and the prior samples' seed;
 - on Generate, draw new prior samples, move the temperature and one latent slider;
 - on Denoise, change the noise kind, level and seed.
 
-Counted as errors: HTTP errors and timeouts, runs that end in an exception (`status: "error"` or
-an `exception` element) and `st.error` messages. Latency is one request: from sending the change
-to the finished page. The server's resident memory is sampled throughout.
+Counted as errors: lost connections and timeouts, runs that show an exception, and `st.error`
+messages. Latency is one action: from sending the change (opening a link: from connecting) until
+the run has finished and its images have downloaded. The server's resident memory is sampled
+throughout.
 
 With `--train-jobs 2`, two more sessions start training jobs on the Train page first (one trains,
 one waits: one job at a time per server) and keep watching them, while the others browse.
@@ -30,21 +30,23 @@ Only ever talks to 127.0.0.1; every loop ends at its deadline.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from browser import streamlit_server  # noqa: E402  (tests/browser.py)
+from tab import Run, Tab  # noqa: E402  (bench/tab.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results_load.md"
@@ -57,49 +59,6 @@ N_DIGITS = 5000  # rows of mnist5k's "all" split
 
 
 # ---------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def streamlit_server(checkpoints_dir: Path, sessions: int, timeout: float = 180):
-    """Yield (base URL, pid) of `streamlit run app.py` on 127.0.0.1 with the agent API on."""
-    port = free_port()
-    env = {**os.environ, "LATENT_LAB_CHECKPOINTS": str(checkpoints_dir)}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--server.enableAgentApi", "true",
-               # A browser tab's session ends when the tab closes; an agent session when it idles this long.
-               "--server.agentSessionTTL", "20", "--server.agentMaxSessions", str(max(100, 6 * sessions)),
-               "--server.agentWaitTimeout", str(int(REQUEST_TIMEOUT))]
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"streamlit did not start: {log.read().decode()[-2000:]}")
-            time.sleep(0.5)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-        log.close()
 
 
 def rss_bytes(pid: int) -> int | None:
@@ -135,98 +94,72 @@ class Record:
             self.errors.append(message)
 
 
-def nodes(tree: dict, kinds: set[str]) -> list[dict]:
-    """Every node of the given types in an agent snapshot's element tree."""
-    found, stack = [], [tree]
-    while stack:
-        node = stack.pop()
-        if node.get("type") in kinds:
-            found.append(node)
-        stack.extend(node.get("children") or [])
-    return found
-
-
 class Student:
-    """One app session driven over the agent API; every request is timed and checked."""
+    """One browser tab (bench/tab.py) on the app; every rerun is timed and checked."""
 
     def __init__(self, url: str, record: Record, rng: random.Random, measure: bool = True,
                  think: tuple[float, float] = (2.0, 6.0)):
-        self.endpoint = f"{url}/_stcore/agent/interact"
-        self.record, self.rng, self.measure, self.think_time = record, rng, measure, think
-        self.session: str | None = None
-        self.snapshot: dict = {}
+        self.url, self.record, self.rng, self.measure, self.think_time = url, record, rng, measure, think
+        self.tab: Tab | None = None
 
-    def request(self, kind: str, body: dict) -> dict | None:
-        if self.session and "session_id" not in body:
-            body = {"session_id": self.session, **body}
-        data = json.dumps(body).encode()
-        for attempt in range(3):  # a 202 (still running) is collected by sending only the session id
-            started = time.perf_counter()
-            try:
-                request = urllib.request.Request(self.endpoint, data=data, headers={"content-type": "application/json"})
-                with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
-                    status, payload = response.status, json.loads(response.read())
-            except urllib.error.HTTPError as error:
-                status, payload = error.code, {"error": {"message": error.read()[:300].decode(errors="replace")}}
-            except OSError as error:
-                self.record.error(f"{kind}: no answer ({error})")
-                return None
-            seconds = time.perf_counter() - started
-            if status == 202:
-                self.record.error(f"{kind}: still running after {REQUEST_TIMEOUT:.0f} s")
-                self.session = payload.get("session_id", self.session)
-                data = json.dumps({"session_id": self.session}).encode()
-                continue
-            break
-        else:
+    def act(self, kind: str, action) -> Run | None:
+        """Run one user action (a callable returning a Run); time it and collect what went wrong."""
+        try:
+            run = action()
+        except Exception as error:  # a closed socket, a timeout, an HTTP error fetching an image
+            self.record.error(f"{kind}: no answer ({type(error).__name__}: {error})")
+            self.close()
             return None
-        if status != 200:
-            self.record.error(f"{kind}: HTTP {status} {payload.get('error', {}).get('message', '')[:200]}")
+        if run is None:
             return None
-        self.session = payload["session_id"]
-        self.snapshot = payload
         if self.measure:
-            self.record.add(kind, seconds)
-        if payload.get("status") == "error" or nodes(payload["tree"], {"exception"}):
-            messages = [n.get("props", {}).get("message", "") for n in nodes(payload["tree"], {"exception"})]
-            self.record.error(f"{kind}: exception {messages[:1]}")
-        for node in nodes(payload["tree"], {"error"}):
-            self.record.error(f"{kind}: st.error {str(node.get('props', {}).get('body', ''))[:200]}")
-        return payload
+            self.record.add(kind, run.seconds)
+        for problem in run.problems:
+            self.record.error(f"{kind}: {problem}")
+        return run
 
-    def widget(self, key: str) -> dict | None:
-        found = [n for n in nodes(self.snapshot.get("tree", {}), {"slider", "number_input", "selectbox", "radio",
-                                                                   "select_slider", "multiselect"})
-                 if n.get("key") == key]
-        return found[0] if found else None
+    def close(self) -> None:
+        if self.tab is not None:
+            try:
+                self.tab.close()
+            except Exception:
+                pass
+        self.tab = None
 
-    def set(self, kind: str, **values) -> dict | None:
-        present = {k: v for k, v in values.items() if v is not None and self.widget(k) is not None}
-        if not present:
-            return None
-        return self.request(kind, {"widget_state": present})
+    def open(self, kind: str, page: str, params: dict[str, str] | None = None, new_tab: bool = False) -> Run | None:
+        """Go to a page; a new tab (a fresh session) when asked or when none is open, connecting included."""
+        if new_tab:
+            self.close()
+
+        def go() -> Run:
+            started = time.perf_counter()
+            if self.tab is None:
+                self.tab = Tab(self.url, REQUEST_TIMEOUT)
+            run = self.tab.open(page, urllib.parse.urlencode(params or {}))
+            run.seconds = time.perf_counter() - started
+            return run
+
+        return self.act(kind, go)
+
+    def set(self, kind: str, **values) -> Run | None:
+        tab = self.tab
+        return self.act(kind, lambda: tab.set(**values)) if tab is not None else None
+
+    def widget(self, key: str):
+        return self.tab.widgets.get(key) if self.tab is not None else None
 
     def option(self, key: str) -> str | None:
         """A random option of a selectbox or radio, as the widget shows it (its format_func applied)."""
-        node = self.widget(key)
-        options = (node or {}).get("props", {}).get("options") or []
-        return self.rng.choice(options) if options else None
+        widget = self.widget(key)
+        return self.rng.choice(widget.options) if widget is not None and widget.options else None
 
     def slider_value(self, key: str) -> float | None:
-        """A random legal value of a float slider, on its step."""
-        node = self.widget(key)
-        if node is None:
+        """A random legal value of a slider, on its step."""
+        widget = self.widget(key)
+        if widget is None:
             return None
-        props = node.get("props", {})
-        lo, hi, step = props["min_value"], props["max_value"], props.get("step") or 0.01
-        steps = int(round((hi - lo) / step))
-        return round(lo + step * self.rng.randint(0, steps), 6)
-
-    def open(self, kind: str, page: str, params: dict[str, str] | None = None) -> dict | None:
-        body = {"page": page} if page or self.session else {}  # a new session opens on the default page
-        if params:
-            body["query_params"] = {k: [v] for k, v in params.items()}
-        return self.request(kind, body)
+        lo, hi, step = widget.proto.min, widget.proto.max, widget.proto.step or 0.01
+        return round(lo + step * self.rng.randint(0, int(round((hi - lo) / step))), 6)
 
     # -------------------------------------------------------- what students do
 
@@ -236,8 +169,8 @@ class Student:
 
     def shared_map_link(self) -> None:
         """A new tab on a link with two digits selected: a new session."""
-        self.session = None
-        self.open("open map link", "", {"ids": self.pair(), "model": self.rng.choice(["vae_32", "ae_32"])})
+        self.open("open map link", "", {"ids": self.pair(), "model": self.rng.choice(["vae_32", "ae_32"])},
+                  new_tab=True)
         self.think()
         self.set("map: interpolation steps", map_steps=self.rng.randint(5, 20))
         self.think()
@@ -257,8 +190,7 @@ class Student:
         self.think()
         self.set("generate: temperature", gen_temp=self.slider_value("gen_temp"))
         self.think()
-        sliders = [n["key"] for n in nodes(self.snapshot.get("tree", {}), {"slider"})
-                   if str(n.get("key", "")).startswith("gen_z")]
+        sliders = [key for key in (self.tab.widgets if self.tab else {}) if key.startswith("gen_z")]
         if sliders:
             key = self.rng.choice(sliders[:8])
             self.set("generate: latent slider", **{key: self.slider_value(key)})
@@ -282,21 +214,24 @@ class Student:
         while time.monotonic() < deadline:
             self.rng.choice(visits)()
             self.think()
+        self.close()
 
 
 def train(url: str, record: Record, rng: random.Random, deadline: float, index: int) -> None:
-    """A teacher starts a long training job and keeps its page open, looking every few seconds."""
+    """A teacher starts a long training job and keeps its page open: the page's own timer
+    (a fragment's run_every) refreshes the progress, as in a browser."""
     teacher = Student(url, record, rng, measure=False)
     teacher.open("open Train", "train")
     teacher.set("train: settings", train_epochs=TRAIN_EPOCHS)  # the default model and dataset: an MLP VAE on mnist5k
-    teacher.request("train: start", {"trigger": {"key": "train_start"}})
-    while time.monotonic() < deadline:
-        time.sleep(5)
-        snapshot = teacher.request("train: watch", {})
-        if snapshot:
-            texts = [str(n.get("props", {}).get("text", "")) for n in nodes(snapshot["tree"], {"progress"})]
+    teacher.set("train: start", train_start=True)
+    while time.monotonic() < deadline and teacher.tab is not None:
+        interval = teacher.tab.timer[0] if teacher.tab.timer else 5.0
+        time.sleep(interval)
+        run = teacher.act("train: watch", teacher.tab.tick) if teacher.tab.timer else None
+        if run is not None:
             with record.lock:
-                record.training_seen.append(f"{index}:{texts[0] if texts else '?'}")
+                record.training_seen.append(f"{index}:{run.texts[0] if run.texts else '?'}")
+    teacher.close()
 
 
 # ---------------------------------------------------------------- the run
@@ -343,7 +278,8 @@ def run_load(sessions: int = 30, duration: float = 180, train_jobs: int = 0, see
     with tempfile.TemporaryDirectory(prefix="latent-lab-load-") as tmp:
         private = Path(tmp) / "checkpoints"  # training jobs and maps never touch the real folder
         shutil.copytree(source, private, ignore=shutil.ignore_patterns(".*", "*.sh"))
-        with streamlit_server(private, sessions + train_jobs) as (url, pid):
+        with streamlit_server(private) as server:
+            url, pid = server.url, server.process.pid
             record = Record()
             started = time.monotonic()
             # One pass through every visit first: loads models, data and caches, as the first student would.
@@ -395,13 +331,13 @@ def report(result: Result) -> str:
         f"## {mode_title(result)}",
         "",
         f"{result.sessions} sessions for {result.duration:.0f} s (think time {result.think[0]:g}–"
-        f"{result.think[1]:g} s between clicks) against `streamlit run app.py` on 127.0.0.1, through the agent "
-        f"API; {os.cpu_count()} CPU cores, load average {load:.1f} when the run ended (other work included). "
+        f"{result.think[1]:g} s between clicks) against `streamlit run app.py` on 127.0.0.1, each a tab "
+        f"speaking Streamlit's websocket protocol (bench/tab.py); {os.cpu_count()} CPU cores, load average {load:.1f} when the run ended (other work included). "
         f"Warm-up (first load of models, data and caches, not measured): {result.warm_up:.1f} s.",
         "",
         "| measure | target | result | met |",
         "|---|---|---|---|",
-        f"| errors (HTTP, timeouts, exceptions, `st.error`) | 0 | {len(errors)} | {ok(not errors)} |",
+        f"| errors (lost connections, timeouts, exceptions, `st.error`) | 0 | {len(errors)} | {ok(not errors)} |",
         f"| interactions measured | — | {len(latencies)} | |",
         f"| latency p50, all interactions | — | {p50:.2f} s | |",
         f"| latency p95, all interactions | ≤ {TARGET_P95:g} s | {p95:.2f} s | {ok(p95 <= TARGET_P95)} |",

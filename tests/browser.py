@@ -6,10 +6,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "tests" / "screenshots"
@@ -25,35 +28,73 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def streamlit_server(checkpoints_dir: Path, timeout: float = 120):
-    """Yield the base URL of a headless `streamlit run app.py`; stop it afterwards."""
-    port = free_port()
-    env = {**os.environ, "LATENT_LAB_CHECKPOINTS": str(checkpoints_dir)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
+# The flags every test and benchmark starts the app with: no browser, no file watcher, loopback only.
+SERVER_FLAGS = ("--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none")
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    url: str
+    started: float  # time.perf_counter() just before the process was spawned
+    log: IO[bytes]  # the server's stderr, in a file: a pipe nobody reads would fill up and stall it
+
+    def stop(self) -> None:
+        self.process.terminate()
         try:
-            process.wait(10)
+            self.process.wait(15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            self.process.kill()
+            self.process.wait(15)
+        self.log.close()
+
+    def stderr_tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-2000:]
+
+
+def start_server(script: Path = ROOT / "app.py", checkpoints_dir: Path | None = None, cwd: Path = ROOT,
+                 env: dict | None = None, extra_flags=()) -> Server:
+    """Spawn `streamlit run script` on a free loopback port; see wait_healthy."""
+    port = free_port()
+    environment = {**os.environ, **({"LATENT_LAB_CHECKPOINTS": str(checkpoints_dir)} if checkpoints_dir else {}),
+                   **(env or {})}
+    log = tempfile.TemporaryFile()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), *SERVER_FLAGS, *extra_flags],
+        cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=log,
+    )
+    return Server(process, f"http://127.0.0.1:{port}", started, log)
+
+
+def wait_healthy(server: Server, timeout: float = 180, poll: float = 0.05) -> float:
+    """Seconds from spawning the server until /_stcore/health answers ok (stops it and raises if never)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            if urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2).read() == b"ok":
+                return time.perf_counter() - server.started
+        except OSError:
+            pass
+        if server.process.poll() is not None:
+            break
+        time.sleep(poll)
+    tail = server.stderr_tail()
+    server.stop()
+    raise RuntimeError(f"streamlit did not start: {tail}")
+
+
+@contextmanager
+def streamlit_server(checkpoints_dir: Path, timeout: float = 180, extra_flags=()):
+    """Yield a healthy `streamlit run app.py` (a Server) on the given checkpoints; stop it afterwards."""
+    server = start_server(checkpoints_dir=checkpoints_dir, extra_flags=extra_flags)
+    try:
+        wait_healthy(server, timeout)
+        yield server
+    finally:
+        server.stop()
 
 
 def wait_idle(page, timeout: float = 90_000) -> None:

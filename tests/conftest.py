@@ -44,8 +44,8 @@ def app_url(checkpoint_copy):
     """Base URL of a real `streamlit run app.py` serving the private checkpoint copy."""
     from browser import streamlit_server
 
-    with streamlit_server(checkpoint_copy) as url:
-        yield url
+    with streamlit_server(checkpoint_copy) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""A scaled-down classroom: three sessions browse the real app for about ten seconds through
-Streamlit's agent API (bench/load.py at small settings); nothing may fail. Latency is not asserted:
+"""A scaled-down classroom: three sessions browse the real app for about ten seconds, each a tab
+speaking Streamlit's websocket protocol (bench/load.py at small settings); nothing may fail. Latency is not asserted:
 it depends on the machine. Run the full benchmark with `python bench/load.py`."""
 
 import pytest
@@ -14,4 +14,4 @@ def test_three_sessions_browse_without_errors(checkpoint_copy):
     assert {"open map link", "map: interpolation steps"} <= set(result.record.latencies)
     assert result.interactions >= 6
     assert result.record.rss  # the server's memory was sampled
-    assert "| errors (HTTP, timeouts, exceptions, `st.error`) | 0 | 0 | yes |" in load.report(result)
+    assert "| errors (lost connections, timeouts, exceptions, `st.error`) | 0 | 0 | yes |" in load.report(result)
