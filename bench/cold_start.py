@@ -21,7 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import CHART_RENDERED_JS, ROOT, launch_chromium, start_server, table, wait_healthy, write_section  # noqa: E402
+from harness import CHART_RENDERED_JS, ROOT, launch_chromium, table, write_section  # noqa: E402
+
+from browser import start_server, wait_healthy  # noqa: E402  (tests/browser.py, on the path via harness)
 
 TARGET_RATIO = 1.3
 

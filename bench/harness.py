@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, start_server, wait_healthy  # noqa: E402,F401  (tests/browser.py)
+from browser import CHROMIUM, CHROMIUM_ARGS, IDLE  # noqa: E402  (tests/browser.py)
 
 RESULTS = ROOT / "bench" / "results.md"
 

@@ -23,12 +23,12 @@ from harness import (  # noqa: E402
     ROOT,
     launch_chromium,
     rss_mb,
-    start_server,
     table,
     verdict,
-    wait_healthy,
     write_section,
 )
+
+from browser import start_server, wait_healthy  # noqa: E402  (tests/browser.py, on the path via harness)
 
 TARGET_MB = 1024.0
 SETTLE_S = 3.0  # let the server finish sending and collect garbage before reading RSS

@@ -14,7 +14,6 @@ has, with the same shapes. `list_checkpoints` lists only verified ones as readab
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import json
 import os

@@ -72,14 +72,26 @@ def latent_scatter(
     title: str | None = None,
     color_values: np.ndarray | None = None,
     color_title: str | None = None,
+    overlays: Sequence[dict] = (),
+    underlays: Sequence[dict] = (),
+    faded: bool = False,
+    colorbar: bool = True,
+    height: int = 560,
+    dragmode: str = "select",
 ) -> go.Figure:
     """Map of the latent space, one point per example.
 
     xy (N, 2) or (N, 3); labels (N,) ints indexing class_names; ids (N,) dataset row ids.
     Trace 0 ("digits") holds every point with customdata rows [id]; selection point indices
-    refer to that trace. Optional traces after it: "highlighted" (highlight_ids, in the
-    order given, unknown ids skipped) and "path" (path_xy (S, 2 or 3), start and end labelled).
-    color_values (N,) colours by a continuous value instead of the class.
+    refer to that trace. Then, in drawing order: `underlays`, "highlighted" (highlight_ids, in
+    the order given, unknown ids skipped), "path" (path_xy (S, 2 or 3), start and end labelled)
+    and `overlays`. Under- and overlays are 2-D traces from `overlay`, e.g. new inputs placed on
+    the map: on top, or under the highlights when they would crowd them out.
+    color_values (N,) colours by a continuous value instead of the class; `faded` pales the
+    points, for maps whose story is in the overlays.
+
+    The figure is built in one constructor call from plain dicts: Plotly validates a figure
+    on every add_trace/update_layout, and a page may draw several of these per rerun.
     """
     xy = np.asarray(xy, dtype=float)
     labels = np.asarray(labels).astype(int)
@@ -91,12 +103,14 @@ def latent_scatter(
         raise ValueError(f"labels and ids must have shape ({n},), got {labels.shape} and {ids.shape}")
     if color_values is not None and np.shape(color_values) != (n,):
         raise ValueError(f"color_values must have shape ({n},), got {np.shape(color_values)}")
+    if (overlays or underlays) and dims != 2:
+        raise ValueError("overlays are 2-D traces; this map is 3-D")
     if axis_titles is None:
         axis_titles = [f"dim {i + 1}" for i in range(dims)]
     # 2-D overlays are Scattergl too: Plotly draws every WebGL trace above every SVG trace,
     # so an SVG highlight or path would vanish under thousands of points. All Scattergl
     # traces of one subplot share a single WebGL context.
-    scatter = go.Scattergl if dims == 2 else go.Scatter3d
+    kind = "scattergl" if dims == 2 else "scatter3d"
 
     def coords(a: np.ndarray) -> dict:
         out = dict(x=a[:, 0], y=a[:, 1])
@@ -128,37 +142,35 @@ def latent_scatter(
             colorbar=dict(title=dict(text=color_title or ""), thickness=15),
         )
         hover += f"<br>{color_title or 'value'} %{{marker.color:.3g}}"
-    marker.update(size=_marker_size(n, dims), opacity=0.8)
-    fig = go.Figure(
-        scatter(
-            **coords(xy),
-            mode="markers",
-            name="digits",
-            marker=marker,
-            customdata=ids.reshape(-1, 1),  # numpy, not lists: plotly validates lists element by element
-            text=names[labels].astype(str) if n else [],
-            hovertemplate=hover + "<extra></extra>",
-        )
-    )
+    marker.update(size=_marker_size(n, dims), opacity=0.3 if faded else 0.8, showscale=colorbar)
+    traces = [dict(
+        type=kind,
+        **coords(xy),
+        mode="markers",
+        name="digits",
+        marker=marker,
+        customdata=ids.reshape(-1, 1),  # numpy, not lists: plotly validates lists element by element
+        text=names[labels].astype(str) if n else [],
+        hovertemplate=hover + "<extra></extra>",
+    )]
+    traces += underlays
 
-    row_of = {int(i): r for r, i in enumerate(ids)}
-    rows = [row_of[int(i)] for i in highlight_ids if int(i) in row_of]
+    rows = _rows_of(ids, highlight_ids)
     if rows:
-        fig.add_trace(
-            scatter(
-                **coords(xy[rows]),
-                mode="markers",
-                name="highlighted",
-                marker=dict(
-                    size=14 if dims == 2 else 7,
-                    color=[CLASS_COLORS[labels[r] % len(CLASS_COLORS)] for r in rows],
-                    line=dict(width=2.5, color=INK_COLOR),
-                ),
-                customdata=ids[rows].reshape(-1, 1),
-                text=names[labels[rows]].astype(str),
-                hovertemplate=point_hover + "<extra>highlighted</extra>",
-            )
-        )
+        traces.append(dict(
+            type=kind,
+            **coords(xy[rows]),
+            mode="markers",
+            name="highlighted",
+            marker=dict(
+                size=14 if dims == 2 else 7,
+                color=[CLASS_COLORS[labels[r] % len(CLASS_COLORS)] for r in rows],
+                line=dict(width=2.5, color=INK_COLOR),
+            ),
+            customdata=ids[rows].reshape(-1, 1),
+            text=names[labels[rows]].astype(str),
+            hovertemplate=point_hover + "<extra>highlighted</extra>",
+        ))
 
     if path_xy is not None:
         path_xy = np.asarray(path_xy, dtype=float)
@@ -167,40 +179,69 @@ def latent_scatter(
         s = len(path_xy)
         ends = np.zeros(s, dtype=bool)
         ends[[0, -1]] = True
-        fig.add_trace(
-            scatter(
-                **coords(path_xy),
-                mode="lines+markers+text",
-                name="path",
-                line=dict(color=INK_COLOR, width=3),
-                marker=dict(
-                    size=np.where(ends, 14, 7).tolist(),
-                    color=np.where(ends, INK_COLOR, "#ffffff").tolist(),
-                    line=dict(width=2, color=INK_COLOR),
-                ),
-                text=["start"] + [""] * (s - 2) + ["end"] if s > 1 else ["start"],
-                textposition="top center",
-                hovertemplate="path step %{pointNumber}<extra></extra>",
-            )
-        )
+        traces.append(dict(
+            type=kind,
+            **coords(path_xy),
+            mode="lines+markers+text",
+            name="path",
+            line=dict(color=INK_COLOR, width=3),
+            marker=dict(
+                size=np.where(ends, 14, 7).tolist(),
+                color=np.where(ends, INK_COLOR, "#ffffff").tolist(),
+                line=dict(width=2, color=INK_COLOR),
+            ),
+            text=["start"] + [""] * (s - 2) + ["end"] if s > 1 else ["start"],
+            textposition="top center",
+            hovertemplate="path step %{pointNumber}<extra></extra>",
+        ))
+    traces += overlays
 
-    _style(fig, height=560, title=title)
+    layout = dict(
+        height=height,
+        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+        font=dict(size=FONT_SIZE),
+        showlegend=False,
+        title=dict(text=title, font=dict(size=15)) if title else None,
+        dragmode=dragmode,
+        hovermode="closest",
+    )
     if dims == 2:
-        fig.update_layout(
-            dragmode="select",
-            hovermode="closest",
-            xaxis=dict(title=dict(text=axis_titles[0]), zeroline=False),
-            yaxis=dict(title=dict(text=axis_titles[1]), zeroline=False),
-        )
+        layout.update(xaxis=dict(title=dict(text=axis_titles[0]), zeroline=False),
+                      yaxis=dict(title=dict(text=axis_titles[1]), zeroline=False))
     else:
-        fig.update_layout(
-            scene=dict(
-                xaxis=dict(title=dict(text=axis_titles[0])),
-                yaxis=dict(title=dict(text=axis_titles[1])),
-                zaxis=dict(title=dict(text=axis_titles[2])),
-            )
-        )
-    return fig
+        layout.update(scene=dict(xaxis=dict(title=dict(text=axis_titles[0])),
+                                 yaxis=dict(title=dict(text=axis_titles[1])),
+                                 zaxis=dict(title=dict(text=axis_titles[2]))))
+    return go.Figure(data=traces, layout=layout)
+
+
+def overlay(xy: np.ndarray, name: str, *, mode: str = "markers", marker: dict | None = None, line: dict | None = None,
+            hovertemplate: str | None = None, text: Sequence[str] | None = None,
+            customdata: np.ndarray | None = None) -> dict:
+    """A 2-D trace (as a dict) to lay over a latent_scatter map: new points (xy (K, 2)) or, with
+    mode="lines" and NaN rows between pieces, line segments. WebGL like the map, so it is drawn on top."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    trace = dict(type="scattergl", x=xy[:, 0], y=xy[:, 1], mode=mode, name=name)
+    if mode == "lines" and hovertemplate is None:
+        trace["hoverinfo"] = "skip"  # a line's points are not things to point at
+    else:
+        trace["hovertemplate"] = hovertemplate or f"{name}<extra></extra>"
+    for key, value in (("marker", marker), ("line", line), ("text", text), ("customdata", customdata)):
+        if value is not None:
+            trace[key] = value
+    return trace
+
+
+def _rows_of(ids: np.ndarray, wanted: Sequence[int]) -> list[int]:
+    """Rows of `ids` holding each wanted id, in the order wanted (ids not present are skipped)."""
+    if len(wanted) == 0 or len(ids) == 0:
+        return []
+    wanted = np.asarray(wanted, dtype=int)
+    order = np.argsort(ids, kind="stable")
+    at = np.searchsorted(ids, wanted, sorter=order)
+    at = np.minimum(at, len(ids) - 1)
+    rows = order[at]
+    return [int(r) for r, w in zip(rows, wanted) if ids[r] == w]
 
 
 def _grid(xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:

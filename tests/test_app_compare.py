@@ -1,10 +1,8 @@
 """The AE vs VAE page under AppTest: two maps sharing one selection, two strips, prior mosaics, scores, URL."""
 
-import base64
-import json
-
-import numpy as np
 import pytest
+
+from chart_json import array, specs
 
 
 def selection(indices):
@@ -13,22 +11,14 @@ def selection(indices):
 
 def chart_traces(app) -> list[list[str]]:
     """Trace names of each plotly chart on the page, in page order."""
-    return [[trace.get("name") for trace in json.loads(chart.proto.spec)["data"]] for chart in app.get("plotly_chart")]
-
-
-def array(value) -> np.ndarray:
-    """A trace property from a figure's JSON: plotly sends numpy arrays as base64 typed arrays."""
-    if isinstance(value, dict) and "bdata" in value:
-        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
-    return np.asarray(value)
+    return [[trace.get("name") for trace in spec["data"]] for spec in specs(app)]
 
 
 def highlighted_ids(app) -> list[list[int]]:
     """Ids of the "highlighted" trace of each chart ([] where there is none)."""
     out = []
-    for chart in app.get("plotly_chart"):
-        traces = json.loads(chart.proto.spec)["data"]
+    for spec in specs(app):
+        traces = spec["data"]
         out.append([int(row[0]) for t in traces if t.get("name") == "highlighted" for row in array(t["customdata"])])
     return out
 

@@ -3,12 +3,12 @@ clear messages for bad input, settings in the URL."""
 
 import base64
 import io
-import json
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from chart_json import array, specs
 from test_drawing import png_header_only
 from ui import draw_page
 
@@ -34,10 +34,6 @@ def canvas_value(image: Image.Image, strokes: int = 2) -> dict:
     url = "data:image/png;base64," + base64.b64encode(png(image)).decode("ascii")
     return {"drawing": {"raw": {"objects": [{"type": "path"}] * strokes, "background": "#000"}, "data": url},
             "backgroundFit": None}
-
-
-def maps(app) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
 
 
 def image_captions(app) -> list[str]:
@@ -66,11 +62,11 @@ def upload(app, name: str, data: bytes, mime: str = "image/png"):
 def assert_models_read_the_digit(app, models=draw_page.DEFAULT_MODELS):
     assert not app.exception
     assert [s.value for s in app.subheader] == list(models)
-    charts = maps(app)
+    charts = specs(app)
     assert len(charts) == len(models) <= 4  # browsers give a page only a few WebGL contexts
     for chart in charts:
         star = [t for t in chart["data"] if t.get("name") == "your digit"]
-        assert len(star) == 1 and star[0]["marker"]["symbol"] == "star" and len(star[0]["x"]) == 1
+        assert len(star) == 1 and star[0]["marker"]["symbol"] == "star" and len(array(star[0]["x"])) == 1
         assert [t["name"] for t in chart["data"]][:2] == ["digits", "highlighted"]  # the 5 neighbours ringed
     assert [m.label for m in app.metric][:2] == ["Error (MSE)", "Nearest digits say"]
     assert all(float(m.value) >= 0 for m in app.metric if m.label == "Error (MSE)")
@@ -156,14 +152,14 @@ def test_bad_uploads_get_a_clear_message(app, name, data, message):
 
 def test_the_open_tab_is_the_input(app):
     draw(app, four())
-    assert len(maps(app)) == 3
+    assert len(specs(app)) == 3
     app.session_state["draw_source"] = draw_page.UPLOAD_TAB
     app.run()  # nothing uploaded yet: the drawing in the other tab is not used
     assert not app.exception and not app.get("plotly_chart")
     assert any("Draw a digit" in i.value for i in app.info)
     app.session_state["draw_source"] = draw_page.DRAW_TAB
     app.run()  # back on the pad: the drawing is still there
-    assert len(maps(app)) == 3
+    assert len(specs(app)) == 3
 
 
 def test_url_parameters_round_trip(app):

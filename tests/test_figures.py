@@ -93,6 +93,25 @@ def test_scatter_continuous_colour_and_axis_titles():
     assert fig.layout.xaxis.title.text == "PC1 (23.1% var)"
 
 
+def test_scatter_overlays_on_top_underlays_under_the_highlights():
+    xy, labels, ids = make_map()
+    star = figures.overlay(np.array([[0.5, 0.5]]), "your digit", marker=dict(symbol="star", size=30))
+    lines = figures.overlay(np.array([[0, 0], [1, 1], [np.nan, np.nan], [2, 2], [3, 3]]), "shift", mode="lines")
+    fig = figures.latent_scatter(xy, labels, ids, CLASSES, overlays=[star], underlays=[lines], highlight_ids=[ids[2]],
+                                 path_xy=xy[:3], faded=True, colorbar=False, height=400, dragmode="zoom")
+    assert [t.name for t in fig.data] == ["digits", "shift", "highlighted", "path", "your digit"]
+    assert all(isinstance(t, go.Scattergl) for t in fig.data)  # WebGL: drawn above the points
+    assert fig.data[-1].marker.symbol == "star" and fig.data[1].hoverinfo == "skip"
+    assert fig.data[0].marker.opacity < 0.5 and fig.data[0].marker.showscale is False
+    assert fig.layout.height == 400 and fig.layout.dragmode == "zoom"
+
+
+def test_scatter_refuses_2d_overlays_on_a_3d_map():
+    xy, labels, ids = make_map(dims=3)
+    with pytest.raises(ValueError, match="3-D"):
+        figures.latent_scatter(xy, labels, ids, CLASSES, overlays=[figures.overlay(np.zeros((1, 2)), "x")])
+
+
 def test_scatter_is_deterministic():
     xy, labels, ids = make_map()
     kwargs = dict(highlight_ids=[ids[1]], path_xy=xy[:4], title="map")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
@@ -155,20 +154,18 @@ def map_section(name: str, ds, test_scores: np.ndarray, odd_kinds: list[str]) ->
     lmap = resources.latent_map(name, "test", "pca")
     labels = ds.y_test.numpy()
     worst = np.argsort(-test_scores, kind="stable")[:N_WORST]
-    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes, highlight_ids=worst.tolist(),
-                                 axis_titles=lmap.axis_titles, color_values=np.log10(test_scores),
-                                 color_title="log10 score")
+    underlays = []
     if odd_kinds:
         model = resources.checkpoint(name).model
         odd = np.concatenate([ood_images(ds.name)[k].numpy() for k in odd_kinds])
         xy = lmap.projector.transform(latents.encode_dataset(model, odd))
         names = [anomaly.OOD_LABELS[k] for k in odd_kinds for _ in range(N_OOD)]
-        fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name="odd inputs", text=names,
-                                   marker=dict(symbol="x", size=7, color="#d62728", opacity=0.6),
-                                   hovertemplate="%{text}<extra></extra>"))
         # Under the ringed most-anomalous digits, which would otherwise vanish in a crowd of ✕.
-        fig.data = [fig.data[0], fig.data[-1], *fig.data[1:-1]]
-    fig.update_layout(height=520, dragmode="zoom")
+        underlays.append(figures.overlay(xy, "odd inputs", text=names, hovertemplate="%{text}<extra></extra>",
+                                        marker=dict(symbol="x", size=7, color="#d62728", opacity=0.6)))
+    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes, highlight_ids=worst.tolist(),
+                                 axis_titles=lmap.axis_titles, color_values=np.log10(test_scores),
+                                 color_title="log10 score", underlays=underlays, height=520, dragmode="zoom")
     st.plotly_chart(fig, key="an_map", width="stretch")
 
 

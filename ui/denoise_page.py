@@ -93,20 +93,14 @@ def shift_map(name: str, ids: list[int], clean, noisy, labels, classes, mean_shi
     xy_clean = lmap.projector.transform(shift.codes_clean)
     xy_noisy = lmap.projector.transform(shift.codes_noisy)
     title = f"{name} · codes move {mean_shift:.2f}× their spread"
-    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(lmap.xy)), classes, highlight_ids=ids,
-                                 axis_titles=lmap.axis_titles, title=title)
-    fig.update_traces(marker_opacity=0.3, marker_showscale=False, selector=0)
-    segments = denoise.segment_coordinates(xy_clean, xy_noisy)
-    # Scattergl like latent_scatter's traces: an SVG trace would be drawn under the WebGL points.
-    fig.add_trace(go.Scattergl(x=segments[:, 0], y=segments[:, 1], mode="lines", name="shift",
-                               line=dict(color=figures.INK_COLOR, width=2), hoverinfo="skip"))
-    fig.add_trace(go.Scattergl(
-        x=xy_noisy[:, 0], y=xy_noisy[:, 1], mode="markers", name="noisy",
-        marker=dict(symbol="x", size=11, color=figures.INK_COLOR, line=dict(width=1, color="#ffffff")),
-        customdata=[[i] for i in ids], hovertemplate="noisy #%{customdata[0]}<extra></extra>",
-    ))
-    fig.update_layout(height=420, dragmode="zoom", title_font_size=15)
-    return fig
+    shifts = figures.overlay(denoise.segment_coordinates(xy_clean, xy_noisy), "shift", mode="lines",
+                             line=dict(color=figures.INK_COLOR, width=2))
+    noisy_codes = figures.overlay(
+        xy_noisy, "noisy", marker=dict(symbol="x", size=11, color=figures.INK_COLOR, line=dict(width=1, color="#ffffff")),
+        customdata=np.array(ids).reshape(-1, 1), hovertemplate="noisy #%{customdata[0]}<extra></extra>")
+    return figures.latent_scatter(lmap.xy, labels, np.arange(len(lmap.xy)), classes, highlight_ids=ids,
+                                  overlays=[shifts, noisy_codes], faded=True, colorbar=False,
+                                  axis_titles=lmap.axis_titles, title=title, height=420, dragmode="zoom")
 
 
 def render() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import drawing, figures
@@ -97,18 +96,6 @@ def input_panel() -> tuple[np.ndarray | None, bool]:
         return None, True
 
 
-def with_your_digit(fig: go.Figure, xy: np.ndarray) -> go.Figure:
-    """Add the new digit's position xy (2,) to a latent_scatter map as a big star (a Scattergl trace,
-    so it is drawn above the WebGL points)."""
-    fig.add_trace(go.Scattergl(
-        x=[float(xy[0])], y=[float(xy[1])], mode="markers", name="your digit",
-        marker=dict(symbol="star", size=30, color=STAR_COLOR, line=dict(width=2, color=figures.INK_COLOR)),
-        hovertemplate="your digit<extra></extra>",
-    ))
-    fig.update_layout(dragmode="zoom", height=430, margin=dict(l=10, r=10, t=10, b=10))
-    return fig
-
-
 def model_column(name: str, reading: drawing.DigitReading, projection: str) -> None:
     """One model: its reconstruction and error, its map with the new digit starred, and the
     training digits whose codes are nearest."""
@@ -137,10 +124,12 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
     _, labels = ds.split("all")
     labels = labels.numpy()
     # Train rows come first in the "all" ordering, so a train row is also its map row.
-    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes,
-                                 highlight_ids=reading.neighbours.tolist(), axis_titles=lmap.axis_titles)
-    st.plotly_chart(with_your_digit(fig, lmap.projector.transform(reading.code[None])[0]), key=f"draw_map_{name}",
-                    width="stretch", config={"displayModeBar": False})
+    star = figures.overlay(lmap.projector.transform(reading.code[None]), "your digit", marker=dict(
+        symbol="star", size=30, color=STAR_COLOR, line=dict(width=2, color=figures.INK_COLOR)))
+    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes, overlays=[star],
+                                 highlight_ids=reading.neighbours.tolist(), axis_titles=lmap.axis_titles,
+                                 height=430, dragmode="zoom")
+    st.plotly_chart(fig, key=f"draw_map_{name}", width="stretch", config={"displayModeBar": False})
     st.markdown("**Nearest training digits**, closest code first")
     for column, row, label in zip(st.columns(len(votes), gap="xsmall"), reading.neighbours, votes):
         pictures.show(column, figures.tile_images(ds.x_train[row].numpy()[None], pad=0, scale=1), caption=label)

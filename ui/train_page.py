@@ -312,9 +312,8 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
                     continue
                 labels = ds.y_test.numpy()
                 fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes,
-                                             axis_titles=lmap.axis_titles, title=f"β = {ckpt.config.beta:g}")
-                fig.update_layout(height=380, dragmode="zoom")
-                fig.update_traces(marker_showscale=False)
+                                             axis_titles=lmap.axis_titles, title=f"β = {ckpt.config.beta:g}",
+                                             colorbar=False, height=380, dragmode="zoom")
                 st.plotly_chart(fig, key=f"train_ladder_{name}", width="stretch", config={"displayModeBar": False})
                 if ckpt.config.is_variational:
                     terms = _loss_terms(name, resources.version(name))
