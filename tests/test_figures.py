@@ -112,6 +112,16 @@ def test_scatter_refuses_2d_overlays_on_a_3d_map():
         figures.latent_scatter(xy, labels, ids, CLASSES, overlays=[figures.overlay(np.zeros((1, 2)), "x")])
 
 
+def test_scatter_hover_names_the_class_without_a_text_array_for_digits():
+    xy, labels, ids = make_map()
+    digits = figures.latent_scatter(xy, labels, ids, CLASSES).data[0]
+    assert digits.text is None and "customdata[1]" in digits.hovertemplate
+    assert [row[1] for row in digits.customdata] == labels.tolist()
+    named = [f"class-{c}" for c in CLASSES]  # e.g. Fashion-MNIST's "T-shirt", "Trouser", ...
+    clothes = figures.latent_scatter(xy, labels, ids, named).data[0]
+    assert list(clothes.text) == [named[label] for label in labels] and "%{text}" in clothes.hovertemplate
+
+
 def test_scatter_is_deterministic():
     xy, labels, ids = make_map()
     kwargs = dict(highlight_ids=[ids[1]], path_xy=xy[:4], title="map")
