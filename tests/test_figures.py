@@ -344,3 +344,11 @@ def test_error_mosaic_has_three_rows_and_a_caption_per_input():
     assert len(fig.data) == 3 and all(t.type == "heatmap" for t in fig.data)
     assert fig.data[0].z.shape == (28, 4 * 28 + 3 * 3)
     assert list(fig.layout.xaxis3.ticktext) == ["a", "b", "c", "d"]
+
+
+def test_png_is_lossless_at_the_image_own_size():
+    from PIL import Image
+
+    image = (np.arange(12 * 20) % 256).astype(np.uint8).reshape(12, 20)
+    decoded = np.asarray(Image.open(io.BytesIO(figures.png(image))))
+    np.testing.assert_array_equal(decoded, image)
