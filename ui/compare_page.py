@@ -119,8 +119,10 @@ def selection_bar(ids: list[int], labels: np.ndarray, classes) -> None:
         st.rerun()
 
 
-def prior_section(names: dict[str, str]) -> int:
-    """Prior samples decoded by both models with the same seed; returns the seed."""
+@st.fragment
+def prior_section(names: dict[str, str]) -> None:
+    """Prior samples decoded by both models with the same seed; a fragment, so a new seed reruns
+    only this part (the maps above stay as they are)."""
     st.subheader("Random codes from N(0, I)")
     text, seed_col = st.columns([5, 1])
     text.markdown(
@@ -139,7 +141,7 @@ def prior_section(names: dict[str, str]) -> int:
                 st.error(str(error))
                 continue
             pictures.show(st, figures.tile_images(images, ncols=PRIOR_COLUMNS, scale=1), caption=caption)
-    return seed
+    url_state.write({"seed": seed or None})
 
 
 def metrics_section(names: dict[str, str]) -> None:
@@ -236,9 +238,9 @@ def compare_view(settings: dict) -> None:
             st.markdown(f"**{describe(chosen[side])}**")
             pictures.show(st, figures.tile_images(strips[side], ncols=len(strips[side]), scale=1))
 
-    seed = prior_section(chosen)
+    prior_section(chosen)
     metrics_section(chosen)
 
     url_state.write({"left": chosen["left"], "right": chosen["right"], "proj": settings["projection"],
                      "ids": ids[:20], "steps": interp["steps"] if interp else None,
-                     "interp": interp["method"] if interp else None, "seed": seed or None})
+                     "interp": interp["method"] if interp else None})  # the seed: written by prior_section

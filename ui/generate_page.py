@@ -136,7 +136,16 @@ def _next_seed() -> None:
 # ---------------------------------------------------------------- sections
 
 
+@st.fragment
 def samples_section(name: str) -> None:
+    """Prior samples; a fragment, so a new seed or temperature reruns only this part."""
+    try:
+        _samples(name)
+    except ExplorerError as error:  # a fragment rerun does not pass through render()'s handlers
+        st.error(str(error))
+
+
+def _samples(name: str) -> None:
     st.subheader("Samples from the prior")
     st.markdown("Each image is the decoder's answer to a random code *z* drawn from N(0, T²·I). "
                 "**Look for**: does the model make digits out of pure noise? Low temperature gives "
@@ -153,6 +162,7 @@ def samples_section(name: str) -> None:
     images = _prior_samples(name, resources.version(name), int(seed), float(temperature))
     _show(picture, images, ncols=SAMPLE_COLUMNS,
           caption=f"{N_SAMPLES} samples · seed {seed} · T = {temperature:.1f}")
+    url_state.write({"seed": int(seed), "temp": float(temperature)})
 
 
 def slice_controls(name: str, digit: int, code: np.ndarray, stats: dict) -> dict:
@@ -350,10 +360,7 @@ def render() -> None:
     url_state.show_notices()
     name, digit = settings["model"], settings["digit"]
 
-    try:
-        samples_section(name)
-    except ExplorerError as error:
-        st.error(str(error))
+    samples_section(name)
 
     try:
         stats = _dimension_stats(name, resources.version(name))
@@ -373,5 +380,4 @@ def render() -> None:
         st.divider()
         kl_section(name, stats)
 
-    url_state.write({"model": name, "seed": st.session_state.get("gen_seed"),
-                     "temp": st.session_state.get("gen_temp"), "digit": digit})
+    url_state.write({"model": name, "digit": digit})  # seed and temperature: written by samples_section
