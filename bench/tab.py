@@ -3,7 +3,8 @@
 A `Tab` opens `/_stcore/stream`, asks for a page with `BackMsg.rerun_script` (query string,
 page name, widget states), reads the `ForwardMsg`s until the run has finished, and downloads
 the images the run produced, as the page would. It keeps the widget states it has set and
-sends them with every rerun, as the page does, and answers a fragment's `run_every` timer.
+sends them with every rerun, as the page does; a change to a widget inside an `st.fragment`
+reruns only that fragment, and a fragment's `run_every` timer is answered, both as in the page.
 
 The server cannot tell it from a browser, so the load it makes is a classroom's, without 30
 Chromiums on the same 2 cores (Streamlit's agent API would do too, but it also converts every
@@ -32,6 +33,7 @@ class Widget:
     id: str
     kind: str  # the element's proto field: "slider", "selectbox", "radio", "number_input", ...
     proto: object  # the element proto: options, min/max/step, ...
+    fragment: str = ""  # the st.fragment it lives in: changing it reruns only that fragment
 
     @property
     def options(self) -> list[str]:
@@ -71,18 +73,22 @@ class Tab:
     def set(self, **values) -> Run | None:
         """Change widgets by their keys: a value (slider, number, option, toggle) or True for a button.
         None when none of the keys is on the page."""
-        changed = []
+        changed, fragments = [], set()
         for key, value in values.items():
             widget = self.widgets.get(key)
             if widget is not None and value is not None:
                 changed.append(self._state(widget, value))
-        return self._rerun(changed) if changed else None
+                fragments.add(widget.fragment)
+        if not changed:
+            return None
+        # As the page does: a widget inside a fragment reruns just that fragment.
+        return self._rerun(changed, fragment=fragments.pop() if len(fragments) == 1 else "")
 
     def tick(self) -> Run | None:
         """What a fragment's run_every timer sends: a rerun of just that fragment (None without a timer)."""
         if self.timer is None:
             return None
-        return self._rerun([], fragment=self.timer[1])
+        return self._rerun([], fragment=self.timer[1], timer=True)
 
     # ------------------------------------------------------------------ the protocol
 
@@ -106,13 +112,13 @@ class Tab:
         self.states[widget.id] = state
         return state
 
-    def _rerun(self, changed: list[WidgetState], fragment: str = "") -> Run:
+    def _rerun(self, changed: list[WidgetState], fragment: str = "", timer: bool = False) -> Run:
         message = BackMsg()
         rerun = message.rerun_script
         rerun.query_string = self.query
         rerun.page_name = self.page
         if fragment:
-            rerun.fragment_id, rerun.is_auto_rerun = fragment, True
+            rerun.fragment_id, rerun.is_auto_rerun = fragment, timer
         triggers = [s for s in changed if s.HasField("trigger_value")]
         rerun.widget_states.widgets.extend([*self.states.values(), *triggers])
         started = time.perf_counter()
@@ -126,7 +132,7 @@ class Tab:
             forward.ParseFromString(self.socket.recv(timeout=self.timeout))
             kind = forward.WhichOneof("type")
             if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
-                self._read_element(forward.delta.new_element, run, images)
+                self._read_element(forward.delta.new_element, forward.delta.fragment_id, run, images)
             elif kind == "auto_rerun":
                 self.timer = (forward.auto_rerun.interval, forward.auto_rerun.fragment_id)
             elif kind == "stop_auto_rerun":
@@ -145,7 +151,7 @@ class Tab:
         run.seconds = time.perf_counter() - started
         return run
 
-    def _read_element(self, element, run: Run, images: list[str]) -> None:
+    def _read_element(self, element, fragment: str, run: Run, images: list[str]) -> None:
         kind = element.WhichOneof("type")
         inner = getattr(element, kind)
         if kind == "exception":
@@ -160,4 +166,4 @@ class Tab:
         if isinstance(widget_id, str) and widget_id.startswith("$$ID-"):
             key = widget_id.split("-", 2)[2]
             if key and key != "None":
-                self.widgets[key] = Widget(widget_id, kind, inner)
+                self.widgets[key] = Widget(widget_id, kind, inner, fragment)
