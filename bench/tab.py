@@ -24,6 +24,9 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ERROR_FORMAT = 1  # Alert.Format.ERROR
+# The server drops, without a word, a timer's rerun of a fragment that a full run has since
+# replaced; the page would never notice. A tab hearing nothing this long takes the timer as gone.
+TICK_SILENCE = 10.0
 EARLY_FOR_RERUN = ForwardMsg.FINISHED_EARLY_FOR_RERUN
 COMPILE_ERROR = ForwardMsg.FINISHED_WITH_COMPILE_ERROR
 
@@ -70,6 +73,10 @@ class Tab:
         self.states, self.timer = {}, None
         return self._rerun([])
 
+    def refresh(self) -> Run:
+        """Rerun the whole page as it stands (same page, link and widget values)."""
+        return self._rerun([])
+
     def set(self, **values) -> Run | None:
         """Change widgets by their keys: a value (slider, number, option, toggle) or True for a button.
         None when none of the keys is on the page."""
@@ -85,10 +92,15 @@ class Tab:
         return self._rerun(changed, fragment=fragments.pop() if len(fragments) == 1 else "")
 
     def tick(self) -> Run | None:
-        """What a fragment's run_every timer sends: a rerun of just that fragment (None without a timer)."""
+        """What a fragment's run_every timer sends: a rerun of just that fragment. None without a
+        timer, or when the server ignored it (the fragment is gone: the timer is dropped)."""
         if self.timer is None:
             return None
-        return self._rerun([], fragment=self.timer[1], timer=True)
+        try:
+            return self._rerun([], fragment=self.timer[1], timer=True)
+        except TimeoutError:
+            self.timer = None
+            return None
 
     # ------------------------------------------------------------------ the protocol
 
@@ -127,9 +139,11 @@ class Tab:
         images: list[str] = []
         if not fragment:
             self.widgets = {}
+        first = True
         while True:
             forward = ForwardMsg()
-            forward.ParseFromString(self.socket.recv(timeout=self.timeout))
+            forward.ParseFromString(self.socket.recv(timeout=TICK_SILENCE if timer and first else self.timeout))
+            first = False
             kind = forward.WhichOneof("type")
             if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
                 self._read_element(forward.delta.new_element, forward.delta.fragment_id, run, images)
