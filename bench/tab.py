@@ -57,7 +57,7 @@ class Tab:
         self.base_url = base_url
         self.timeout = timeout
         self.socket = connect(base_url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
-                              max_size=None, open_timeout=timeout)
+                              max_size=None, open_timeout=timeout, legacy=True)  # a plain connection, closed by close()
         self.query = ""
         self.page = ""
         self.widgets: dict[str, Widget] = {}  # by user key
