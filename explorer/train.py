@@ -143,9 +143,10 @@ def train(
                 batch = random_shift(batch, config.shift, shuffle)
             terms = model.loss(batch)
             loss = terms["total"]
-            if not torch.isfinite(loss):
+            value = loss.item()  # one number read back; cheaper than a torch.isfinite kernel every step
+            if not math.isfinite(value):
                 raise TrainingDiverged(
-                    f"The loss became {loss.item()} at epoch {epoch}, step {step}: training diverged. "
+                    f"The loss became {value} at epoch {epoch}, step {step}: training diverged. "
                     f"Lower the learning rate (now {config.lr:g}) and try again."
                 )
             optimizer.zero_grad(set_to_none=True)
