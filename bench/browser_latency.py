@@ -105,7 +105,11 @@ def select_to_images(page, repeats: int) -> list[dict]:
 def slider_to_image(page, repeats: int) -> list[dict] | None:
     """From one key press on the first traversal slider to the edited digit redrawn (phases)."""
     sliders = page.locator('[data-testid="stSlider"]', has_text="KL")
-    if sliders.count() == 0 or page.locator(EDITED_IMAGE).count() == 0:
+    try:
+        page.locator(EDITED_IMAGE).wait_for(timeout=60_000)  # the page's lower half may still be arriving
+    except Exception:
+        return None
+    if sliders.count() == 0:
         return None
     thumb = sliders.first.locator('input[type="range"], [role="slider"]').first
     thumb.scroll_into_view_if_needed()
