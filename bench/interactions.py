@@ -85,14 +85,14 @@ def main() -> None:
         errors = ((recon - batch.numpy()) ** 2).reshape(len(batch), -1).mean(1)
         z = latents.encode_dataset(model, batch)
         for j in range(len(batch)):
-            figures.tile_images(np.stack([batch[j].numpy(), recon[j]]), ncols=2, scale=3)
-            figures.code_bars(z[j], title=f"code of #{pairs[i, j]}")
+            figures.png(figures.tile_images(np.stack([batch[j].numpy(), recon[j]]), ncols=1, scale=1))
+        figures.code_bars(z, titles=[f"#{row}" for row in pairs[i]])  # one chart for all four codes
         return errors
 
     def interpolate_on(projector):
         def run(i):  # ui/map_page: two selected digits -> strip + path on the map
             path_codes, images = generate.interpolate(model, x[pairs[i, 0]], x[pairs[i, 1]], 10, "linear")
-            figures.tile_images(images, ncols=len(images), scale=3)
+            figures.png(figures.tile_images(images, ncols=len(images), scale=1))
             return projector.transform(path_codes)
         return run
 
@@ -119,7 +119,7 @@ def main() -> None:
         return pca.transform(reading.code[None]), umap.transform(reading.code[None])
 
     cases = [
-        ("select → detail panel (reconstruct + encode 4 digits, 4 code_bars figures)", select_detail),
+        ("select → detail panel (reconstruct + encode 4 digits, their pictures, one code_bars figure)", select_detail),
         ("interpolate 10 steps + place the path on the PCA map", interpolate_on(pca)),
         ("interpolate 10 steps + place the path on the UMAP map", interpolate_on(umap)),
         ("64 prior samples", prior),
