@@ -44,6 +44,7 @@ def test_all_split_concatenates_train_then_test():
     d = load_dataset("digits")
     x, y = d.split("all")
     assert torch.equal(x[: len(d.x_train)], d.x_train) and torch.equal(y[len(d.x_train):], d.y_test)
+    assert d.split("all")[0] is x  # joined once, not copied again on every call
     with pytest.raises(ExplorerError, match="split"):
         d.split("validation")
 
