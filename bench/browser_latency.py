@@ -194,7 +194,8 @@ def main() -> None:
     body = (f"{repeats} repetitions each after one untimed; headless Chromium (software WebGL) and the server share "
             "the machine. Timed on the page's clock from the mouse button released / key pressed to the new image "
             "loaded (what the student waits for); the last column says when the whole rerun had ended, including "
-            "the map redrawn with the new path.\n\n"
+            "the map redrawn with the new path. A new selection runs the map page's script twice: the pictures "
+            "over the map as it is on screen, then the map with the new path (ui/map_page.py says why).\n\n"
             + table(rows, ("action → result", "p50", "p95", "target (p95)", "", "where the time goes")))
     write_section("browser", "Browser: action to picture", body)
 

@@ -1,6 +1,7 @@
 """The latent map page under AppTest: renders, turns a selection into a panel and a path, keeps the URL."""
 
 import pytest
+from chart_json import array, specs
 
 
 def selection(indices):
@@ -33,6 +34,26 @@ def test_selecting_two_digits_shows_panel_and_interpolation(app):
     assert [s.value for s in app.subheader] == ["Interpolation #3 → #4 (linear)", "2 selected"]
     assert app.slider(key="map_steps").value == 10
     assert app.query_params["ids"] == "3,4"
+
+
+def map_traces(app) -> dict:
+    """The map's traces by name (the chart whose first trace is the digits)."""
+    [spec] = [spec for spec in specs(app) if spec["data"][0]["name"] == "digits"]
+    return {trace["name"]: trace for trace in spec["data"]}
+
+
+def test_a_new_selection_ends_with_its_path_and_highlights_on_the_map(app):
+    app.run()
+    assert set(map_traces(app)) == {"digits"}
+    app.session_state["map_chart"] = selection([3, 4])
+    app.run()  # the panel comes over the old map, then a second run redraws the map
+    traces = map_traces(app)
+    assert sorted(array(traces["highlighted"]["customdata"])[:, 0].tolist()) == [3, 4]
+    assert len(array(traces["path"]["x"])) == 10
+    app.session_state["map_steps"] = 7
+    app.run()
+    assert len(array(map_traces(app)["path"]["x"])) == 7
+    assert app.session_state["map_on_screen"]["path"] == (3, 4, 7, "linear")
 
 
 def test_url_parameters_round_trip(app):

@@ -110,16 +110,12 @@ def map_view(settings: dict) -> None:
     if lmap.note:
         st.info(lmap.note, icon=":material/hourglass_top:")
     map_col, panel_col = st.columns([3, 2])
-    # The panel is written first: its images reach the browser before the map, which Plotly must
-    # redraw from scratch whenever the figure changes (new highlights, a new path).
-    interp, path_xy = None, None
+    interp = None
     with panel_col:
         if len(ids) >= 2:
             interp = interpolation_controls()
-            model = resources.checkpoint(name).model
-            codes, images = generate.interpolate(model, x[ids[0]], x[ids[1]], interp["steps"], interp["method"])
-            if lmap.xy.shape[1] == 2:
-                path_xy = lmap.projector.transform(codes)
+            codes, images = generate.interpolate(resources.checkpoint(name).model, x[ids[0]], x[ids[1]],
+                                                 interp["steps"], interp["method"])
             interpolation_strip(ids[0], ids[1], interp["method"], images)
         if ids:
             digit_panel(name, x, ids, labels, ds.classes)
@@ -129,13 +125,21 @@ def map_view(settings: dict) -> None:
         else:
             st.info("Select digits on the map (box or lasso tool, or click) to inspect them; select **two** to "
                     "see the path between them.", icon=":material/touch_app:")
+
+    # A changed figure makes Plotly rebuild the 5,000-point map from scratch, which holds the
+    # browser's main thread for ~0.3 s and would hold back the pictures above. So a new selection
+    # first comes with the map as it is on screen, and the map is redrawn in a second run.
+    wanted = map_overlays(settings, ids, interp)
+    on_screen = st.session_state.get("map_on_screen")
+    deferred = on_screen is not None and on_screen["view"] == wanted["view"] and on_screen != wanted
+    drawn = on_screen if deferred else wanted
     with map_col:
         if settings["thumbnails"] and lmap.xy.shape[1] == 2:
             fig = figures.thumbnail_map(lmap.xy, x[:, 0].numpy(), labels, np.arange(n), ds.classes,
                                         axis_titles=lmap.axis_titles)
         else:
-            fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids[:MAX_HIGHLIGHTS],
-                                         path_xy=path_xy, axis_titles=lmap.axis_titles)
+            fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=drawn["highlights"],
+                                         path_xy=map_path(name, x, lmap, drawn["path"]), axis_titles=lmap.axis_titles)
         st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         width="stretch")
         if lmap.method.startswith("pca"):
@@ -146,3 +150,24 @@ def map_view(settings: dict) -> None:
     url_state.write({"model": name, "split": settings["split"], "proj": settings["projection"],
                      "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:20],
                      "steps": interp["steps"] if interp else None, "interp": interp["method"] if interp else None})
+    st.session_state["map_on_screen"] = wanted
+    if deferred:
+        st.rerun()
+
+
+def map_overlays(settings: dict, ids: list[int], interp: dict | None) -> dict:
+    """What the drawn map depends on beyond the digits: the view, the outlined ids and the path's ends."""
+    view = (settings["model"], settings["split"], settings["projection"], settings["thumbnails"])
+    if settings["thumbnails"]:  # the thumbnail view shows neither highlights nor a path
+        return {"view": view, "highlights": [], "path": None}
+    path = (ids[0], ids[1], interp["steps"], interp["method"]) if interp else None
+    return {"view": view, "highlights": ids[:MAX_HIGHLIGHTS], "path": path}
+
+
+def map_path(name: str, x, lmap, path: tuple | None) -> np.ndarray | None:
+    """The interpolation path's points on a 2-D map (new codes placed without refitting), or None."""
+    if path is None or lmap.xy.shape[1] != 2:
+        return None
+    first, last, steps, method = path
+    codes, _ = generate.interpolate(resources.checkpoint(name).model, x[first], x[last], steps, method)
+    return lmap.projector.transform(codes)
