@@ -37,6 +37,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--latent-dim", type=int, default=32)
     t.add_argument("--hidden", type=widths, default=ModelConfig.hidden, help="MLP widths, e.g. 256,128,64")
     t.add_argument("--channels", type=widths, default=ModelConfig.channels, help="conv widths, e.g. 32,64")
+    t.add_argument("--convs-per-scale", type=int, default=ModelConfig.convs_per_scale,
+                   help="conv layers at each resolution (1: just the stride-2 one)")
     t.add_argument("--beta", type=float, default=1.0, help="KL weight for VAEs")
     t.add_argument("--noise", choices=("gaussian", "mask"), default="gaussian", help="DAE corruption")
     t.add_argument("--noise-level", type=float, default=0.3)
@@ -71,7 +73,8 @@ def command_train(args) -> None:
     dataset = load_dataset(args.dataset)
     model_config = ModelConfig(
         kind=args.model, image_shape=dataset.image_shape, latent_dim=args.latent_dim, hidden=args.hidden,
-        channels=args.channels, beta=args.beta, noise=args.noise, noise_level=args.noise_level,
+        channels=args.channels, convs_per_scale=args.convs_per_scale, beta=args.beta, noise=args.noise,
+        noise_level=args.noise_level,
     )
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                device=args.device, shift=args.shift, cosine=args.cosine)

