@@ -54,6 +54,10 @@ def test_a_selection_on_either_map_highlights_both_and_walks_with_both_models(ap
     assert len(app.get("image")) == 4  # two strips, two prior mosaics
     assert app.slider(key="cmp_steps").value == 10
     assert app.query_params["ids"] == "3,4"
+    app.session_state["cmp_steps"] = 7
+    app.run()  # the strips come over the old maps, then both maps are redrawn with 7-step paths
+    paths = [t for spec in specs(app) for t in spec["data"] if t.get("name") == "path"]
+    assert [len(array(t["x"])) for t in paths] == [7, 7]
 
 
 def test_the_newest_selection_wins_and_clear_empties_it(app):

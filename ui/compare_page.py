@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import compare, figures, generate, metrics
 from explorer.errors import ExplorerError
 from ui import pictures, resources, url_state
-from ui.selection import chart_selection
+from ui.selection import chart_selection, map_changes_last, path_on_map
 
 PROJECTIONS = {"pca": "PCA (2-D)", "umap": "UMAP (2-D)"}
 METHODS = ("linear", "spherical")
@@ -212,35 +212,39 @@ def compare_view(settings: dict) -> None:
         st.caption("Each model decodes evenly spaced steps between its own codes of the two digits; the path is "
                    "drawn on its map. Look for steps that stop looking like a digit.")
         interp = interpolation_controls()
-    strips = {}
-    for side, column in zip(SIDES, map_columns):
-        name = chosen[side]
-        with column:
-            try:
-                lmap = resources.latent_map(name, SPLIT, settings["projection"])
-                path_xy = None
-                if interp:
-                    codes, strips[side] = generate.interpolate(resources.checkpoint(name).model, x[ids[0]], x[ids[1]],
-                                                               interp["steps"], interp["method"])
-                    path_xy = lmap.projector.transform(codes)
-                fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids,
-                                             path_xy=path_xy, axis_titles=lmap.axis_titles, title=describe(name))
-            except ExplorerError as error:
-                st.error(str(error))
-                continue
-            if lmap.note:
-                st.info(lmap.note, icon=":material/hourglass_top:")
-            st.plotly_chart(fig, key=CHARTS[side], on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            width="stretch")
-
-    for side in SIDES:
-        if side in strips:
-            st.markdown(f"**{describe(chosen[side])}**")
-            pictures.show(st, figures.tile_images(strips[side], ncols=len(strips[side]), scale=1))
-
-    prior_section(chosen)
-    metrics_section(chosen)
-
     url_state.write({"left": chosen["left"], "right": chosen["right"], "proj": settings["projection"],
                      "ids": ids[:20], "steps": interp["steps"] if interp else None,
                      "interp": interp["method"] if interp else None})  # the seed: written by prior_section
+    wanted = {"view": (chosen["left"], chosen["right"], settings["projection"]), "highlights": ids,
+              "path": (ids[0], ids[1], interp["steps"], interp["method"]) if interp else None}
+    # The strips below come over the maps as they are; changed maps follow in a second run.
+    with map_changes_last("cmp_on_screen", wanted) as drawn:
+        strips = {}
+        for side, column in zip(SIDES, map_columns):
+            name = chosen[side]
+            with column:
+                try:
+                    lmap = resources.latent_map(name, SPLIT, settings["projection"])
+                    model = resources.checkpoint(name).model
+                    if interp:
+                        _, strips[side] = generate.interpolate(model, x[ids[0]], x[ids[1]], interp["steps"],
+                                                               interp["method"])
+                    fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes,
+                                                 highlight_ids=drawn["highlights"],
+                                                 path_xy=path_on_map(model, x, lmap, drawn["path"]),
+                                                 axis_titles=lmap.axis_titles, title=describe(name))
+                except ExplorerError as error:
+                    st.error(str(error))
+                    continue
+                if lmap.note:
+                    st.info(lmap.note, icon=":material/hourglass_top:")
+                st.plotly_chart(fig, key=CHARTS[side], on_select="rerun", selection_mode=("points", "box", "lasso"),
+                                width="stretch")
+
+        for side in SIDES:
+            if side in strips:
+                st.markdown(f"**{describe(chosen[side])}**")
+                pictures.show(st, figures.tile_images(strips[side], ncols=len(strips[side]), scale=1))
+
+        prior_section(chosen)
+        metrics_section(chosen)

@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import figures, generate, latents
 from explorer.errors import ExplorerError
 from ui import pictures, resources, url_state
-from ui.selection import selected_ids
+from ui.selection import map_changes_last, path_on_map, selected_ids
 
 PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
 SPLITS = {"all": "all 5,000", "test": "test", "train": "train"}
@@ -114,8 +114,8 @@ def map_view(settings: dict) -> None:
     with panel_col:
         if len(ids) >= 2:
             interp = interpolation_controls()
-            codes, images = generate.interpolate(resources.checkpoint(name).model, x[ids[0]], x[ids[1]],
-                                                 interp["steps"], interp["method"])
+            _, images = generate.interpolate(resources.checkpoint(name).model, x[ids[0]], x[ids[1]],
+                                             interp["steps"], interp["method"])
             interpolation_strip(ids[0], ids[1], interp["method"], images)
         if ids:
             digit_panel(name, x, ids, labels, ds.classes)
@@ -126,33 +126,23 @@ def map_view(settings: dict) -> None:
             st.info("Select digits on the map (box or lasso tool, or click) to inspect them; select **two** to "
                     "see the path between them.", icon=":material/touch_app:")
 
-    # A changed figure makes Plotly rebuild the 5,000-point map from scratch, which holds the
-    # browser's main thread for ~0.3 s and would hold back the pictures above. So a new selection
-    # first comes with the map as it is on screen, and the map is redrawn in a second run.
-    wanted = map_overlays(settings, ids, interp)
-    on_screen = st.session_state.get("map_on_screen")
-    deferred = on_screen is not None and on_screen["view"] == wanted["view"] and on_screen != wanted
-    drawn = on_screen if deferred else wanted
-    with map_col:
+    url_state.write({"model": name, "split": settings["split"], "proj": settings["projection"],
+                     "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:20],
+                     "steps": interp["steps"] if interp else None, "interp": interp["method"] if interp else None})
+    # The pictures above come first; a changed map follows in a second run (see map_changes_last).
+    with map_changes_last("map_on_screen", map_overlays(settings, ids, interp)) as drawn, map_col:
         if settings["thumbnails"] and lmap.xy.shape[1] == 2:
             fig = figures.thumbnail_map(lmap.xy, x[:, 0].numpy(), labels, np.arange(n), ds.classes,
                                         axis_titles=lmap.axis_titles)
         else:
             fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=drawn["highlights"],
-                                         path_xy=map_path(name, x, lmap, drawn["path"]), axis_titles=lmap.axis_titles)
+                                         path_xy=path_on_map(resources.checkpoint(name).model, x, lmap, drawn["path"]), axis_titles=lmap.axis_titles)
         st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         width="stretch")
         if lmap.method.startswith("pca"):
             ratios = lmap.projector.explained_variance_ratio_
             st.caption("Explained variance: " + ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios))
                        + f" (together {ratios.sum():.1%} of the codes' variance).")
-
-    url_state.write({"model": name, "split": settings["split"], "proj": settings["projection"],
-                     "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:20],
-                     "steps": interp["steps"] if interp else None, "interp": interp["method"] if interp else None})
-    st.session_state["map_on_screen"] = wanted
-    if deferred:
-        st.rerun()
 
 
 def map_overlays(settings: dict, ids: list[int], interp: dict | None) -> dict:
@@ -162,12 +152,3 @@ def map_overlays(settings: dict, ids: list[int], interp: dict | None) -> dict:
         return {"view": view, "highlights": [], "path": None}
     path = (ids[0], ids[1], interp["steps"], interp["method"]) if interp else None
     return {"view": view, "highlights": ids[:MAX_HIGHLIGHTS], "path": path}
-
-
-def map_path(name: str, x, lmap, path: tuple | None) -> np.ndarray | None:
-    """The interpolation path's points on a 2-D map (new codes placed without refitting), or None."""
-    if path is None or lmap.xy.shape[1] != 2:
-        return None
-    first, last, steps, method = path
-    codes, _ = generate.interpolate(resources.checkpoint(name).model, x[first], x[last], steps, method)
-    return lmap.projector.transform(codes)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
 import streamlit as st
 
+from explorer import generate
 from ui import url_state
 
 
@@ -37,3 +42,31 @@ def selected_ids(chart_key: str, state_key: str, param: str, n: int) -> list[int
     ids = [i for i in st.session_state[state_key] if i < n]
     st.session_state[state_key] = ids
     return ids
+
+
+@contextmanager
+def map_changes_last(state_key: str, wanted: dict) -> Iterator[dict]:
+    """Yield what the maps should show in this run: `wanted`, or what is on screen now.
+
+    A changed figure makes Plotly rebuild a 5,000-point map from scratch, which holds the browser's
+    main thread for ~0.3 s per map and would hold back the pictures a new selection brings. So when
+    only the overlays changed (`wanted["view"]` is the same: same models, split, projection), this
+    run redraws the maps as they are on screen, and a second run, started at the end of the block,
+    draws them as wanted. `wanted` must be built from plain values (ids, steps), so it compares.
+    """
+    on_screen = st.session_state.get(state_key)
+    deferred = on_screen is not None and on_screen["view"] == wanted["view"] and on_screen != wanted
+    yield on_screen if deferred else wanted
+    st.session_state[state_key] = wanted
+    if deferred:
+        st.rerun()
+
+
+def path_on_map(model, x, lmap, path: tuple | None) -> np.ndarray | None:
+    """The interpolation `path` = (first id, last id, steps, method) placed on a 2-D map without
+    refitting it; None without a path or on a 3-D map."""
+    if path is None or lmap.xy.shape[1] != 2:
+        return None
+    first, last, steps, method = path
+    codes, _ = generate.interpolate(model, x[first], x[last], steps, method)
+    return lmap.projector.transform(codes)
