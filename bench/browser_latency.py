@@ -1,10 +1,11 @@
-"""What a student waits for in the browser: box-select → interpolation images, slider → edited image.
+"""What a student waits for in the browser: box-select → interpolation images (map page and AE vs VAE
+page), slider → edited image.
 
 Drives the real app (`streamlit run app.py`) in headless Chromium with the helpers of
 tests/browser.py. Each figure runs from the user's action (mouse button released, key pressed)
 until the new image has loaded and the app is idle again.
 
-    python bench/browser_latency.py [--repeats 10] [--quick]
+    python bench/browser_latency.py [--repeats 30] [--quick]
 """
 
 from __future__ import annotations
@@ -162,10 +163,10 @@ def server_rerun_after_selection(repeats: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=None, help="default 10; 3 with --quick")
+    parser.add_argument("--repeats", type=int, default=None, help="default 30 (a p95 needs them); 3 with --quick")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    repeats = args.repeats or (3 if args.quick else 10)
+    repeats = args.repeats or (3 if args.quick else 30)
 
     from playwright.sync_api import sync_playwright
 
@@ -180,6 +181,9 @@ def main() -> None:
             open_page(page, url)
             rows.append(row("map page: box-select → interpolation images (vae_32, PCA)",
                             select_to_images(page, repeats), TARGET_SELECT_S))
+            open_page(page, f"{url}/compare")
+            rows.append(row("AE vs VAE page: box-select on the left map → the interpolation strips (ae_32, vae_32, PCA)",
+                            select_to_images(page, repeats), TARGET_SELECT_S))
             open_page(page, f"{url}/generate")
             samples = slider_to_image(page, repeats)
             if samples is None:
@@ -189,13 +193,15 @@ def main() -> None:
         finally:
             browser.close()
     p50, p95 = ms(server_rerun_after_selection(repeats))
-    rows.append(("(of which) the map page's script for a new selection, alone (AppTest, no browser)",
+    rows.append(("(of which) the map page's script for a new selection, alone, its 0.1 s pause included "
+                 "(AppTest, no browser)",
                  f"{p50 / 1000:.2f} s", f"{p95 / 1000:.2f} s", "", "", "server side only"))
     body = (f"{repeats} repetitions each after one untimed; headless Chromium (software WebGL) and the server share "
             "the machine. Timed on the page's clock from the mouse button released / key pressed to the new image "
             "loaded (what the student waits for); the last column says when the whole rerun had ended, including "
-            "the map redrawn with the new path. A new selection runs the map page's script twice: the pictures "
-            "over the map as it is on screen, then the map with the new path (ui/map_page.py says why).\n\n"
+            "the map redrawn with the new path. When a selection changes the maps, the page "
+            "pauses 0.1 s between sending the pictures and sending the charts, so the browser paints the pictures "
+            "before it rebuilds the maps (ui/selection.py: pause_if_maps_change).\n\n"
             + table(rows, ("action → result", "p50", "p95", "target (p95)", "", "where the time goes")))
     write_section("browser", "Browser: action to picture", body)
 

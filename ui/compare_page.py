@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import compare, figures, generate, metrics
 from explorer.errors import ExplorerError
 from ui import pictures, resources, url_state
-from ui.selection import chart_selection, map_changes_last, path_on_map
+from ui.selection import chart_selection, path_on_map, pause_if_maps_change
 
 PROJECTIONS = {"pca": "PCA (2-D)", "umap": "UMAP (2-D)"}
 METHODS = ("linear", "spherical")
@@ -202,8 +202,8 @@ def compare_view(settings: dict) -> None:
     ids = shared_selection(n)
     url_state.show_notices()
 
-    # The maps go above the selection bar and the path controls, but are drawn after them:
-    # the paths on the maps depend on those controls.
+    # The maps go above the selection bar, the path controls and the strips, but are drawn after
+    # them: the paths on the maps depend on those controls, and the strips should arrive first.
     map_columns = st.columns(2, gap="large")
     selection_bar(ids, labels, ds.classes)
     interp = None
@@ -215,36 +215,30 @@ def compare_view(settings: dict) -> None:
     url_state.write({"left": chosen["left"], "right": chosen["right"], "proj": settings["projection"],
                      "ids": ids[:20], "steps": interp["steps"] if interp else None,
                      "interp": interp["method"] if interp else None})  # the seed: written by prior_section
-    wanted = {"view": (chosen["left"], chosen["right"], settings["projection"]), "highlights": ids,
-              "path": (ids[0], ids[1], interp["steps"], interp["method"]) if interp else None}
-    # The strips below come over the maps as they are; changed maps follow in a second run.
-    with map_changes_last("cmp_on_screen", wanted) as drawn:
-        strips = {}
-        for side, column in zip(SIDES, map_columns):
-            name = chosen[side]
-            with column:
-                try:
-                    lmap = resources.latent_map(name, SPLIT, settings["projection"])
-                    model = resources.checkpoint(name).model
-                    if interp:
-                        _, strips[side] = generate.interpolate(model, x[ids[0]], x[ids[1]], interp["steps"],
-                                                               interp["method"])
-                    fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes,
-                                                 highlight_ids=drawn["highlights"],
-                                                 path_xy=path_on_map(model, x, lmap, drawn["path"]),
-                                                 axis_titles=lmap.axis_titles, title=describe(name))
-                except ExplorerError as error:
-                    st.error(str(error))
-                    continue
-                if lmap.note:
-                    st.info(lmap.note, icon=":material/hourglass_top:")
-                st.plotly_chart(fig, key=CHARTS[side], on_select="rerun", selection_mode=("points", "box", "lasso"),
-                                width="stretch")
-
+    models = {side: resources.checkpoint(chosen[side]).model for side in SIDES}
+    if interp:
         for side in SIDES:
-            if side in strips:
-                st.markdown(f"**{describe(chosen[side])}**")
-                pictures.show(st, figures.tile_images(strips[side], ncols=len(strips[side]), scale=1))
+            _, strip = generate.interpolate(models[side], x[ids[0]], x[ids[1]], interp["steps"], interp["method"])
+            st.markdown(f"**{describe(chosen[side])}**")
+            pictures.show(st, figures.tile_images(strip, ncols=len(strip), scale=1))
+    path = interp and (ids[0], ids[1], interp["steps"], interp["method"])
+    # The strips are on their way to the browser; the maps above, drawn now, make it redraw.
+    pause_if_maps_change("cmp_on_screen", {"view": (chosen["left"], chosen["right"], settings["projection"]),
+                                           "highlights": ids, "path": path})
+    for side, column in zip(SIDES, map_columns):
+        with column:
+            try:
+                lmap = resources.latent_map(chosen[side], SPLIT, settings["projection"])
+                fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids,
+                                             path_xy=path_on_map(models[side], x, lmap, path),
+                                             axis_titles=lmap.axis_titles, title=describe(chosen[side]))
+            except ExplorerError as error:
+                st.error(str(error))
+                continue
+            if lmap.note:
+                st.info(lmap.note, icon=":material/hourglass_top:")
+            st.plotly_chart(fig, key=CHARTS[side], on_select="rerun", selection_mode=("points", "box", "lasso"),
+                            width="stretch")
 
-        prior_section(chosen)
-        metrics_section(chosen)
+    prior_section(chosen)
+    metrics_section(chosen)

@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import figures, generate, latents
 from explorer.errors import ExplorerError
 from ui import pictures, resources, url_state
-from ui.selection import map_changes_last, path_on_map, selected_ids
+from ui.selection import path_on_map, pause_if_maps_change, selected_ids
 
 PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
 SPLITS = {"all": "all 5,000", "test": "test", "train": "train"}
@@ -57,20 +57,24 @@ def interpolation_strip(first: int, last: int, method: str, images: np.ndarray) 
                   caption="Decoded codes along the path, read row by row; the path is drawn on the map.")
 
 
-def digit_panel(name: str, x: np.ndarray, ids: list[int], labels, classes) -> None:
-    """Each selected digit: the image beside its reconstruction, the error, then all their codes in one chart."""
+def digit_pictures(name: str, x: np.ndarray, ids: list[int], labels, classes) -> np.ndarray:
+    """Each selected digit beside its reconstruction, with the error; returns the shown digits' codes."""
     model = resources.checkpoint(name).model
     shown = ids[:PANEL_SIZE]
     batch = x[shown]
     recon = latents.reconstruct(model, batch)
     errors = ((recon - batch.numpy()) ** 2).reshape(len(shown), -1).mean(1)
-    codes = latents.encode_dataset(model, batch)
     st.subheader(f"{len(ids)} selected")
     for column, i, row in zip(st.columns(PANEL_SIZE, gap="small"), range(len(shown)), shown):
         pictures.show(column, figures.tile_images(np.stack([batch[i].numpy(), recon[i]]), ncols=1, scale=1),
                       caption=f"#{row} · {classes[int(labels[row])]} · MSE {errors[i]:.4f}")
     st.caption("Each pair: the digit above, the model's reconstruction below.")
-    st.plotly_chart(figures.code_bars(codes, titles=[f"#{row}" for row in shown]), key="map_codes",
+    return latents.encode_dataset(model, batch)
+
+
+def code_chart(codes: np.ndarray, ids: list[int]) -> None:
+    """The shown digits' codes in one chart, one row of bars each."""
+    st.plotly_chart(figures.code_bars(codes, titles=[f"#{row}" for row in ids[:PANEL_SIZE]]), key="map_codes",
                     config={"displayModeBar": False})
     if len(ids) > PANEL_SIZE:
         st.caption(f"…and {len(ids) - PANEL_SIZE} more selected (the panel shows the first {PANEL_SIZE}).")
@@ -118,25 +122,30 @@ def map_view(settings: dict) -> None:
                                              interp["steps"], interp["method"])
             interpolation_strip(ids[0], ids[1], interp["method"], images)
         if ids:
-            digit_panel(name, x, ids, labels, ds.classes)
-            if st.button("Clear selection"):
-                st.session_state["map_ids"] = []
-                st.rerun()
+            codes = digit_pictures(name, x, ids, labels, ds.classes)
         else:
             st.info("Select digits on the map (box or lasso tool, or click) to inspect them; select **two** to "
                     "see the path between them.", icon=":material/touch_app:")
+        # The pictures above are on their way to the browser; the charts below make it redraw.
+        pause_if_maps_change("map_on_screen", map_overlays(settings, ids, interp))
+        if ids:
+            code_chart(codes, ids)
+            if st.button("Clear selection"):
+                st.session_state["map_ids"] = []
+                st.rerun()
 
     url_state.write({"model": name, "split": settings["split"], "proj": settings["projection"],
                      "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:20],
                      "steps": interp["steps"] if interp else None, "interp": interp["method"] if interp else None})
-    # The pictures above come first; a changed map follows in a second run (see map_changes_last).
-    with map_changes_last("map_on_screen", map_overlays(settings, ids, interp)) as drawn, map_col:
+    with map_col:
         if settings["thumbnails"] and lmap.xy.shape[1] == 2:
             fig = figures.thumbnail_map(lmap.xy, x[:, 0].numpy(), labels, np.arange(n), ds.classes,
                                         axis_titles=lmap.axis_titles)
         else:
-            fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=drawn["highlights"],
-                                         path_xy=path_on_map(resources.checkpoint(name).model, x, lmap, drawn["path"]), axis_titles=lmap.axis_titles)
+            path = interp and (ids[0], ids[1], interp["steps"], interp["method"])
+            fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids[:MAX_HIGHLIGHTS],
+                                         path_xy=path_on_map(resources.checkpoint(name).model, x, lmap, path),
+                                         axis_titles=lmap.axis_titles)
         st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         width="stretch")
         if lmap.method.startswith("pca"):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 
 import numpy as np
 import streamlit as st
 
 from explorer import generate
 from ui import url_state
+
+PAINT_PAUSE_S = 0.1  # a few frames: enough to fetch and paint small PNGs from the same server
 
 
 def chart_selection(chart_key: str) -> list[int]:
@@ -44,22 +45,21 @@ def selected_ids(chart_key: str, state_key: str, param: str, n: int) -> list[int
     return ids
 
 
-@contextmanager
-def map_changes_last(state_key: str, wanted: dict) -> Iterator[dict]:
-    """Yield what the maps should show in this run: `wanted`, or what is on screen now.
+def pause_if_maps_change(state_key: str, wanted: dict) -> None:
+    """Call between a page's new pictures and its charts: if the maps are about to change, wait a moment.
 
-    A changed figure makes Plotly rebuild a 5,000-point map from scratch, which holds the browser's
-    main thread for ~0.3 s per map and would hold back the pictures a new selection brings. So when
-    only the overlays changed (`wanted["view"]` is the same: same models, split, projection), this
-    run redraws the maps as they are on screen, and a second run, started at the end of the block,
-    draws them as wanted. `wanted` must be built from plain values (ids, steps), so it compares.
+    A changed figure makes Plotly rebuild a 5,000-point map from scratch (0.3-0.5 s of the browser's
+    main thread per map in software WebGL, a bar chart 0.1 s), and pictures that arrive with it are
+    painted only after. Streamlit sends each element as soon as the script writes it, so pausing
+    here lets the browser fetch and paint the pictures first. Measured in Chromium: the pictures of a
+    box-select arrive at p95 0.4 s instead of 0.8 s, the map 0.1 s later than it would.
+    Only when the view is the same (same models, split, projection) and the overlays changed:
+    `wanted` is built from plain values (ids, steps), so it compares.
     """
     on_screen = st.session_state.get(state_key)
-    deferred = on_screen is not None and on_screen["view"] == wanted["view"] and on_screen != wanted
-    yield on_screen if deferred else wanted
     st.session_state[state_key] = wanted
-    if deferred:
-        st.rerun()
+    if on_screen is not None and on_screen["view"] == wanted["view"] and on_screen != wanted:
+        time.sleep(PAINT_PAUSE_S)
 
 
 def path_on_map(model, x, lmap, path: tuple | None) -> np.ndarray | None:
