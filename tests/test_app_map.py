@@ -56,6 +56,26 @@ def test_a_new_selection_ends_with_its_path_and_highlights_on_the_map(app):
     assert app.session_state["map_on_screen"]["path"] == (3, 4, 7, "linear")
 
 
+def test_the_page_pauses_for_its_pictures_only_when_a_selection_changes_the_map(app, monkeypatch):
+    import types
+
+    from ui import selection as selection_module
+
+    pauses = []
+    monkeypatch.setattr(selection_module, "time", types.SimpleNamespace(sleep=pauses.append))
+    app.run()
+    app.run()
+    assert pauses == []  # the first map, and the same map again: no pictures to put first
+    app.session_state["map_chart"] = selection([3, 4])
+    app.run()
+    assert pauses == [selection_module.PAINT_PAUSE_S]
+    app.run()
+    assert len(pauses) == 1  # nothing changed
+    app.selectbox(key="map_model").select("ae_32").run()
+    assert not app.exception
+    assert len(pauses) == 1  # a new model is a new map: everything is drawn at once
+
+
 def test_url_parameters_round_trip(app):
     app.query_params.update({"model": "ae_32", "split": "test", "proj": "pca", "ids": "5,7", "steps": "7",
                              "interp": "spherical"})
