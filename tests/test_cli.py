@@ -35,6 +35,16 @@ def test_list_shows_the_checkpoint(trained, capsys):
     assert "tiny_vae" in capsys.readouterr().out
 
 
+def test_train_a_conv_vae_with_extra_convs_per_scale_and_load_it(tmp_path):
+    from explorer import checkpoints
+
+    out = tmp_path / "tiny_conv"
+    assert main(["train", "--model", "conv_vae", "--dataset", "digits", "--latent-dim", "4", "--channels", "8,16",
+                 "--convs-per-scale", "2", "--epochs", "1", "--out", str(out)]) == 0
+    loaded = checkpoints.load(out)
+    assert loaded.config.convs_per_scale == 2 and loaded.config.channels == (8, 16)
+
+
 def test_errors_are_one_line_not_a_traceback(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err
