@@ -91,7 +91,7 @@ def test_url_parameters_round_trip(app):
 
 @pytest.mark.parametrize("params", [
     {"model": "no_such_model"}, {"ids": "999999"}, {"ids": "-3,4"}, {"steps": "-2"}, {"steps": "many"},
-    {"proj": "tsne"}, {"split": "../../etc"},
+    {"proj": "tsne"}, {"split": "../../etc"}, {"thumbs": "yes"}, {"interp": "cubic"},
 ])
 def test_bad_url_parameters_fall_back_with_a_notice(app, params):
     app.query_params.update(params)
@@ -99,3 +99,119 @@ def test_bad_url_parameters_fall_back_with_a_notice(app, params):
     assert not app.exception
     assert any("Ignored" in w.value for w in app.warning)
     assert app.selectbox(key="map_model").value in ("vae_32", "ae_32")
+
+
+def test_changing_the_split_drops_the_selection_instead_of_moving_it_to_other_digits(app):
+    """Ids are rows of the shown split: row 3 of "all" and row 3 of "test" are different digits."""
+    app.run()
+    app.session_state["map_chart"] = selection([3, 4])
+    app.run()
+    assert "Interpolation #3 → #4 (linear)" in [s.value for s in app.subheader]
+    app.selectbox(key="map_split").select("test").run()
+    assert not app.exception
+    assert not [s.value for s in app.subheader if s.value.startswith("Interpolation")]
+    assert "ids" not in app.query_params
+    app.selectbox(key="map_model").select("ae_32").run()  # same digits, other model: nothing to drop
+    app.session_state["map_chart"] = selection([8, 9])
+    app.run()
+    app.selectbox(key="map_model").select("vae_32").run()
+    assert "Interpolation #8 → #9 (linear)" in [s.value for s in app.subheader]
+
+
+def test_a_link_keeps_a_big_selection(app):
+    app.run()
+    app.session_state["map_chart"] = selection(list(range(600)))
+    app.run()
+    assert not app.exception
+    kept = app.query_params["ids"].split(",")
+    assert len(kept) == 500 and kept[:3] == ["0", "1", "2"]
+    assert "600 selected" in [s.value for s in app.subheader]
+    traces = map_traces(app)
+    assert len(array(traces["highlighted"]["customdata"])) == 50  # ringed: the first 50 only
+
+
+def test_pca_caption_gives_the_explained_variance_of_the_codes(app):
+    import numpy as np
+
+    from explorer import checkpoints, data, latents
+
+    app.run()
+    [caption] = [c.value for c in app.caption if c.value.startswith("Explained variance")]
+    ckpt = checkpoints.load(checkpoints.DEFAULT_DIR / "vae_32")
+    ds = data.load_dataset("mnist5k")
+    codes = latents.encode_dataset(ckpt.model, ds.split("all")[0])
+    centred = codes - codes.mean(0)
+    variance = np.linalg.svd(centred, compute_uv=False) ** 2
+    ratios = variance[:2] / variance.sum()
+    assert caption.startswith(f"Explained variance: PC1 {ratios[0]:.1%}, PC2 {ratios[1]:.1%}")
+
+
+def test_pca_3d_draws_the_path_in_three_dimensions(app):
+    app.query_params.update({"proj": "pca3", "ids": "3,4"})
+    app.run()
+    assert not app.exception
+    traces = map_traces(app)
+    assert traces["digits"]["type"] == "scatter3d"
+    assert len(array(traces["digits"]["z"])) == 5000
+    assert len(array(traces["path"]["z"])) == 10
+    assert any(c.value.startswith("Explained variance: PC1") and "PC3" in c.value for c in app.caption)
+
+
+def test_thumbnails_draw_digit_images_on_a_2d_map_and_say_why_not_on_a_3d_one(app):
+    app.run()
+    app.toggle(key="map_thumbnails").set_value(True).run()
+    assert not app.exception
+    [spec] = [spec for spec in specs(app) if spec["data"][0]["name"] == "digits"]
+    assert 200 <= len(spec["layout"]["images"]) <= 300
+    assert app.query_params["thumbs"] == "1"
+    app.selectbox(key="map_projection").select("pca3").run()
+    assert any("2-D maps only" in c.value for c in app.caption)
+
+
+def test_umap_shows_the_stored_map_at_once(app):
+    app.query_params.update({"proj": "umap"})
+    app.run()
+    assert not app.exception
+    [spec] = [spec for spec in specs(app) if spec["data"][0]["name"] == "digits"]
+    assert spec["layout"]["xaxis"]["title"]["text"] == "UMAP-1"
+    assert not app.info or all("being computed" not in i.value for i in app.info)
+
+
+def test_a_model_without_a_stored_umap_shows_pca_meanwhile_then_umap(app, app_env, monkeypatch):
+    """The fit runs in the background (here a stand-in that waits for the test); the page shows PCA with a
+    note, and the next run after the fit shows UMAP, which a fragment timer triggers in a browser."""
+    import shutil
+    import threading
+
+    import numpy as np
+
+    from explorer import maps
+    from ui import resources
+
+    shutil.copytree(app_env / "vae_2", app_env / "vae_2_copy")
+    (app_env / "vae_2_copy" / "umap_mnist5k.npz").unlink()
+    release = threading.Event()
+
+    def slow_fit(codes):
+        release.wait(60)
+        return np.asarray(codes, dtype=np.float32)[:, :2] * 10
+
+    monkeypatch.setattr(maps, "fit_umap_in_subprocess", slow_fit)
+    resources.umap_service.clear()
+    try:
+        app.query_params.update({"proj": "umap", "model": "vae_2_copy"})
+        app.run()
+        assert not app.exception
+        assert any("being computed" in i.value for i in app.info)
+        [spec] = [spec for spec in specs(app) if spec["data"][0]["name"] == "digits"]
+        assert spec["layout"]["xaxis"]["title"]["text"].startswith("PC1")
+        release.set()
+        assert resources.umap_service().wait(app_env / "vae_2_copy", "mnist5k", timeout=60)
+        app.run()
+        [spec] = [spec for spec in specs(app) if spec["data"][0]["name"] == "digits"]
+        assert spec["layout"]["xaxis"]["title"]["text"] == "UMAP-1"
+        assert all("being computed" not in i.value for i in app.info)
+    finally:
+        release.set()
+        resources.umap_service.clear()
+        shutil.rmtree(app_env / "vae_2_copy")

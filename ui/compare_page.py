@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import compare, figures, generate, metrics
 from explorer.errors import ExplorerError
 from ui import pictures, resources, url_state
-from ui.selection import chart_selection, path_on_map, pause_if_maps_change
+from ui.selection import MAX_HIGHLIGHTS, path_on_map, pause_if_maps_change, selected_ids
 
 PROJECTIONS = {"pca": "PCA (2-D)", "umap": "UMAP (2-D)"}
 METHODS = ("linear", "spherical")
@@ -65,25 +65,6 @@ def interpolation_controls() -> dict:
     )
 
 
-def shared_selection(n: int) -> list[int]:
-    """One list of selected ids for both maps: seeded from the URL, replaced by the newest selection on either.
-
-    Each chart's last selection is remembered, so only a chart whose selection *changed* counts;
-    a rerun changes one chart at a time, so that one is the most recent. (Plotly clears a chart's
-    selection when its figure changes, e.g. when highlights are drawn, which is why the ids live
-    in session state rather than in the charts.)
-    """
-    url_state.seed_widget("cmp_ids", "ids", url_state.parse_ids, [], lambda ids: all(i < n for i in ids))
-    for chart_key in CHARTS.values():
-        new = chart_selection(chart_key)
-        if new and new != st.session_state.get(f"{chart_key}_last"):
-            st.session_state["cmp_ids"] = new
-        st.session_state[f"{chart_key}_last"] = new
-    ids = [i for i in st.session_state["cmp_ids"] if i < n]
-    st.session_state["cmp_ids"] = ids
-    return ids
-
-
 @st.cache_data(max_entries=32, show_spinner="Scoring interpolations…")
 def _smoothness(name: str, version: int) -> float:
     return compare.smoothness_score(resources.checkpoint(name).model, resources.dataset_of(name))
@@ -113,7 +94,8 @@ def selection_bar(ids: list[int], labels: np.ndarray, classes) -> None:
     more = f" and {len(ids) - 8} more" if len(ids) > 8 else ""
     text, button = st.columns([5, 1])
     hint = "" if len(ids) >= 2 else " Select one more to walk between two digits."
-    text.markdown(f"**{len(ids)} selected**, ringed on both maps: {shown}{more}.{hint}")
+    ringed = "ringed on both maps" if len(ids) <= MAX_HIGHLIGHTS else f"the first {MAX_HIGHLIGHTS} ringed on both maps"
+    text.markdown(f"**{len(ids)} selected**, {ringed}: {shown}{more}.{hint}")
     if button.button("Clear selection", key="cmp_clear"):
         st.session_state["cmp_ids"] = []
         st.rerun()
@@ -199,7 +181,7 @@ def compare_view(settings: dict) -> None:
     x, labels = ds.split(SPLIT)
     labels = labels.numpy()
     n = len(x)
-    ids = shared_selection(n)
+    ids = selected_ids(tuple(CHARTS.values()), "cmp_ids", "ids", n, scope=(ds.name, SPLIT))
     url_state.show_notices()
 
     # The maps go above the selection bar, the path controls and the strips, but are drawn after
@@ -213,7 +195,7 @@ def compare_view(settings: dict) -> None:
                    "drawn on its map. Look for steps that stop looking like a digit.")
         interp = interpolation_controls()
     url_state.write({"left": chosen["left"], "right": chosen["right"], "proj": settings["projection"],
-                     "ids": ids[:20], "steps": interp["steps"] if interp else None,
+                     "ids": ids[:url_state.MAX_LINK_IDS], "steps": interp["steps"] if interp else None,
                      "interp": interp["method"] if interp else None})  # the seed: written by prior_section
     models = {side: resources.checkpoint(chosen[side]).model for side in SIDES}
     if interp:
@@ -224,12 +206,14 @@ def compare_view(settings: dict) -> None:
     path = interp and (ids[0], ids[1], interp["steps"], interp["method"])
     # The strips are on their way to the browser; the maps above, drawn now, make it redraw.
     pause_if_maps_change("cmp_on_screen", {"view": (chosen["left"], chosen["right"], settings["projection"]),
-                                           "highlights": ids, "path": path})
+                                           "highlights": ids[:MAX_HIGHLIGHTS], "path": path})
+    pending = []
     for side, column in zip(SIDES, map_columns):
         with column:
             try:
                 lmap = resources.latent_map(chosen[side], SPLIT, settings["projection"])
-                fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids,
+                fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes,
+                                             highlight_ids=ids[:MAX_HIGHLIGHTS],
                                              path_xy=path_on_map(models[side], x, lmap, path),
                                              axis_titles=lmap.axis_titles, title=describe(chosen[side]))
             except ExplorerError as error:
@@ -237,8 +221,12 @@ def compare_view(settings: dict) -> None:
                 continue
             if lmap.note:
                 st.info(lmap.note, icon=":material/hourglass_top:")
+            if lmap.pending:
+                pending.append(chosen[side])
             st.plotly_chart(fig, key=CHARTS[side], on_select="rerun", selection_mode=("points", "box", "lasso"),
                             width="stretch")
+    if pending:
+        resources.rerun_when_umap_ready(pending)
 
     prior_section(chosen)
     metrics_section(chosen)

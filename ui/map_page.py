@@ -10,14 +10,13 @@ import streamlit as st
 from explorer import figures, generate, latents
 from explorer.errors import ExplorerError
 from ui import pictures, resources, url_state
-from ui.selection import path_on_map, pause_if_maps_change, selected_ids
+from ui.selection import MAX_HIGHLIGHTS, path_on_map, pause_if_maps_change, selected_ids
 
 PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
 SPLITS = {"all": "all 5,000", "test": "test", "train": "train"}
 METHODS = ("linear", "spherical")
 PANEL_SIZE = 4  # digits shown in the detail panel
 STRIP_COLUMNS = 6  # at most, interpolation images per row in the panel
-MAX_HIGHLIGHTS = 50  # outlined on the map; a box around thousands of digits would just repaint the map
 
 
 def map_controls(names: list[str]) -> dict:
@@ -27,7 +26,7 @@ def map_controls(names: list[str]) -> dict:
     resources.keep_chosen_model("map_model", names, default)
     url_state.seed_widget("map_split", "split", str, "all", lambda v: v in SPLITS)
     url_state.seed_widget("map_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
-    url_state.seed_widget("map_thumbnails", "thumbs", lambda t: t == "1", False)
+    url_state.seed_widget("map_thumbnails", "thumbs", url_state.parse_flag, False)
     url_state.seed_widget("map_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
     url_state.seed_widget("map_method", "interp", str, "linear", lambda v: v in METHODS)
     c1, c2, c3, c4 = st.columns([2, 1.2, 1.2, 1])
@@ -108,11 +107,13 @@ def map_view(settings: dict) -> None:
     x, labels = ds.split(settings["split"])
     labels = labels.numpy()
     n = len(x)
-    ids = selected_ids("map_chart", "map_ids", "ids", n)
+    ids = selected_ids(("map_chart",), "map_ids", "ids", n, scope=(ds.name, settings["split"]))
     url_state.show_notices()
 
     if lmap.note:
         st.info(lmap.note, icon=":material/hourglass_top:")
+    if lmap.pending:
+        resources.rerun_when_umap_ready([name])
     map_col, panel_col = st.columns([3, 2])
     interp = None
     with panel_col:
@@ -135,7 +136,7 @@ def map_view(settings: dict) -> None:
                 st.rerun()
 
     url_state.write({"model": name, "split": settings["split"], "proj": settings["projection"],
-                     "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:20],
+                     "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:url_state.MAX_LINK_IDS],
                      "steps": interp["steps"] if interp else None, "interp": interp["method"] if interp else None})
     with map_col:
         if settings["thumbnails"] and lmap.xy.shape[1] == 2:
@@ -148,6 +149,8 @@ def map_view(settings: dict) -> None:
                                          axis_titles=lmap.axis_titles)
         st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         width="stretch")
+        if settings["thumbnails"] and lmap.xy.shape[1] != 2:
+            st.caption("Thumbnails are drawn on 2-D maps only: pick PCA (2-D) or UMAP to see them.")
         if lmap.method.startswith("pca"):
             ratios = lmap.projector.explained_variance_ratio_
             st.caption("Explained variance: " + ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios))

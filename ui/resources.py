@@ -144,7 +144,7 @@ def codes(name: str, split: str = "all") -> np.ndarray:
 
 @st.cache_resource(show_spinner=False)
 def umap_service() -> maps.UMAPService:
-    return maps.UMAPService()
+    return maps.UMAPService(fit=maps.fit_umap_in_subprocess)  # looked up here, so a test can swap it
 
 
 @st.cache_resource(show_spinner=False)
@@ -167,6 +167,7 @@ class LatentMap:
     projector: object  # has .transform(codes) -> positions and .axis_titles()
     method: str  # what is shown: "pca", "pca3" or "umap"
     note: str | None = None  # e.g. "UMAP is being computed; showing PCA meanwhile"
+    pending: bool = False  # the asked-for UMAP is still being computed
 
     @property
     def axis_titles(self) -> list[str]:
@@ -196,6 +197,29 @@ def latent_map(name: str, split: str, method: str) -> LatentMap:
         note = (f"UMAP failed ({problem}); showing PCA." if problem
                 else "UMAP for this model is being computed in the background; showing PCA until it is ready.")
         pca = _pca(name, v, 2)
-        return LatentMap(pca.transform(_codes(name, v, split)), pca, "pca", note)
+        return LatentMap(pca.transform(_codes(name, v, split)), pca, "pca", note, pending=not problem)
     pca = _pca(name, v, 3 if method == "pca3" else 2)
     return LatentMap(pca.transform(_codes(name, v, split)), pca, method)
+
+
+def umap_pending(name: str) -> bool:
+    """True while the checkpoint's UMAP map is being computed in the background."""
+    return not umap_service().wait(_path(name), checkpoint(name).info.get("dataset", "mnist5k"), timeout=0)
+
+
+def rerun_when_umap_ready(names: list[str]) -> None:
+    """Look every second whether the pending UMAP maps of `names` are done, and rerun the page when
+    they are: the map replaces its PCA stand-in without the user having to click anything."""
+    st.fragment(run_every=UMAP_POLL_S)(_rerun_if_ready)(tuple(names))
+
+
+UMAP_POLL_S = 1.0
+
+
+def _rerun_if_ready(names: tuple[str, ...]) -> None:
+    try:
+        if any(umap_pending(name) for name in names):
+            return
+    except CheckpointError:
+        pass  # deleted meanwhile: the full rerun says so
+    st.rerun()

@@ -10,6 +10,7 @@ import streamlit as st
 from explorer import generate
 from ui import url_state
 
+MAX_HIGHLIGHTS = 50  # ringed on a map; a box around thousands of digits would just repaint the map
 PAINT_PAUSE_S = 0.1  # a few frames: enough to fetch and paint small PNGs from the same server
 
 
@@ -29,17 +30,26 @@ def chart_selection(chart_key: str) -> list[int]:
     return list(dict.fromkeys(int(i) for i in indices if i is not None))
 
 
-def selected_ids(chart_key: str, state_key: str, param: str, n: int) -> list[int]:
-    """The current selection: seeded from the URL, replaced by each new chart selection.
+def selected_ids(chart_keys: tuple[str, ...], state_key: str, param: str, n: int, scope: tuple) -> list[int]:
+    """One selection for one or more charts of the same digits: seeded from the URL, replaced by
+    each new selection on any of them.
 
     A chart's own selection is cleared by Plotly whenever the figure changes (for example when
-    the interpolation path is drawn), so the ids are kept in session state, not read from the chart.
+    the interpolation path is drawn), so the ids are kept in session state, not read from the
+    charts. Each chart's last selection is remembered, so only a chart whose selection *changed*
+    counts; a rerun changes one chart at a time, so that one is the newest.
+    Ids are row numbers within the shown digits, so they mean other digits once `scope` (the
+    dataset and split) changes: then the selection is dropped, not silently moved to other digits.
     """
     url_state.seed_widget(state_key, param, url_state.parse_ids, [], lambda ids: all(i < n for i in ids))
-    new = chart_selection(chart_key)
-    if new and new != st.session_state.get(f"{state_key}_last"):
-        st.session_state[state_key] = new
-    st.session_state[f"{state_key}_last"] = new
+    if st.session_state.setdefault(f"{state_key}_scope", scope) != scope:
+        st.session_state[f"{state_key}_scope"] = scope
+        st.session_state[state_key] = []
+    for chart_key in chart_keys:
+        new = chart_selection(chart_key)
+        if new and new != st.session_state.get(f"{chart_key}_last"):
+            st.session_state[state_key] = new
+        st.session_state[f"{chart_key}_last"] = new
     ids = [i for i in st.session_state[state_key] if i < n]
     st.session_state[state_key] = ids
     return ids
@@ -63,9 +73,9 @@ def pause_if_maps_change(state_key: str, wanted: dict) -> None:
 
 
 def path_on_map(model, x, lmap, path: tuple | None) -> np.ndarray | None:
-    """The interpolation `path` = (first id, last id, steps, method) placed on a 2-D map without
-    refitting it; None without a path or on a 3-D map."""
-    if path is None or lmap.xy.shape[1] != 2:
+    """The interpolation `path` = (first id, last id, steps, method) placed on the map (2-D or 3-D)
+    without refitting it; None without a path."""
+    if path is None:
         return None
     first, last, steps, method = path
     codes, _ = generate.interpolate(model, x[first], x[last], steps, method)

@@ -12,6 +12,7 @@ from typing import Callable
 import streamlit as st
 
 NOTICES = "_url_notices"
+MAX_LINK_IDS = 500  # selected ids kept in a link: about 2.5k characters, which browsers and chat apps keep
 
 
 def _note(message: str) -> None:
@@ -44,6 +45,13 @@ def parse_ids(text: str) -> list[int]:
     if any(i < 0 for i in ids):
         raise ValueError("negative id")
     return ids
+
+
+def parse_flag(text: str) -> bool:
+    """'1' -> True, '0' -> False; anything else is garbage (so the link gets a notice)."""
+    if text not in ("0", "1"):
+        raise ValueError("not 0 or 1")
+    return text == "1"
 
 
 def write(params: dict) -> None:
