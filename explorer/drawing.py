@@ -151,16 +151,36 @@ def _border(image: np.ndarray) -> np.ndarray:
     return image[mask] if mask.any() else image.ravel()
 
 
+def ink_strength(image: np.ndarray) -> np.ndarray:
+    """Grayscale (H, W) in [0, 1] -> (H, W) how far each pixel stands out from the paper, towards the ink.
+
+    The paper is the border's median; the ink is whichever side of it reaches farther (judged on a
+    3×3-averaged copy, so lone noisy pixels don't decide). So dark ink on dim grey paper (an
+    underexposed photo: ink 0.1 on paper 0.45) counts as dark ink, though the paper is below mid-grey.
+    Pixels on the paper's other side come out negative.
+    """
+    from scipy.ndimage import uniform_filter
+
+    paper = float(np.median(_border(image)))
+    smooth = uniform_filter(image, size=3, mode="nearest")
+    darker, lighter = paper - float(smooth.min()), float(smooth.max()) - paper
+    # A tie (a uniform picture) falls back to the paper's shade; it is rejected as empty anyway.
+    dark_ink = darker > lighter or (darker == lighter and paper > 0.5)
+    return paper - image if dark_ink else image - paper
+
+
 def to_mnist(image: np.ndarray) -> np.ndarray:
     """Grayscale (H, W) in [0, 1] -> (28, 28) float32 in [0, 1], the way MNIST was made.
 
-    1. Background dark: if the border is mostly bright, invert.
-    2. Remove the background (the border's level and noise) and stretch so the strongest ink
+    1. Ink bright on a dark background, whatever the picture: the paper level is the border's
+       median, and the ink is whichever way the picture departs farthest from it (`ink_strength`).
+    2. Remove the background (the paper's level and noise) and stretch so the strongest ink
        is 1; what stays below INK_FLOOR is noise and becomes 0.
     3. Crop to the ink's bounding box (lone noisy pixels ignored), scale it (anti-aliased, aspect
        kept) so the longer side is 20 px, and stretch again so the peak is 1, as in MNIST.
     4. Paste into 28×28 with the centre of mass at (14, 14), to the nearest pixel; if the mass is
        so lopsided that the digit would leave the field, it stops at the edge.
+    Raises ExplorerError when no ink stands out from the paper (a blank or uniformly noisy picture).
     """
     from PIL import Image
     from scipy.ndimage import uniform_filter
@@ -169,18 +189,16 @@ def to_mnist(image: np.ndarray) -> np.ndarray:
     if image.ndim != 2:
         raise ValueError(f"to_mnist expects a grayscale (H, W) image, got shape {image.shape}")
     image = np.nan_to_num(np.clip(image, 0.0, 1.0))
-    if np.median(_border(image)) > 0.5:
-        image = 1.0 - image
-    # The border tells us the background: its level (median) and how much it wobbles (sensor
-    # noise, JPEG artefacts; 3 robust standard deviations from the MAD). Median and MAD stay put
-    # when a stroke runs into the border, where a percentile would not.
-    border = _border(image)
-    level = float(np.median(border))
-    background = level + 3 * 1.4826 * float(np.median(np.abs(border - level)))
-    contrast = float(image.max()) - background
+    strength = ink_strength(image)  # (H, W), 0 on the paper, positive towards the ink
+    # The border also tells how much the paper wobbles (sensor noise, JPEG artefacts): 3 robust
+    # standard deviations from the MAD. Median and MAD stay put when a stroke runs into the
+    # border, where a percentile would not.
+    border = _border(strength)
+    background = float(np.median(border)) + 3 * 1.4826 * float(np.median(np.abs(border - np.median(border))))
+    contrast = float(strength.max()) - background
     if contrast < INK_FLOOR:
         raise ExplorerError("The drawing is empty — draw a digit first.")
-    ink = np.clip((image - background) / contrast, 0.0, 1.0)
+    ink = np.clip((strength - background) / contrast, 0.0, 1.0)
     ink[ink < INK_FLOOR] = 0.0
     # Crop box from a 3×3-averaged copy: a lone noisy pixel drops below 2·INK_FLOOR there,
     # a 1-pixel-wide stroke does not.

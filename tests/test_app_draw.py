@@ -136,6 +136,24 @@ def test_a_jpeg_photo_is_read(app):
     assert_models_read_the_digit(app)
 
 
+@pytest.mark.parametrize("ink, paper", [(25, 115), (20, 100), (30, 125)])
+def test_an_underexposed_photo_is_read(app, ink, paper):
+    """Dark ink on paper below mid-grey, with sensor noise: still a digit, not "looks blank"."""
+    grey = np.asarray(four(ink=(ink, ink, ink, 255), paper=(paper, paper, paper, 255)).convert("L"), np.float64)
+    grey += np.random.default_rng(0).normal(0, 5, grey.shape)
+    upload(app, "dim.png", png(Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))))
+    assert not app.error
+    assert_models_read_the_digit(app)
+
+
+@pytest.mark.parametrize("level", [0, 115, 128, 200])
+def test_a_uniform_noisy_photo_still_looks_blank(app, level):
+    grey = np.random.default_rng(0).normal(level, 5, (200, 200))
+    upload(app, "grey.png", png(Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))))
+    assert not app.exception and not app.get("plotly_chart")
+    assert len(app.error) == 1 and "looks blank" in app.error[0].value
+
+
 @pytest.mark.parametrize("name, data, message", [
     ("digit.png", b"hello, I am a text file with an image's name\n", "not an image"),
     ("digit.png", b"", "empty"),

@@ -32,19 +32,43 @@ def watch_console(page) -> list[str]:
     return messages
 
 
-def test_drawing_a_digit_shows_what_each_model_makes_of_it(app_url, page):
-    console = watch_console(page)
-    open_page(page, f"{app_url}/draw")
+def draw_a_four(page, models: int) -> None:
+    """Draw the 4 on the pad and wait until each of the `models` columns shows its reconstruction and map."""
     pad = page.locator(PAD)
     pad.wait_for(timeout=60_000)
-    assert page.get_by_text("Draw a digit on the black pad").is_visible()
-
     box = pad.bounding_box()
     for stroke in STROKES:
         drag(page, box, stroke)  # each mouse-up sends the drawing: the app reruns
         wait_idle(page)
-    page.locator(RECONSTRUCTION).nth(2).wait_for(timeout=90_000)
-    page.locator(CHART).nth(2).wait_for(timeout=60_000)  # Plotly's script loads lazily, after the images
+    page.locator(RECONSTRUCTION).nth(models - 1).wait_for(timeout=90_000)
+    page.locator(CHART).nth(models - 1).wait_for(timeout=60_000)  # Plotly's script loads lazily, after the images
+    wait_idle(page)
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def assert_pictures_clear_of_numbers(page, models: int) -> None:
+    """No reconstruction covers a metric (the error or the nearest digits' answer), and each stays in its column."""
+    pictures = page.locator(f"{RECONSTRUCTION} img")
+    metrics = page.locator('[data-testid="stMetric"]')
+    assert pictures.count() == models and metrics.count() == 2 * models
+    metric_boxes = [metrics.nth(i).bounding_box() for i in range(metrics.count())]
+    for i in range(models):
+        picture = pictures.nth(i).bounding_box()
+        assert picture["width"] >= 100  # still big enough to read on a projector
+        assert not [box for box in metric_boxes if overlaps(picture, box)], f"reconstruction {i} covers a metric"
+        column = pictures.nth(i).locator('xpath=ancestor::div[@data-testid="stColumn"][1]').bounding_box()
+        assert column["x"] <= picture["x"] and picture["x"] + picture["width"] <= column["x"] + column["width"] + 0.5
+
+
+def test_drawing_a_digit_shows_what_each_model_makes_of_it(app_url, page):
+    console = watch_console(page)
+    open_page(page, f"{app_url}/draw")
+    assert page.get_by_text("Draw a digit on the black pad").is_visible()
+    draw_a_four(page, 3)
 
     assert page.locator(RECONSTRUCTION).count() == 3
     assert page.locator(CHART).count() == 3
@@ -53,7 +77,17 @@ def test_drawing_a_digit_shows_what_each_model_makes_of_it(app_url, page):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert not [m for m in console if "WebGL" in m and ("context" in m.lower() or "lost" in m.lower())]
     assert "models=ae_32%2Cvae_32%2Cdae_32" in page.url or "models=ae_32,vae_32,dae_32" in page.url
+    assert_pictures_clear_of_numbers(page, 3)
     screenshot(page, "draw")
+
+
+@pytest.mark.parametrize("models", ["vae_32", "ae_32,vae_32"])
+def test_fewer_models_leave_the_numbers_clear_too(app_url, page, models):
+    open_page(page, f"{app_url}/draw?models={models}")
+    count = len(models.split(","))
+    draw_a_four(page, count)
+    assert page.locator(CHART).count() == count
+    assert_pictures_clear_of_numbers(page, count)
 
 
 def picture_of_a_four() -> bytes:
@@ -84,5 +118,6 @@ def test_uploads_a_broken_file_then_a_picture(app_url, page):
     wait_idle(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert page.locator(CHART).count() == 3
+    assert_pictures_clear_of_numbers(page, 3)
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "draw_upload")

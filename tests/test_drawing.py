@@ -81,6 +81,48 @@ def test_grey_paper_photo_gets_a_black_background():
     np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
 
 
+def noisy(image, sigma=0.02, seed=0):
+    return np.clip(image + np.random.default_rng(seed).normal(0, sigma, image.shape), 0, 1)
+
+
+@pytest.mark.parametrize("ink, paper", [(25, 115), (20, 100), (30, 125)])
+def test_dark_ink_on_dim_paper_is_a_digit(ink, paper):
+    """An underexposed phone photo: paper below mid-grey, and the ink darker still."""
+    digit = to_mnist(noisy(stroke_canvas(ink=ink, paper=paper, line=((140, 30), (140, 250)))))
+    height, width = bounding_box(digit)
+    assert height <= 20 and width <= 20 and max(height, width) >= 19
+    np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
+    assert digit.max() == pytest.approx(1.0, abs=0.05) and (digit[:3] == 0).all()
+
+
+@pytest.mark.parametrize("ink, paper", [(25, 115), (20, 100), (30, 125), (255, 0), (180, 40), (130, 60),
+                                        (0, 255), (60, 200), (120, 250)],
+                         ids=lambda v: str(v))
+@pytest.mark.parametrize("sigma", [0.0, 0.02])
+def test_ink_maps_to_one_on_black_whichever_way_it_differs_from_the_paper(ink, paper, sigma):
+    photo = noisy(stroke_canvas(ink=ink, paper=paper), sigma)
+    digit = to_mnist(photo)
+    height, width = bounding_box(digit)
+    assert height <= 20 and width <= 20 and max(height, width) >= 19
+    np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
+    assert digit.max() == pytest.approx(1.0, abs=0.05)
+    # As much solid ink as the same stroke drawn white on black: stretched to full contrast, not a faint smear.
+    assert (digit > 0.5).sum() == pytest.approx((to_mnist(stroke_canvas()) > 0.5).sum(), rel=0.1)
+
+
+@pytest.mark.parametrize("level", [0.0, 0.2, 0.45, 0.5, 0.55, 0.8, 1.0])
+@pytest.mark.parametrize("noise", ["none", "gaussian", "uniform"])
+def test_uniform_picture_with_light_noise_is_still_empty(level, noise):
+    rng = np.random.default_rng(1)
+    blank = np.full((280, 280), level)
+    if noise == "gaussian":
+        blank = blank + rng.normal(0, 0.02, blank.shape)
+    elif noise == "uniform":
+        blank = blank + rng.uniform(-0.04, 0.04, blank.shape)
+    with pytest.raises(ExplorerError, match="empty"):
+        to_mnist(np.clip(blank, 0, 1))
+
+
 @pytest.mark.parametrize("blank", [np.zeros((280, 280)), np.ones((280, 280)),
                                    np.random.default_rng(0).uniform(0, 0.04, (280, 280))])
 def test_empty_drawing_is_explained(blank):

@@ -13,6 +13,7 @@ PROJECTIONS = {"pca": "PCA", "umap": "UMAP"}
 DEFAULT_MODELS = ("ae_32", "vae_32", "dae_32")
 MAX_MODELS = 3  # one WebGL map each; browsers give a page only a handful of WebGL contexts
 NEIGHBOURS = 5
+RECONSTRUCTION_SCALE = 6  # 168 CSS px: readable from the back of a room
 PAD = 280  # drawing pad side in CSS pixels; the model input is shown at the same size
 DRAW_TAB, UPLOAD_TAB = ":material/draw: Draw", ":material/upload: Upload"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
@@ -106,21 +107,26 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
     except ExplorerError as error:
         st.error(str(error))
         return
-    image_col, numbers_col = st.columns([1, 1])
-    pictures.show(image_col, figures.tile_images(reading.reconstruction[None], pad=0, scale=1), scale=6,
+    # A row that wraps: the numbers sit beside the picture where the column has room (one or two
+    # models) and move below it where it has not (three), so the picture never covers them.
+    row = st.container(horizontal=True, gap="small")
+    pictures.show(row, figures.tile_images(reading.reconstruction[None], pad=0, scale=1), scale=RECONSTRUCTION_SCALE,
                   caption="reconstruction")
-    numbers_col.metric("Error (MSE)", f"{reading.error:.4f}", help="Mean squared error per pixel between your "
-                       "digit and the reconstruction: lower means the model rebuilt it more faithfully.")
+    numbers = row.container(horizontal=True, width="content", gap="medium")
+    numbers.metric("Error (MSE)", f"{reading.error:.4f}", width="content", help="Mean squared error per pixel "
+                   "between your digit and the reconstruction: lower means the model rebuilt it more faithfully.")
     votes = [ds.classes[int(ds.y_train[i])] for i in reading.neighbours]
     top = max(dict.fromkeys(votes), key=votes.count)  # ties go to the nearer neighbour's class
     agree = votes.count(top)
-    numbers_col.metric("Nearest digits say", top if agree > 1 else "unsure",
-                       f"{agree} of {len(votes)} agree" if agree > 1 else "no two agree", delta_color="off",
-                       delta_arrow="off",
-                       help=f"The most common class among the {len(votes)} training digits with the closest codes")
+    numbers.metric("Nearest digits say", top if agree > 1 else "unsure",
+                   f"{agree} of {len(votes)} agree" if agree > 1 else "no two agree", delta_color="off",
+                   delta_arrow="off", width="content",
+                   help=f"The most common class among the {len(votes)} training digits with the closest codes")
 
     if lmap.note:
         st.info(lmap.note, icon=":material/hourglass_top:")
+    if lmap.pending:
+        resources.rerun_when_umap_ready([name])
     _, labels = ds.split("all")
     labels = labels.numpy()
     # Train rows come first in the "all" ordering, so a train row is also its map row.
