@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 CHROMIUM = os.environ.get("LATENT_LAB_CHROMIUM", "/usr/bin/chromium")
@@ -125,6 +127,44 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def points_on_screen(page, chart_index: int) -> np.ndarray:
+    """(N, 2) page pixel positions of the chart's trace-0 points (the digits), in row order."""
+    xy = page.evaluate("""(i) => {
+        const gd = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[i];
+        const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
+        // _fullData: plotly has decoded the base64 arrays Streamlit sends into typed arrays there
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[0];
+        return [Array.from(t.x).map(v => area.left + xa.l2p(v)), Array.from(t.y).map(v => area.top + ya.l2p(v))];
+    }""", chart_index)
+    return np.asarray(xy, dtype=float).T
+
+
+def isolated_pair(xy: np.ndarray, pad: float = 3.0, min_gap: float = 8.0) -> tuple[int, int]:
+    """Two points whose bounding box, padded by `pad` pixels, holds no other point: a box drawn
+    around them selects exactly those two. Prefers the closest such pair at least min_gap apart."""
+    order = np.argsort(xy[:, 0])
+    for i in order:
+        distance = np.hypot(*(xy - xy[i]).T)
+        for j in np.argsort(distance)[1:6]:
+            if distance[j] < min_gap:
+                continue
+            low, high = np.minimum(xy[i], xy[j]) - pad, np.maximum(xy[i], xy[j]) + pad
+            inside = np.all((xy >= low) & (xy <= high), axis=1)
+            if inside.sum() == 2:
+                return int(i), int(j)
+    raise AssertionError("no isolated pair of points on the map")
+
+
+def box_select_points(page, chart_index: int, rows: tuple[int, int], pad: float = 3.0) -> None:
+    """Drag a selection box tightly around two points of the chart (see isolated_pair)."""
+    xy = points_on_screen(page, chart_index)[list(rows)]
+    low, high = xy.min(0) - pad, xy.max(0) + pad
+    page.mouse.move(*low)
+    page.mouse.down()
+    page.mouse.move(*high, steps=10)
+    page.mouse.up()
 
 
 def box_select(page, chart_index: int, start: tuple[float, float], end: tuple[float, float]) -> None:
