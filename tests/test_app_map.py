@@ -215,3 +215,18 @@ def test_a_model_without_a_stored_umap_shows_pca_meanwhile_then_umap(app, app_en
         release.set()
         resources.umap_service.clear()
         shutil.rmtree(app_env / "vae_2_copy")
+
+
+def test_path_settings_survive_a_selection_of_one(app):
+    app.run()
+    app.session_state["map_chart"] = selection([3, 4])
+    app.run()
+    app.slider(key="map_steps").set_value(7).run()
+    app.radio(key="map_method").set_value("spherical").run()
+    app.session_state["map_chart"] = selection([5])
+    app.run()
+    assert "map_steps" not in [s.key for s in app.slider]  # hidden with one digit selected
+    app.session_state["map_chart"] = selection([5, 6])
+    app.run()
+    assert app.slider(key="map_steps").value == 7
+    assert "Interpolation #5 → #6 (spherical)" in [s.value for s in app.subheader]

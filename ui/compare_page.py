@@ -46,6 +46,7 @@ def compare_controls(names: list[str]) -> dict:
     url_state.seed_widget("cmp_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
     url_state.seed_widget("cmp_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
     url_state.seed_widget("cmp_method", "interp", str, "linear", lambda v: v in METHODS)
+    url_state.keep_while_hidden("cmp_steps", "cmp_method")
     url_state.seed_widget("cmp_seed", "seed", int, 0, lambda v: 0 <= v <= 9999)
     c1, c2, c3 = st.columns([2, 2, 1.5])
     return dict(

@@ -29,6 +29,7 @@ def map_controls(names: list[str]) -> dict:
     url_state.seed_widget("map_thumbnails", "thumbs", url_state.parse_flag, False)
     url_state.seed_widget("map_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
     url_state.seed_widget("map_method", "interp", str, "linear", lambda v: v in METHODS)
+    url_state.keep_while_hidden("map_steps", "map_method")
     c1, c2, c3, c4 = st.columns([2, 1.2, 1.2, 1])
     return dict(
         model=c1.selectbox("Model", names, key="map_model"),

@@ -39,6 +39,15 @@ def seed_widget(key: str, param: str, parse: Callable[[str], object], default, v
     st.session_state[key] = value
 
 
+def keep_while_hidden(*keys: str) -> None:
+    """Keep these widgets' values while the widgets are not shown (Streamlit forgets the state of a
+    widget that is not drawn in a run, e.g. the path settings while fewer than two digits are
+    selected). Re-assigning a value makes it plain session state until the widget returns."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def parse_ids(text: str) -> list[int]:
     """'12,40' -> [12, 40]; rejects negatives and garbage."""
     ids = [int(part) for part in text.split(",") if part.strip()]
