@@ -36,7 +36,12 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 DEFAULT_DIR = Path(os.environ.get("LATENT_LAB_CHECKPOINTS", Path(__file__).resolve().parent.parent / "checkpoints"))
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+# \Z, not $: `$` also matches before a trailing newline, so "abc\n" would pass.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}\Z")
+# Windows refuses these as file or folder names, with or without an extension, in any case:
+# a checkpoint so named could not be copied to a Windows computer.
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                              *(f"lpt{i}" for i in range(1, 10))})
 # Limits for checkpoints from elsewhere: the shipped models have ~0.5 M parameters and a
 # config of a few kB. Without them a 1 kB config could ask for a 4-billion-parameter model.
 MAX_PARAMETERS = 50_000_000
@@ -60,13 +65,23 @@ class Checkpoint:
         return self.model.config
 
 
+def name_problem(name: object) -> str | None:
+    """Why `name` cannot be a checkpoint name, or None when it can."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        return (f"{name!r} is not a valid checkpoint name: use 1-64 letters, digits, '-' or '_' "
+                "(no spaces, dots or slashes), starting with a letter or digit.")
+    if name.split(".")[0].lower() in WINDOWS_RESERVED:
+        return (f"{name!r} is not a valid checkpoint name: Windows reserves it for a device (CON, PRN, AUX, "
+                f"NUL, COM1-9, LPT1-9), so the model could not be copied there. Add to it, e.g. 'my_{name}'.")
+    return None
+
+
 def check_name(name: str) -> str:
-    """A checkpoint name is one plain folder name: letters, digits, '-' and '_' (no paths)."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise ExplorerError(
-            f"{name!r} is not a valid checkpoint name: use 1-64 letters, digits, '-' or '_' "
-            "(no spaces, dots or slashes), starting with a letter or digit."
-        )
+    """A checkpoint name is one plain folder name: letters, digits, '-' and '_' (no paths), and not
+    a name Windows reserves. Returns it, or raises ExplorerError saying what to change."""
+    problem = name_problem(name)
+    if problem:
+        raise ExplorerError(problem)
     return name
 
 
@@ -299,9 +314,10 @@ def list_checkpoints(root: str | Path | None = None) -> list[Listing]:
             listings.append(Listing(entry.name, entry, None, "pickle files are refused: they can run code when "
                                     "loaded. Convert it to a safetensors checkpoint folder."))
         elif entry.is_dir() and (entry / CONFIG_FILE).exists():
-            if not NAME_PATTERN.match(entry.name):
+            if name_problem(entry.name):
                 listings.append(Listing(entry.name, entry, None, "the folder name must be 1-64 letters, digits, "
-                                        "'-' or '_' (no spaces or dots). Rename it."))
+                                        "'-' or '_' (no spaces or dots), and not a name Windows reserves "
+                                        "(CON, PRN, AUX, NUL, COM1-9, LPT1-9). Rename it."))
                 continue
             text, problem = _verified(str(entry), _signature(entry))
             listings.append(Listing(entry.name, entry, json.loads(text) if text else None, problem))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from .data import DATASETS, load_dataset
 from .errors import ExplorerError
 from .metrics import evaluate
 from .models import MODEL_KINDS, ModelConfig, build_model, parameter_count
-from .train import TrainConfig, train
+from .train import Progress, TrainConfig, train
 
 METRIC_LABELS = {
     "mse": "recon MSE/pixel",
@@ -63,13 +64,37 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+LOSS_LABELS = {"total": "total", "recon": "recon", "kl": "KL"}
+
+
 def format_metrics(metrics: dict) -> str:
     return "\n".join(f"  {METRIC_LABELS.get(k, k):24s} {v:.4f}" for k, v in metrics.items())
 
 
-def command_train(args) -> None:
-    from tqdm import tqdm
+def about(seconds: float | None) -> str:
+    """Time left, as the CLI and the Train page word it: "about 12 s", "about 3 min" ("" if unknown)."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds <= 0:  # after the last epoch
+        return "0 s"
+    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {round(seconds / 60)} min"
 
+
+def format_losses(terms: dict[str, float]) -> str:
+    """ "total 45.11, recon 40.21, KL 4.9" for a VAE; "recon 40.21" for an AE, whose total is its recon."""
+    shown = {k: v for k, v in terms.items() if not (k == "total" and set(terms) == {"total", "recon"})}
+    return ", ".join(f"{LOSS_LABELS.get(k, k)} {v:.4g}" for k, v in shown.items())
+
+
+def format_epoch(progress: Progress) -> str:
+    """One line per finished epoch, the Train page's progress text and its loss curves' points:
+    "Epoch 2 of 30 · about 41 s left · train total 46.3, recon 41.2, KL 5.1 · test total ..."."""
+    line = f"Epoch {progress.epoch} of {progress.epochs} · {about(progress.seconds_left)} left · " \
+           f"train {format_losses(progress.train)}"
+    return line + (f" · test {format_losses(progress.test)}" if progress.test else "")
+
+
+def command_train(args) -> None:
     dataset = load_dataset(args.dataset)
     model_config = ModelConfig(
         kind=args.model, image_shape=dataset.image_shape, latent_dim=args.latent_dim, hidden=args.hidden,
@@ -88,18 +113,13 @@ def command_train(args) -> None:
     model = build_model(model_config)
     print(f"{args.model} ({parameter_count(model):,} parameters) on {args.dataset}: "
           f"{len(dataset.x_train)} train / {len(dataset.x_test)} test images")
-    # One bar update per epoch: redrawing the terminal every few steps cost a third of a small model's time.
-    bar = tqdm(total=train_config.epochs, unit="epoch", dynamic_ncols=True)
 
-    def on_progress(progress):
-        shown = {**progress.train, **({f"test_{k}": v for k, v in progress.test.items()} if progress.test else {})}
-        bar.set_postfix({k: f"{v:.2f}" for k, v in shown.items() if k != "total" or "recon" not in shown})
-        if progress.epoch_done:
-            bar.update(1)
+    def on_progress(progress: Progress) -> None:
+        if progress.epoch_done:  # one line an epoch: redrawing the terminal every few steps costs time
+            print(format_epoch(progress), flush=True)
 
     started = time.perf_counter()
     history = train(model, dataset.x_train, train_config, dataset.x_test, on_progress=on_progress)
-    bar.close()
     seconds = time.perf_counter() - started
     metrics = evaluate(model.cpu(), dataset)
     checkpoints.save(model, out, {

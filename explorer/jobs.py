@@ -1,15 +1,18 @@
 """Training jobs that outlive a browser tab: a server-wide registry of background threads.
 
 `JobRegistry.submit(spec)` queues a training run and returns its id; at most `max_running`
-jobs train at once, the rest wait in FIFO order. Each job runs `explorer.train.train` in a
+jobs train at once (`configured_max_running()`: $LATENT_LAB_MAX_JOBS, else half the cores),
+the rest wait in FIFO order. Each job runs `explorer.train.train` in a
 daemon thread and records, under a lock, what a page needs to draw it live: progress, the
 loss history, reconstructions of a fixed set of test digits after every epoch, and a 2-D
 latent snapshot per epoch. Readers get copies (`snapshot`), so they never see a half-written
-epoch. Finished jobs keep their model until saved (`save`) or pruned (oldest first, beyond
-`keep_finished`).
+epoch. Finished jobs keep their model until saved (`save`) or pruned beyond `keep_finished`
+(saved and failed jobs first, unsaved models last).
 
 The torch RNG is process-global: runs are reproducible (seeded through TrainConfig.seed)
-when one job trains at a time, the default.
+when one job trains at a time, the default on a 2-core machine. Each job thread uses
+cpu_count // max_running intra-op threads, so parallel jobs share the cores instead of
+each starting one thread per core.
 
 Latent replay: each epoch's codes of the same test digits are projected with their own PCA
 (2 axes), then every epoch's map is rotated/reflected onto the latest epoch's map by
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 import time
 import uuid
@@ -47,6 +51,48 @@ FINISHED = ("done", "stopped", "failed")
 SHOWN_DIGITS = 8  # test digits whose reconstructions are recorded every epoch
 LATENT_POINTS = 1000  # at most this many test digits in the latent snapshots
 SUBSET_SEED = 0  # the same digits for every job, so runs can be compared
+MAX_JOBS_ENV = "LATENT_LAB_MAX_JOBS"
+_THREADS_LOCK = threading.Lock()  # one job at a time changes torch's inherited thread count
+
+
+def configured_max_running() -> int:
+    """How many jobs may train at once: $LATENT_LAB_MAX_JOBS if it is a positive whole number,
+    else half the CPU cores (at least 1). A bad value is logged and ignored, never fatal."""
+    default = max(1, (os.cpu_count() or 2) // 2)
+    raw = os.environ.get(MAX_JOBS_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        log.warning("%s=%r is not a positive whole number; running %d job(s) at once instead.",
+                    MAX_JOBS_ENV, raw, default)
+        return default
+    return value
+
+
+def threads_per_job(max_running: int) -> int:
+    """Torch intra-op threads for each of max_running parallel jobs: the cores shared out, at least 1."""
+    return max(1, (os.cpu_count() or 2) // max_running)
+
+
+def limit_torch_threads(n: int) -> None:
+    """Make the calling thread use n intra-op threads, leaving threads started later as they were.
+
+    With OpenMP, torch.set_num_threads sets the calling thread's count, and also the count every
+    thread that first uses torch afterwards starts with. A throwaway thread puts that second value
+    back, so page threads started while a job trains still get all the cores.
+    """
+    with _THREADS_LOCK:
+        inherited = torch.get_num_threads()  # in a fresh thread: the value new threads start with
+        if inherited == n:
+            return
+        torch.set_num_threads(n)
+        restore = threading.Thread(target=torch.set_num_threads, args=(inherited,), name="restore-threads")
+        restore.start()
+        restore.join()
 
 
 @dataclass(frozen=True)
@@ -72,12 +118,14 @@ class JobSnapshot:
     spec: JobSpec
     status: str  # one of STATUSES
     phase: str  # "waiting", "training", "measuring", "finished"
-    epoch: int  # epochs completed
+    epoch: int  # epochs completed (a partial epoch after a Stop is not counted)
     epochs: int
     fraction: float  # of all training steps, 0..1
     seconds_left: float | None
     elapsed: float
-    history: list[dict]  # per-epoch records {"epoch", "train", "test", "seconds"}
+    # per-epoch records {"epoch", "train", "test", "seconds"}; after a Stop mid-epoch the last one is
+    # {"epoch": 2.4, ..., "partial": True}: where the epoch was cut, not a completed epoch
+    history: list[dict]
     originals: np.ndarray | None  # (SHOWN_DIGITS, C, H, W) the fixed test digits
     reconstructions: list[np.ndarray]  # [e] = (SHOWN_DIGITS, C, H, W) after epoch e (0: untrained)
     latent_labels: np.ndarray | None  # (P,) class of each snapshot point
@@ -162,9 +210,13 @@ def procrustes_align(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 class JobRegistry:
     """Server-wide training jobs: submit, watch, stop, save. Safe to use from any thread."""
 
-    def __init__(self, max_running: int = 1, keep_finished: int = 24):
-        if max_running < 1:
-            raise ExplorerError(f"max_running must be at least 1, got {max_running}.")
+    def __init__(self, max_running: int | None = None, keep_finished: int = 24):
+        """max_running: jobs training at once (None: `configured_max_running()`); keep_finished:
+        finished jobs remembered (their models use memory)."""
+        if max_running is None:
+            max_running = configured_max_running()
+        if not isinstance(max_running, int) or max_running < 1:
+            raise ExplorerError(f"max_running must be a whole number of at least 1, got {max_running!r}.")
         self.max_running = max_running
         self.keep_finished = keep_finished
         self._lock = threading.Lock()  # guards _jobs, _queue, _running
@@ -218,6 +270,19 @@ class JobRegistry:
                 if job.spec.checkpoint_name == checkpoint_name and job.status in ("queued", "running"):
                     return job.id
         return None
+
+    def reserved_names(self) -> set[str]:
+        """Checkpoint names that jobs will or may still save under: those of queued and running jobs,
+        and of finished jobs with an unsaved model. A page proposing a new name should avoid them."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        names = set()
+        for job in jobs:
+            with job.lock:
+                if not job.saved_as and (job.status in ("queued", "running")
+                                         or job.status in ("done", "stopped") and job.history):
+                    names.add(job.spec.checkpoint_name)
+        return names
 
     def snapshot(self, job_id: str) -> JobSnapshot:
         job = self._get(job_id)
@@ -324,20 +389,29 @@ class JobRegistry:
             thread.start()
         self._changed.notify_all()
 
+    @staticmethod
+    def _unsaved_model(job: _Job) -> bool:
+        """A finished job whose trained model would be lost if forgotten. Caller holds job.lock."""
+        return (job.status in ("done", "stopped") and job.phase == "finished" and job.model is not None
+                and bool(job.history) and not job.saved_as)
+
     def _prune(self) -> None:
-        """Forget the oldest finished jobs beyond keep_finished (their models use memory). Caller holds self._lock."""
+        """Forget finished jobs beyond keep_finished (their models use memory): first those with nothing
+        to lose (saved, failed, stopped before training), oldest first; unsaved models only after those,
+        oldest first, so a student who has not saved yet keeps their model longest. Caller holds self._lock."""
         finished = []
         for job in self._jobs.values():
             with job.lock:
                 if job.status in FINISHED and job.phase == "finished":
-                    finished.append((job.finished_at or 0.0, job.id))
-        for _, job_id in sorted(finished)[: max(0, len(finished) - self.keep_finished)]:
+                    finished.append((self._unsaved_model(job), job.finished_at or 0.0, job.id))
+        for *_, job_id in sorted(finished)[: max(0, len(finished) - self.keep_finished)]:
             del self._jobs[job_id]
             self._threads.pop(job_id, None)
 
     def _run(self, job: _Job) -> None:
         spec = job.spec
         try:
+            limit_torch_threads(threads_per_job(self.max_running))
             dataset = load_dataset(spec.dataset)
             torch.manual_seed(spec.training.seed)  # the weight init is part of what the seed reproduces
             model = build_model(spec.model)
@@ -349,13 +423,21 @@ class JobRegistry:
                                           latent_ids=subset))
 
             def on_progress(progress: Progress) -> None:
+                # A Stop mid-epoch still ends with epoch_done (the trainer reports what it saw), but
+                # that epoch is not complete: it is recorded where it ended, e.g. epoch 2.4, marked
+                # partial, and not counted in `epoch`.
+                complete = progress.epoch_done and progress.step == progress.steps_per_epoch
                 if progress.epoch_done:
                     record = {"epoch": progress.epoch, "train": dict(progress.train),
                               "test": dict(progress.test) if progress.test else None,
                               "seconds": round(progress.elapsed, 3)}
+                    if not complete:
+                        # floored, so 2.9999 never shows as a whole 3
+                        record["epoch"] = progress.epoch - 1 + (1000 * progress.step // progress.steps_per_epoch) / 1000
+                        record["partial"] = True
                     self._record_epoch(job, model, shown, dataset.x_test[subset], record)
                 with job.lock:
-                    job.epoch = progress.epoch if progress.epoch_done else progress.epoch - 1
+                    job.epoch = progress.epoch if complete else progress.epoch - 1
                     job.fraction = progress.fraction
                     job.seconds_left = progress.seconds_left
                     job.elapsed = progress.elapsed

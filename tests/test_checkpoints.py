@@ -144,11 +144,45 @@ def test_listing_shows_good_bad_and_refuses_pickles(saved):
     assert "pickle" in listing["evil.pt"].problem
 
 
-@pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a b", "", ".hidden", "x" * 65, "bad/name"])
+@pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a b", "", ".hidden", "x" * 65, "bad/name",
+                                  "abc\n", "abc\r\n", "\nabc", "x" * 64 + "\n", None, 42])
 def test_names_with_paths_or_odd_characters_are_refused(tmp_path, name):
     with pytest.raises(ExplorerError, match="not a valid checkpoint name"):
         checkpoints.check_name(name)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("stem", ["con", "prn", "aux", "nul", "com1", "com9", "lpt1", "lpt9"])
+@pytest.mark.parametrize("case", [str.lower, str.upper, str.capitalize])
+@pytest.mark.parametrize("extension", ["", ".txt"])
+def test_windows_device_names_are_refused_with_what_to_do(stem, case, extension):
+    name = case(stem) + extension
+    with pytest.raises(ExplorerError, match="not a valid checkpoint name") as error:
+        checkpoints.check_name(name)
+    if not extension:  # with a dot the plain-characters rule already refuses it
+        assert "Windows" in str(error.value) and f"my_{name}" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["a", "x" * 64, "vae_32", "my-model", "console", "com10", "com0", "lpt", "nul_ae",
+                                  "aux2", "CON_1"])
+def test_good_names_pass_unchanged(name):
+    assert checkpoints.check_name(name) == name
+
+
+def test_save_and_listing_refuse_a_device_name_and_a_trailing_newline(tmp_path):
+    for name in ("aux", "com3"):
+        with pytest.raises(ExplorerError, match="Windows"):
+            checkpoints.save(tiny(), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+    good = checkpoints.save(tiny(), tmp_path / "good", {"dataset": "digits"})
+    for name in ("NUL", "abc\n"):
+        (tmp_path / name).mkdir()
+        for file in good.iterdir():
+            (tmp_path / name / file.name).write_bytes(file.read_bytes())
+    listing = {item.name: item for item in checkpoints.list_checkpoints(tmp_path)}
+    assert listing["good"].problem is None
+    assert listing["NUL"].info is None and "Rename it" in listing["NUL"].problem
+    assert listing["abc\n"].info is None and "Rename it" in listing["abc\n"].problem
 
 
 def test_resolve_keeps_bare_names_inside_the_checkpoints_folder(tmp_path):

@@ -24,6 +24,28 @@ def test_train_saves_a_checkpoint_with_history_and_metrics(trained):
     assert {"mse", "bce", "psnr", "neg_elbo", "linear_probe"} <= set(info["metrics"])
 
 
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_train_prints_each_epoch_like_the_train_page(tmp_path, capsys, kind):
+    out = tmp_path / f"tiny_{kind}"
+    assert main(["train", "--model", kind, "--dataset", "digits", "--latent-dim", "2", "--hidden", "16",
+                 "--epochs", "2", "--batch-size", "64", "--out", str(out)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch ")]
+    history = json.loads((out / "config.json").read_text())["history"]
+    assert len(lines) == 2
+    for k, (line, record) in enumerate(zip(lines, history), start=1):
+        # "Epoch 1 of 2 · about 1 s left · train recon 44.01 · test recon 43.3" (+ total and KL for a VAE)
+        head, left, train_part, test_part = line.split(" · ")
+        assert head == f"Epoch {k} of 2" and left.endswith(" s left")
+        assert left.startswith("about ") if k < 2 else left == "0 s left"
+        assert train_part.startswith("train ") and test_part.startswith("test ")
+        for part, losses in ((train_part, record["train"]), (test_part, record["test"])):
+            assert f"recon {losses['recon']:.4g}" in part
+            if kind == "vae":
+                assert f"KL {losses['kl']:.4g}" in part and f"total {losses['total']:.4g}" in part
+            else:  # a plain AE's total is its recon: shown once
+                assert "KL" not in part and "total" not in part
+
+
 def test_evaluate_prints_the_metrics(trained, capsys):
     assert main(["evaluate", str(trained)]) == 0
     out = capsys.readouterr().out

@@ -1,7 +1,9 @@
 """The training job registry: runs, progress, stopping, queueing, failures, saving."""
 
+import logging
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -28,13 +30,26 @@ def wait_until(condition, timeout=30.0):
         time.sleep(0.02)
 
 
+def stop_all(registry):
+    for job_id in registry.job_ids():  # leave no thread training after a test
+        registry.stop(job_id)
+        registry.wait(job_id, timeout=30)
+
+
 @pytest.fixture
 def registry():
     registry = JobRegistry(max_running=1)
     yield registry
-    for job_id in registry.job_ids():  # leave no thread training after a test
-        registry.stop(job_id)
-        registry.wait(job_id, timeout=30)
+    stop_all(registry)
+
+
+@pytest.fixture
+def make_registry():
+    """JobRegistry(**kwargs) for tests that need other settings; every job is stopped afterwards."""
+    made = []
+    yield lambda **kwargs: made.append(JobRegistry(**kwargs)) or made[-1]
+    for registry in made:
+        stop_all(registry)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -91,6 +106,134 @@ def test_jobs_beyond_max_running_wait_in_fifo_order(registry):
     assert registry.wait(second, timeout=60).status == "done"
     assert registry.wait(third, timeout=60).status == "done"
     assert registry.snapshot(first).status == "stopped"
+
+
+def test_with_two_slots_two_jobs_train_at_once_and_the_third_waits(make_registry):
+    registry = make_registry(max_running=2)
+    first, second, third = (registry.submit(spec(epochs=1000)), registry.submit(spec(epochs=1000)),
+                            registry.submit(spec(epochs=1)))
+    wait_until(lambda: registry.snapshot(first).epoch >= 1 and registry.snapshot(second).epoch >= 1)
+    assert registry.snapshot(first).status == registry.snapshot(second).status == "running"
+    waiting = registry.snapshot(third)
+    assert waiting.status == "queued" and waiting.queue_position == 1 and registry.queue_position(first) is None
+    time.sleep(0.3)
+    assert registry.snapshot(third).status == "queued"  # both slots still busy
+
+    registry.stop(first)
+    assert registry.wait(third, timeout=60).status == "done"
+    assert registry.snapshot(second).status == "running"  # the other slot kept training meanwhile
+
+
+@pytest.mark.parametrize("cpus, expected", [(2, 1), (1, 1), (4, 2), (8, 4), (None, 1)])
+def test_max_running_defaults_to_half_the_cores(monkeypatch, caplog, cpus, expected):
+    monkeypatch.delenv(jobs.MAX_JOBS_ENV, raising=False)
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: cpus)
+    assert jobs.configured_max_running() == expected
+    assert JobRegistry().max_running == expected and JobRegistry(max_running=None).max_running == expected
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("value, expected", [("3", 3), (" 2 ", 2), ("1", 1), ("", 1)])
+def test_max_running_comes_from_the_environment(monkeypatch, caplog, value, expected):
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, value)
+    assert jobs.configured_max_running() == expected and JobRegistry().max_running == expected
+    assert not caplog.records
+    assert JobRegistry(max_running=5).max_running == 5  # an explicit value wins
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", "1e3", "4 jobs"])
+def test_a_bad_max_jobs_setting_falls_back_to_the_default_with_a_warning(monkeypatch, caplog, value):
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, value)
+    with caplog.at_level(logging.WARNING, logger="explorer.jobs"):
+        assert JobRegistry().max_running == 4
+    assert jobs.MAX_JOBS_ENV in caplog.text and "positive whole number" in caplog.text
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2"])
+def test_an_explicit_bad_max_running_is_refused(bad):
+    with pytest.raises(ExplorerError, match="max_running"):
+        JobRegistry(max_running=bad)
+
+
+@pytest.mark.parametrize("cpus, max_running, expected", [(2, 1, 2), (2, 2, 1), (2, 3, 1), (8, 2, 4), (None, 1, 2)])
+def test_threads_per_job_share_out_the_cores(monkeypatch, cpus, max_running, expected):
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: cpus)
+    assert jobs.threads_per_job(max_running) == expected
+
+
+def test_each_job_thread_trains_on_its_share_of_the_cores_and_leaves_other_threads_alone(make_registry, monkeypatch):
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 2)
+    real_train, seen = jobs.train, []
+
+    def recording_train(*args, **kwargs):
+        seen.append(torch.get_num_threads())  # in the job's thread
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "train", recording_train)
+    before = torch.get_num_threads()
+    registry = make_registry(max_running=2)
+    for job_id in [registry.submit(spec()) for _ in range(2)]:
+        assert registry.wait(job_id, timeout=60).status == "done"
+    assert seen == [1, 1]
+    started_later = []
+    thread = threading.Thread(target=lambda: started_later.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert torch.get_num_threads() == before and started_later == [before]
+
+
+def stop_after(point):
+    """A train() that sets the job's stop event once it reports `point` ("mid-epoch 2" or "end of epoch 1")."""
+    real_train = jobs.train
+
+    def train_then_stop(model, x_train, config, x_test=None, on_progress=None, stop=None):
+        def watching(progress):
+            on_progress(progress)
+            if point == "mid-epoch 2" and progress.epoch == 2 and not progress.epoch_done:
+                stop.set()
+            if point == "end of epoch 1" and progress.epoch_done:
+                stop.set()
+        return real_train(model, x_train, config, x_test, on_progress=watching, stop=stop)
+
+    return train_then_stop
+
+
+def test_a_stop_mid_epoch_counts_only_complete_epochs_and_marks_the_partial_one(registry, monkeypatch, tmp_path):
+    monkeypatch.setattr(jobs, "train", stop_after("mid-epoch 2"))
+    result = registry.wait(registry.submit(spec(epochs=5)), timeout=60)  # 23 steps an epoch, reports every 5
+    assert result.status == "stopped" and result.savable
+    assert result.epoch == 1  # "Stopped after 1 of 5 epochs", not 2
+    assert [record.get("partial", False) for record in result.history] == [False, True]
+    assert result.history[0]["epoch"] == 1 and 1 < result.history[1]["epoch"] < 2  # where epoch 2 was cut
+    assert len(result.reconstructions) == len(result.latent_frames) == 3  # untrained, epoch 1, the cut
+    saved = checkpoints.load(registry.save(result.job_id, "cut_short", root=tmp_path))
+    assert saved.info["history"] == result.history
+
+
+def test_a_stop_at_the_end_of_an_epoch_counts_that_epoch(registry, monkeypatch):
+    monkeypatch.setattr(jobs, "train", stop_after("end of epoch 1"))
+    result = registry.wait(registry.submit(spec(epochs=5)), timeout=60)
+    assert result.status == "stopped" and result.epoch == 1
+    assert result.history[0]["epoch"] == 1 and "partial" not in result.history[0] and len(result.history) == 1
+
+
+def test_reserved_names_are_those_of_active_and_unsaved_jobs(registry, tmp_path):
+    registry.wait(registry.submit(spec(name="finished_unsaved")), timeout=60)
+    saved = registry.submit(spec(name="saved_one"))
+    registry.wait(saved, timeout=60)
+    registry.save(saved, root=tmp_path)
+    running = registry.submit(spec(epochs=1000, name="running_one"))
+    queued = registry.submit(spec(name="queued_one"))
+    never = registry.submit(spec(name="never_started"))
+    registry.stop(never)
+    wait_until(lambda: registry.snapshot(running).status == "running")
+    assert registry.reserved_names() == {"finished_unsaved", "running_one", "queued_one"}
+    registry.stop(queued)
+    registry.stop(running)
+    registry.wait(running, timeout=60)
+    assert registry.reserved_names() == {"finished_unsaved", "running_one"}  # stopped, but its model is unsaved
 
 
 def test_stopping_a_queued_job_means_it_never_starts(registry, tmp_path):
@@ -210,6 +353,39 @@ def test_old_finished_jobs_are_forgotten(tmp_path):
         registry.wait(job_id, timeout=60)
     registry.wait(registry.submit(spec()), timeout=60)
     assert ids[0] not in registry and ids[1] in registry and ids[2] in registry
+
+
+@pytest.mark.parametrize("nothing_to_lose", ["saved", "failed", "stopped before training"])
+def test_jobs_with_nothing_to_lose_are_forgotten_before_unsaved_models(make_registry, monkeypatch, tmp_path,
+                                                                        nothing_to_lose):
+    registry = make_registry(max_running=1, keep_finished=2)
+    oldest_unsaved = registry.submit(spec())
+    registry.wait(oldest_unsaved, timeout=60)
+    newer_unsaved = None
+    if nothing_to_lose == "saved":
+        disposable = registry.submit(spec())
+        registry.wait(disposable, timeout=60)
+        registry.save(disposable, root=tmp_path)
+    elif nothing_to_lose == "failed":
+        with monkeypatch.context() as patch:
+            patch.setattr(jobs, "train", lambda *args, **kwargs: 1 / 0)
+            disposable = registry.submit(spec())
+            assert registry.wait(disposable, timeout=60).status == "failed"
+    else:
+        newer_unsaved = registry.submit(spec(epochs=1000))  # keeps the slot busy so the next one waits
+        disposable = registry.submit(spec())
+        registry.stop(disposable)
+        registry.stop(newer_unsaved)
+        assert registry.wait(newer_unsaved, timeout=60).savable
+    if newer_unsaved is None:
+        newer_unsaved = registry.submit(spec())
+        registry.wait(newer_unsaved, timeout=60)
+
+    latest = registry.submit(spec())  # three finished, two kept
+    assert disposable not in registry and oldest_unsaved in registry and newer_unsaved in registry
+    registry.wait(latest, timeout=60)
+    registry.submit(spec())  # only unsaved models left to forget: the oldest goes
+    assert oldest_unsaved not in registry and newer_unsaved in registry and latest in registry
 
 
 def test_procrustes_undoes_a_rotation_and_a_reflection():

@@ -588,7 +588,7 @@ def test_the_cli_reports_a_failed_save_and_keeps_the_old_checkpoint(tmp_path, mo
     else:
         monkeypatch.setattr(checkpoints.tempfile, "mkdtemp", fail)
     assert main(cli_train(existing)) == 2
-    err = capsys.readouterr().err  # tqdm's progress, then one line
+    err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: ") and message in last and "Traceback" not in err
     assert snapshot(tmp_path) == before
