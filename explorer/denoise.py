@@ -18,6 +18,8 @@ from .latents import encode_dataset, reconstruct
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")
 NOISE_LEVEL_RANGE = {"gaussian": (0.0, 1.0), "salt_pepper": (0.0, 1.0), "mask": (0.0, 1.0)}
 PSNR_CAP_DB = 100.0  # PSNR of a perfect copy is infinite; we report this instead
+
+
 def _check_noise(kind: str, level: float) -> float:
     if kind not in NOISE_KINDS:
         raise ExplorerError(f"Unknown noise kind {kind!r}. Choose one of: {', '.join(NOISE_KINDS)}.")
@@ -162,3 +164,18 @@ def segment_coordinates(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     out = np.full((3 * len(start), start.shape[1]), np.nan)
     out[0::3], out[1::3] = start, end
     return out
+
+
+def same_dataset(datasets: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Split chosen models into those that can share one batch of test images and the rest.
+
+    datasets maps model name -> the dataset it was trained on, in the order chosen. The first
+    model's dataset decides: returns (names trained on it, in order; {other name: its dataset}).
+    Another dataset's images may not even fit a model (8×8 digits vs 28×28 MNIST), and if they
+    did, the model would be scored on pictures it never learned.
+    """
+    if not datasets:
+        return [], {}
+    first = next(iter(datasets.values()))
+    kept = [name for name, dataset in datasets.items() if dataset == first]
+    return kept, {name: dataset for name, dataset in datasets.items() if dataset != first}
