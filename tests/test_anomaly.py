@@ -238,7 +238,8 @@ def test_train_one_class_rejects_a_model_for_other_images(digits):
 
 
 def test_one_class_report(digits):
-    model = train_one_class(digits, [0, 1], train_config=TrainConfig(epochs=2, batch_size=32))
+    # Measured on 5 training seeds: overall AUROC 0.925-0.957 (epoch 15); a random scorer gives about 0.5.
+    model = train_one_class(digits, [0, 1], train_config=TrainConfig(epochs=15, batch_size=32))
     report = one_class_report(model, digits, [1, 0])
     assert report.normal_classes == (0, 1)
     assert report.scores.shape == report.labels.shape == (len(digits.x_test),)
@@ -246,3 +247,17 @@ def test_one_class_report(digits):
     assert all(0 <= v <= 1 for v in report.auroc_per_class.values())
     assert report.auroc == pytest.approx(auroc(report.scores[report.is_normal], report.scores[~report.is_normal]))
     assert report.is_normal.sum() == int(np.isin(digits.y_test.numpy(), [0, 1]).sum())
+    assert report.auroc > 0.85 and np.mean(list(report.auroc_per_class.values())) > 0.85
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("normal", [0, 1])
+def test_one_class_detector_learns_on_mnist5k_in_two_epochs(normal):
+    """A short run already separates one digit from the rest: over training seeds 0-4, 2 epochs gave a
+    mean held-out AUROC of 0.948-0.965 (normal 0) and 0.957-0.959 (normal 1); random scores give ~0.5."""
+    mnist = load_dataset("mnist5k")
+    model = train_one_class(mnist, [normal], train_config=TrainConfig(epochs=2, batch_size=32))
+    per_class = one_class_report(model, mnist, [normal]).auroc_per_class
+    assert len(per_class) == 9
+    assert np.mean(list(per_class.values())) > 0.85
+    assert min(per_class.values()) > 0.75  # measured lowest: 0.91 (normal 0), 0.94 (normal 1)

@@ -191,12 +191,18 @@ def uploads_section(name: str, test_scores: np.ndarray, threshold: float) -> Non
                     width="stretch", config={"displayModeBar": False})
 
 
+def epoch_count(n: int) -> str:
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
 def one_class_section(ds) -> None:
     st.markdown(
         "Pick the digits that count as **normal**, train a small autoencoder on those training digits alone, "
         "then score every test digit. **Look for**: which held-out digits get a high AUROC (easy to tell "
         "apart) and which get a low one: those look like the normal digits to the model, in ink if not in meaning."
     )
+    st.caption(f"This detector is a new model of its own, trained on **{ds.name}**: the model chosen on the "
+               "first tab only decides the dataset.")
     c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
     classes = list(range(len(ds.classes)))
     st.session_state.setdefault("an_normal", [1])
@@ -213,18 +219,38 @@ def one_class_section(ds) -> None:
                 ds, normal, train_config=config,
                 on_progress=lambda p: bar.progress(min(p.fraction, 1.0), text=f"Epoch {p.epoch} of {p.epochs}"),
             )
-            st.session_state["an_one_class"] = anomaly.one_class_report(model, ds, normal)
+            # Kept with the inputs it was made from, so a later change of any of them shows.
+            st.session_state["an_one_class"] = dict(report=anomaly.one_class_report(model, ds, normal),
+                                                    dataset=ds.name, epochs=int(epochs))
         except ExplorerError as error:
             st.error(str(error))
         finally:
             bar.empty()
-    report = st.session_state.get("an_one_class")
-    if report is None:
+    result = st.session_state.get("an_one_class")
+    if result is None:
         return
+    if result["dataset"] != ds.name:
+        # Its classes, scores and test split belong to another dataset: nothing of it applies here.
+        del st.session_state["an_one_class"]
+        st.info(f"The detector trained before was for **{result['dataset']}**; the model now chosen uses "
+                f"**{ds.name}**, so those results were cleared. Press **Train** for a detector on {ds.name}.",
+                icon=":material/restart_alt:")
+        return
+    report = result["report"]
     trained_on = ", ".join(ds.classes[c] for c in report.normal_classes)
+    changed = []
     if sorted(normal) != list(report.normal_classes):
-        st.info(f"These results are for normal digits {trained_on}; press **Train** for the new choice.")
-    st.metric(f"ROC AUC, normal digits {trained_on} vs all others", f"{report.auroc:.3f}")
+        changed.append(f"normal digits {', '.join(ds.classes[c] for c in sorted(normal)) or '(none)'}")
+    if int(epochs) != result["epochs"]:
+        changed.append(epoch_count(epochs))
+    stale = bool(changed)
+    if stale:
+        st.warning(f"**Out of date**: these results are for normal digits {trained_on} after "
+                   f"{epoch_count(result['epochs'])}, but you now chose {' and '.join(changed)}. "
+                   "Press **Train** for the new choice.",
+                   icon=":material/history:")
+    st.metric(f"ROC AUC, normal digits {trained_on} vs all others" + (" (out of date)" if stale else ""),
+              f"{report.auroc:.3f}", help=f"Trained on {result['dataset']} for {epoch_count(result['epochs'])}")
     left, right = st.columns([2, 3])
     table = pd.DataFrame([dict(digit=ds.classes[c], auroc=v) for c, v in report.auroc_per_class.items()])
     left.dataframe(table, hide_index=True, key="an_one_class_table", column_config={
@@ -237,6 +263,40 @@ def one_class_section(ds) -> None:
                                      names=(f"normal digits ({trained_on})", "other digits")),
                        key="an_one_class_hist", width="stretch", config={"displayModeBar": False})
     right.caption(f"The dashed line flags {FALSE_ALARM_RATE:.0%} of the normal test digits.")
+
+
+def detect_sections(name: str, ds, settings: dict, result: dict) -> None:
+    """The first tab below the model choice: threshold, metrics, most anomalous inputs, map, uploads."""
+    test_scores = result["test"]
+    options = threshold_options(np.concatenate([test_scores, *result["ood"].values()]))
+    default = nearest(options, float(np.quantile(test_scores, 1 - FALSE_ALARM_RATE)))
+    threshold = threshold_control(name, options, default)
+    url_state.show_notices()
+    url_state.write({"model": name, "thr": threshold, "odd": settings["ood"]})
+
+    if settings["ood"]:
+        metrics_section(test_scores, {k: result["ood"][k] for k in settings["ood"]}, threshold)
+    else:
+        st.info("Pick at least one kind of odd input to measure how well the score finds them.", icon=":material/touch_app:")
+
+    st.subheader("The most anomalous inputs")
+    pools = ["test", *settings["ood"]]
+    if st.session_state.get("an_pool") not in pools:
+        st.session_state["an_pool"] = "test"
+    pool = st.radio("Among", pools, format_func=lambda p: "test digits" if p == "test" else anomaly.OOD_LABELS[p],
+                    horizontal=True, key="an_pool")
+    st.markdown("Bright spots in the error map are where the reconstruction misses. **Look for**: "
+                "is the error spread everywhere (a foreign kind of picture) or on one stroke (an odd digit)?")
+    worst_section(name, ds, pool, test_scores, result["ood"])
+
+    st.subheader("Scores on the latent map")
+    st.markdown("Test digits coloured by score (log scale); the ringed dots are the most anomalous digits and "
+                "the red ✕ the odd inputs placed by their codes. **Look for**: do odd inputs land among "
+                "the digits? Then the encoder alone could not tell them apart.")
+    map_section(name, ds, test_scores, settings["ood"])
+
+    st.subheader("Your own pictures")
+    uploads_section(name, test_scores, threshold)
 
 
 def render() -> None:
@@ -252,6 +312,7 @@ def render() -> None:
                  "`python -m explorer train`.")
         return
     detect, one_class = st.tabs(["Score odd inputs", "One-class: train your own detector"])
+    ds = None
     with detect:
         settings = model_controls(names)
         name = settings["model"]
@@ -261,36 +322,11 @@ def render() -> None:
         except ExplorerError as error:
             url_state.show_notices()
             st.error(str(error))
-            return
-        test_scores = result["test"]
-        options = threshold_options(np.concatenate([test_scores, *result["ood"].values()]))
-        default = nearest(options, float(np.quantile(test_scores, 1 - FALSE_ALARM_RATE)))
-        threshold = threshold_control(name, options, default)
-        url_state.show_notices()
-        url_state.write({"model": name, "thr": threshold, "odd": settings["ood"]})
-
-        if settings["ood"]:
-            metrics_section(test_scores, {k: result["ood"][k] for k in settings["ood"]}, threshold)
         else:
-            st.info("Pick at least one kind of odd input to measure how well the score finds them.", icon=":material/touch_app:")
-
-        st.subheader("The most anomalous inputs")
-        pools = ["test", *settings["ood"]]
-        if st.session_state.get("an_pool") not in pools:
-            st.session_state["an_pool"] = "test"
-        pool = st.radio("Among", pools, format_func=lambda p: "test digits" if p == "test" else anomaly.OOD_LABELS[p],
-                        horizontal=True, key="an_pool")
-        st.markdown("Bright spots in the error map are where the reconstruction misses. **Look for**: "
-                    "is the error spread everywhere (a foreign kind of picture) or on one stroke (an odd digit)?")
-        worst_section(name, ds, pool, test_scores, result["ood"])
-
-        st.subheader("Scores on the latent map")
-        st.markdown("Test digits coloured by score (log scale); the ringed dots are the most anomalous digits and "
-                    "the red ✕ the odd inputs placed by their codes. **Look for**: do odd inputs land among "
-                    "the digits? Then the encoder alone could not tell them apart.")
-        map_section(name, ds, test_scores, settings["ood"])
-
-        st.subheader("Your own pictures")
-        uploads_section(name, test_scores, threshold)
+            detect_sections(name, ds, settings, result)
     with one_class:
-        one_class_section(ds)
+        if ds is None:
+            st.info("Pick a model that loads on the first tab: its dataset is the one the detector trains on.")
+        else:
+            # The odd-input sets need 28×28 digits; a one-class detector trains on any dataset.
+            one_class_section(ds)
