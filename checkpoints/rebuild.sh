@@ -18,7 +18,12 @@ train --model vae --latent-dim 2  --hidden 256,128 --epochs 100 --batch-size 64 
 train --model conv_ae  --latent-dim 32 --channels 32,64 --epochs 60 --batch-size 128 --out checkpoints/conv_ae_32
 train --model conv_vae --latent-dim 32 --channels 32,64,128 --convs-per-scale 2 --epochs 200 --batch-size 128 \
       --lr 3e-3 --shift 1 --cosine --out checkpoints/conv_vae_32
+# The Train page's beta ladder: three MLP VAEs alike but for beta (the page's defaults, 40 epochs).
+for beta in 0.5 1 4; do
+  train --model vae --latent-dim 16 --beta "$beta" --epochs 40 --batch-size 64 --lr 2e-3 \
+        --out "checkpoints/vae_beta_${beta/./p}"
+done
 
 python -m explorer map checkpoints/ae_32 checkpoints/dae_32 checkpoints/vae_32 checkpoints/vae_2 \
-    checkpoints/conv_ae_32 checkpoints/conv_vae_32
+    checkpoints/conv_ae_32 checkpoints/conv_vae_32 checkpoints/vae_beta_0p5 checkpoints/vae_beta_1 checkpoints/vae_beta_4
 python -m explorer list
