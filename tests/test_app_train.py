@@ -112,6 +112,53 @@ def test_a_link_to_a_vanished_job_says_so(app):
     assert "job" not in app.query_params
 
 
+@pytest.fixture
+def one_job_at_a_time(monkeypatch):
+    """A fresh server-wide registry that trains one job at a time, whatever this machine's cores."""
+    from ui import train_page
+
+    monkeypatch.setenv("LATENT_LAB_MAX_JOBS", "1")
+    train_page.registry.clear()
+    yield train_page.registry()
+    for job_id in train_page.registry().job_ids():
+        train_page.registry().stop(job_id)
+    train_page.registry.clear()
+
+
+def start_long_run(app):
+    app.run()
+    app.selectbox(key="train_dataset").set_value("digits")
+    app.slider(key="train_epochs").set_value(50)
+    app.select_slider(key="train_batch").set_value(32)
+    app.button(key="train_start").click().run()
+    assert not app.exception
+    return app.query_params["job"]
+
+
+def test_a_second_run_waits_in_line_and_says_where(page_app, one_job_at_a_time):
+    first, second = page_app("train_page"), page_app("train_page")
+    start_long_run(first)
+    start_long_run(second)
+    [bar] = second.get("progress")
+    assert bar.proto.text.startswith("Waiting in line: 1 job to go before yours (one trains at a time")
+    assert not second.button(key="train_stop").disabled  # a queued job can be withdrawn
+    second.button(key="train_stop").click().run()
+    assert not second.exception
+
+
+def test_reloading_the_page_reattaches_to_a_running_job(app, page_app, one_job_at_a_time):
+    job_id = start_long_run(app)
+    reloaded = page_app("train_page")  # a new session with the same link, as after a reload
+    reloaded.query_params["job"] = job_id
+    reloaded.run()
+    assert not reloaded.exception
+    [bar] = reloaded.get("progress")
+    assert bar.proto.text.startswith(("Epoch", "Waiting"))
+    assert reloaded.button(key="train_start").disabled  # the controls stay locked while it trains
+    reloaded.button(key="train_stop").click().run()  # and it can be stopped from there
+    assert one_job_at_a_time.wait(job_id, timeout=60).status == "stopped"
+
+
 def test_a_link_with_the_job_reattaches_to_it(app, page_app):
     start_quick_run(app)
     job_id = app.query_params["job"]
@@ -123,7 +170,87 @@ def test_a_link_with_the_job_reattaches_to_it(app, page_app):
     assert reloaded.query_params["job"] == job_id
 
 
-def test_the_beta_ladder_trains_missing_models_and_compares_them(app, app_env):
+LADDER = ("vae_beta_0p5", "vae_beta_1", "vae_beta_4")
+
+
+def test_the_shipped_beta_ladder_shows_at_once_with_the_kl_falling_as_beta_rises(app):
+    from test_app_webgl import MAX_WEBGL_CHARTS, webgl_charts
+
+    from explorer import checkpoints as ckpts
+    from explorer import data
+    from explorer.train import evaluate_loss
+
+    app.run()
+    assert not app.exception
+    assert "train_ladder" not in [button.key for button in app.button]
+    titles = [chart_title(chart) for chart in app.get("plotly_chart")]
+    assert sorted(t for t in titles if t and t.startswith("β")) == ["β = 0.5", "β = 1", "β = 4"]
+    assert not app.warning  # trained alike: nothing but β differs
+    [tradeoff] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if chart_title(c) == "Rate–distortion trade-off"]
+    x_test = data.load_dataset("mnist5k").x_test
+    kl = [evaluate_loss(ckpts.load(ckpts.DEFAULT_DIR / name).model, x_test)["kl"] for name in LADDER]
+    assert kl[0] > kl[1] > kl[2] > 1.0  # more β, less information in the code; none collapsed
+    plotted = sorted(v for trace in tradeoff["data"] for v in (trace.get("x") or []) if isinstance(v, float))
+    assert plotted == pytest.approx(sorted(kl), rel=1e-4)
+    assert webgl_charts(app) <= MAX_WEBGL_CHARTS
+    units = [int(c.value.split(" of ")[0].split("· ")[1]) for c in app.caption if "latent units in use" in c.value]
+    assert len(units) == 3 and units[0] > units[2]  # a higher β switches dimensions off
+
+
+@pytest.fixture
+def shipped_ladder_back(app_env):
+    """The test may delete or retrain the ladder's checkpoints; put the shipped ones back after it,
+    for the pages (and screenshots) of later tests."""
+    import shutil
+
+    from conftest import ROOT
+
+    yield
+    for name in LADDER:
+        shutil.rmtree(app_env / name, ignore_errors=True)
+        shutil.copytree(ROOT / "checkpoints" / name, app_env / name)
+
+
+def test_ladder_differences_names_every_setting_but_beta():
+    from ui.train_page import ladder_differences
+
+    base = {"dataset": "mnist5k", "model": {"kind": "vae", "latent_dim": 16, "beta": 1.0},
+            "training": {"epochs": 40, "lr": 0.002, "seed": 0, "seconds": 12.0}}
+    other_beta = {**base, "model": {**base["model"], "beta": 4.0}, "training": {**base["training"], "seconds": 9.0}}
+    assert ladder_differences([base, other_beta]) == []
+    longer = {**other_beta, "training": {**other_beta["training"], "epochs": 15}}
+    smaller = {**base, "model": {**base["model"], "latent_dim": 8}}
+    assert ladder_differences([base, longer, smaller]) == ["latent_dim", "epochs"]
+
+
+def test_a_failed_ladder_model_says_why(app, app_env, monkeypatch, shipped_ladder_back):
+    import shutil
+
+    from explorer import jobs
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("out of memory (pretend)")
+
+    monkeypatch.setattr(jobs, "train", crash)
+    shutil.rmtree(app_env / "vae_beta_4")
+    app.run()
+    assert app.button(key="train_ladder").label == "Train the 1 missing β model"
+    app.button(key="train_ladder").click().run()
+    deadline = time.monotonic() + 60
+    while not any("vae_beta_4" in e.value and "out of memory" in e.value for e in app.error):
+        assert time.monotonic() < deadline, [e.value for e in app.error]
+        time.sleep(0.3)
+        app.run()
+    assert not app.exception
+    assert app.button(key="train_ladder").label == "Train the 1 missing β model"  # the slot is free again
+
+
+def test_the_beta_ladder_trains_missing_models_and_compares_them(app, app_env, shipped_ladder_back):
+    import shutil
+
+    for name in LADDER:
+        if (app_env / name).exists():
+            shutil.rmtree(app_env / name)
     app.run()
     app.selectbox(key="train_dataset").set_value("digits")
     app.slider(key="train_epochs").set_value(1)
@@ -131,7 +258,7 @@ def test_the_beta_ladder_trains_missing_models_and_compares_them(app, app_env):
     app.button(key="train_ladder").click().run()
     assert not app.exception
     deadline = time.monotonic() + 180
-    while not all((app_env / name).is_dir() for name in ("vae_beta_0p5", "vae_beta_1", "vae_beta_4")):
+    while not all((app_env / name).is_dir() for name in LADDER):
         assert time.monotonic() < deadline, "the ladder did not finish"
         time.sleep(0.5)
     app.run()
@@ -140,3 +267,4 @@ def test_the_beta_ladder_trains_missing_models_and_compares_them(app, app_env):
     titles = [chart_title(chart) for chart in app.get("plotly_chart")]
     assert sorted(t for t in titles if t and t.startswith("β")) == ["β = 0.5", "β = 1", "β = 4"]
     assert "Rate–distortion trade-off" in titles
+    assert not app.warning  # the three were trained together, alike

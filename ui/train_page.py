@@ -12,8 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import checkpoints, figures, jobs
-from explorer.cli import METRIC_LABELS
+from explorer import checkpoints, figures, generate, jobs
+from explorer.cli import METRIC_LABELS, about
 from explorer.errors import ExplorerError
 from explorer.models import ModelConfig
 from explorer.train import TrainConfig, evaluate_loss
@@ -25,7 +25,7 @@ LATENT_SIZES = (2, 4, 8, 16, 32, 64)
 BETAS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 LEARNING_RATES = (3e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 BATCH_SIZES = (32, 64, 128, 256)
-# About 30 s on 2 busy CPU cores for mnist5k (MLP VAE, 16 latent): recognisable digits, visible clusters.
+# Under a minute for every kind on 2 CPU cores with mnist5k (bench/train_page_defaults.py).
 DEFAULTS = dict(dataset="mnist5k", kind="vae", latent=16, beta=1.0, noise=0.3, epochs=15, lr=2e-3, batch=64)
 LADDER_BETAS = (0.5, 1.0, 4.0)
 JOB_KEY = "train_job"
@@ -35,8 +35,9 @@ RECON_WIDTH = 640  # pixels of a row of reconstructions
 
 @st.cache_resource
 def registry() -> jobs.JobRegistry:
-    """One registry per server: every session sees (and queues behind) the same jobs."""
-    return jobs.JobRegistry(max_running=1)
+    """One registry per server: every session sees (and queues behind) the same jobs. How many train
+    at once: $LATENT_LAB_MAX_JOBS, else half the cores (1 on a 2-core machine)."""
+    return jobs.JobRegistry()
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -57,12 +58,6 @@ def free_name(base: str, taken: set[str]) -> str:
 
 def duration(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
-def about(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return ""
-    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {round(seconds / 60)} min"
 
 
 def memo(key: str, version: tuple, build):
@@ -108,16 +103,23 @@ def training_controls(disabled: bool) -> dict:
     return settings
 
 
-def job_spec(settings: dict, *, kind: str | None = None, beta: float | None = None, name: str | None = None,
-             autosave: bool = False) -> jobs.JobSpec:
-    kind = kind or settings["kind"]
+def run_settings(settings: dict, image_shape: tuple, *, kind: str | None = None,
+                 beta: float | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configs of the page's settings (bench/train_page_defaults.py times them)."""
     model = ModelConfig(
-        kind=kind, image_shape=resources.dataset(settings["dataset"]).image_shape, latent_dim=settings["latent"],
+        kind=kind or settings["kind"], image_shape=image_shape, latent_dim=settings["latent"],
         beta=beta if beta is not None else settings.get("beta", 1.0), noise_level=settings.get("noise", 0.3),
     )
     training = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch"], lr=settings["lr"], seed=0,
                            report_every=5)
-    default = free_name(f"my_{kind}_{settings['latent']}", {item.name for item in checkpoints.list_checkpoints()})
+    return model, training
+
+
+def job_spec(settings: dict, *, kind: str | None = None, beta: float | None = None, name: str | None = None,
+             autosave: bool = False) -> jobs.JobSpec:
+    model, training = run_settings(settings, resources.dataset(settings["dataset"]).image_shape, kind=kind, beta=beta)
+    taken = {item.name for item in checkpoints.list_checkpoints()} | registry().reserved_names()
+    default = free_name(f"my_{model.kind}_{settings['latent']}", taken)
     return jobs.JobSpec(settings["dataset"], model, training, name or default, autosave)
 
 
@@ -142,9 +144,9 @@ def current_job() -> str | None:
 def progress_line(snap: jobs.JobSnapshot) -> None:
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
     if snap.status == "queued":
-        ahead = snap.queue_position or 1
+        ahead, at_once = snap.queue_position or 1, registry().max_running
         bar.progress(0.0, text=f"Waiting in line: {ahead} job{'s' if ahead > 1 else ''} to go before yours "
-                               "(one trains at a time on this server).")
+                               f"({'one trains' if at_once == 1 else f'{at_once} train'} at a time on this server).")
     elif snap.status == "running" and snap.phase == "training":
         bar.progress(min(snap.fraction, 1.0), text=f"Epoch {min(snap.epoch + 1, snap.epochs)} of {snap.epochs} · "
                                                    f"{about(snap.seconds_left) or 'estimating time'} left")
@@ -170,8 +172,14 @@ def reconstruction_rows(snap: jobs.JobSnapshot) -> None:
     epochs = sorted({e for e in (1, (latest + 1) // 2, latest) if 1 <= e <= latest}) or [latest]
     width = snap.originals.shape[-1] + 4
     scale = max(1, round(RECON_WIDTH / (len(snap.originals) * width)))
-    rows = [("original", snap.originals)] + [
-        ("untrained" if e == 0 else f"epoch {e}", snap.reconstructions[e]) for e in epochs]
+    stopped_mid_epoch = bool(snap.history) and snap.history[-1].get("partial", False)
+
+    def label(e: int) -> str:
+        if e == 0:
+            return "untrained"
+        return f"stopped in epoch {e}" if e == latest and stopped_mid_epoch else f"epoch {e}"
+
+    rows = [("original", snap.originals)] + [(label(e), snap.reconstructions[e]) for e in epochs]
     for label, images in rows:
         name_col, image_col = st.columns([1, 5], vertical_alignment="center")
         name_col.markdown(f"**{label}**")
@@ -263,34 +271,61 @@ def _loss_terms(name: str, version: int) -> dict:
     return evaluate_loss(resources.checkpoint(name).model, resources.dataset_of(name).x_test)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _active_units(name: str, version: int) -> int:
+    model = resources.checkpoint(name).model
+    return generate.active_units(generate.kl_per_dimension(model, resources.dataset_of(name).x_test))
+
+
+def ladder_differences(configs: list[dict]) -> list[str]:
+    """Settings (model and training) in which the ladder's checkpoints differ, β aside: the
+    comparison is only about β if this is empty. configs: each checkpoint's config.json dict."""
+    flat = [{**{f"model.{k}": v for k, v in c.get("model", {}).items() if k != "beta"},
+             **{f"training.{k}": v for k, v in (c.get("training") or {}).items() if k not in ("seed", "report_every", "seconds", "device")},
+             "dataset": c.get("dataset")} for c in configs]
+    keys = sorted(set().union(*flat)) if flat else []
+    return [k.split(".")[-1] for k in keys if len({repr(f.get(k)) for f in flat}) > 1]
+
+
 def ladder_section(settings: dict) -> None:
     st.subheader("β ladder: what the KL weight does")
     st.markdown(
-        "Three VAEs, identical except for β, the weight of the KL term. **Look for**: as β falls, the KL rises "
-        "(the codes keep more information about each digit) and the reconstruction loss drops; as β rises, "
-        "the codes are squeezed towards a plain Gaussian and the classes overlap more."
+        "Three VAEs, identical except for β, the weight of the KL term. **Look for**: as β rises, the KL "
+        "falls (each code keeps less information about its digit) and the reconstruction loss rises, so the "
+        "digits come out blurrier. The model also switches latent dimensions off, so the map's two axes "
+        "explain more of what is left: compare their % of variance."
     )
     reg, names = registry(), set(resources.checkpoint_names())
     rungs = [(beta, ladder_name(beta)) for beta in LADDER_BETAS]
+    ladder_jobs = st.session_state.setdefault("train_ladder_jobs", {})  # name -> the job this session started
     missing = [(beta, name) for beta, name in rungs if name not in names and reg.active_job_for(name) is None]
+    active = [job for job in (reg.active_job_for(name) for _, name in rungs) if job]
     if missing:
         if st.button(f"Train the {len(missing)} missing β model{'s' if len(missing) != 1 else ''}", key="train_ladder"):
             try:
                 for beta, name in missing:
-                    reg.submit(job_spec(settings, kind="vae", beta=beta, name=name, autosave=True))
+                    ladder_jobs[name] = reg.submit(job_spec(settings, kind="vae", beta=beta, name=name, autosave=True))
             except ExplorerError as error:
                 st.error(str(error))
             else:
                 st.rerun()
         st.caption("They use your settings above with an MLP VAE, queue behind other training runs, and are saved as "
                    + ", ".join(f"`{name}`" for _, name in rungs) + " when done.")
-    elif any(name not in names for _, name in rungs):
-        st.caption("Training the missing models (they queue behind other runs); each appears here when it is saved.")
+    elif active:
+        text, button = st.columns([5, 1], vertical_alignment="center")
+        text.caption("Training the missing models (they queue behind other runs); each appears here when it is saved.")
+        if button.button("Stop", key="train_ladder_stop", width="stretch"):
+            for job_id in active:
+                reg.stop(job_id)
+            st.rerun()
     else:
-        st.caption("Colours are digit classes, as on the map above. The models are the saved checkpoints "
-                   + ", ".join(f"`{name}`" for _, name in rungs) + "; delete one to train it again.")
-    active = any(reg.active_job_for(name) for _, name in rungs)
-    st.fragment(run_every=2.0 if active else None)(ladder_view)(rungs, active)
+        st.caption("Colours are digit classes. The models are the checkpoints "
+                   + ", ".join(f"`{name}`" for _, name in rungs)
+                   + "; to retrain one, delete its folder from `checkpoints/` and press the button that appears.")
+    for name, job_id in list(ladder_jobs.items()):
+        if job_id in reg and (snap := reg.snapshot(job_id)).status == "failed":
+            st.error(f"`{name}` failed: {snap.error}", icon=":material/error:")
+    st.fragment(run_every=2.0 if active else None)(ladder_view)(rungs, bool(active))
 
 
 def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
@@ -299,7 +334,7 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
     if watching and not any(active.values()):
         st.rerun()
     columns = st.columns(len(rungs))
-    points = []
+    points, configs = [], []
     for (beta, name), col in zip(rungs, columns):
         with col:
             if name in names:
@@ -315,8 +350,12 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
                                              axis_titles=lmap.axis_titles, title=f"β = {ckpt.config.beta:g}",
                                              colorbar=False, height=380, dragmode="zoom")
                 st.plotly_chart(fig, key=f"train_ladder_{name}", width="stretch", config={"displayModeBar": False})
+                configs.append(ckpt.info)
                 if ckpt.config.is_variational:
                     terms = _loss_terms(name, resources.version(name))
+                    active_units = _active_units(name, resources.version(name))
+                    st.caption(f"KL {terms['kl']:.1f} nats · {active_units} of {ckpt.config.latent_dim} "
+                               "latent units in use")
                     points.append({"beta": ckpt.config.beta, "recon": terms["recon"], "kl": terms["kl"], "name": name})
                 else:
                     st.warning(f"`{name}` is not a VAE, so it has no KL term.")
@@ -327,6 +366,9 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
                 st.progress(min(snap.fraction, 1.0), text=f"β = {beta:g}: {text}")
             else:
                 st.info(f"β = {beta:g}: not trained yet (`{name}`).")
+    if differences := ladder_differences(configs):
+        st.warning("These models differ in more than β (" + ", ".join(differences) + "), so not every difference "
+                   "below is β's doing. Retrain them together to compare like with like.", icon=":material/warning:")
     if points:
         fig = figures.tradeoff_figure(points)
         fig.update_layout(yaxis_title="reconstruction loss (nats per image)")
