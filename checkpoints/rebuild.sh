@@ -20,7 +20,7 @@ train --model conv_vae --latent-dim 32 --channels 32,64,128 --convs-per-scale 2 
       --lr 3e-3 --shift 1 --cosine --out checkpoints/conv_vae_32
 # The Train page's beta ladder: three MLP VAEs alike but for beta (the page's defaults, 40 epochs).
 for beta in 0.5 1 4; do
-  train --model vae --latent-dim 16 --beta "$beta" --epochs 40 --batch-size 64 --lr 2e-3 \
+  train --model vae --latent-dim 16 --hidden 384,192 --beta "$beta" --epochs 40 --batch-size 64 --lr 2e-3 \
         --out "checkpoints/vae_beta_${beta/./p}"
 done
 

@@ -26,7 +26,10 @@ BETAS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 LEARNING_RATES = (3e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 BATCH_SIZES = (32, 64, 128, 256)
 # Under a minute for every kind on 2 CPU cores with mnist5k (bench/train_page_defaults.py).
-DEFAULTS = dict(dataset="mnist5k", kind="vae", latent=16, beta=1.0, noise=0.3, epochs=15, lr=2e-3, batch=64)
+DEFAULTS = dict(dataset="mnist5k", kind="vae", latent=16, beta=1.0, noise=0.3, epochs=20, lr=2e-3, batch=64)
+# MLP widths: the default 256-128-64 squeezes a 16-D code through 64 units; 384-192 reconstructs
+# far better in the same time (20 epochs: VAE MSE 0.023 vs 0.035, AE 0.016 vs 0.026, ~9 s each).
+MLP_HIDDEN = (384, 192)
 LADDER_BETAS = (0.5, 1.0, 4.0)
 JOB_KEY = "train_job"
 REFRESH_SECONDS = 1.0
@@ -107,7 +110,7 @@ def run_settings(settings: dict, image_shape: tuple, *, kind: str | None = None,
                  beta: float | None = None) -> tuple[ModelConfig, TrainConfig]:
     """The model and training configs of the page's settings (bench/train_page_defaults.py times them)."""
     model = ModelConfig(
-        kind=kind or settings["kind"], image_shape=image_shape, latent_dim=settings["latent"],
+        kind=kind or settings["kind"], image_shape=image_shape, latent_dim=settings["latent"], hidden=MLP_HIDDEN,
         beta=beta if beta is not None else settings.get("beta", 1.0), noise_level=settings.get("noise", 0.3),
     )
     training = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch"], lr=settings["lr"], seed=0,
