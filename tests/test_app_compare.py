@@ -126,3 +126,46 @@ def test_a_broken_checkpoint_is_not_offered_and_the_page_keeps_working(app, app_
         assert len(app.get("plotly_chart")) == 2
     finally:
         shutil.rmtree(broken)
+
+
+def test_prior_samples_are_the_same_codes_decoded_by_both_models_and_the_page_says_why_the_ae_fails(app, monkeypatch):
+    import numpy as np
+
+    from explorer import checkpoints, figures, generate
+    from ui import compare_page, pictures
+
+    shown = {}
+    real_show = pictures.show
+
+    def recording_show(where, image, **kwargs):
+        shown[kwargs.get("caption")] = image
+        real_show(where, image, **kwargs)
+
+    monkeypatch.setattr(pictures, "show", recording_show)
+    app.run()
+    app.number_input(key="cmp_seed").set_value(7).run()
+    assert not app.exception
+    for name in ("ae_32", "vae_32"):
+        model = checkpoints.load(checkpoints.DEFAULT_DIR / name).model
+        _, images = generate.sample_prior(model, compare_page.PRIOR_SAMPLES, seed=7)
+        expected = figures.tile_images(images, ncols=compare_page.PRIOR_COLUMNS, scale=1)
+        [caption] = [c for c in shown if c and c.startswith(name)]
+        assert np.array_equal(shown[caption], expected)
+    assert app.query_params["seed"] == "7"
+    text = " ".join(m.value for m in app.markdown)
+    assert "same 24 random codes" in text and "never pushed toward N(0, I)" in text
+
+
+def test_the_score_table_matches_the_stored_metrics_and_the_smoothness_measure(app):
+    from explorer import checkpoints, compare, data
+
+    app.run()
+    table = app.table[0].value
+    ds = data.load_dataset("mnist5k")
+    for name in ("ae_32", "vae_32"):
+        ckpt = checkpoints.load(checkpoints.DEFAULT_DIR / name)
+        stored = ckpt.info["metrics"]
+        assert table.loc["Reconstruction MSE per pixel (test) ↓", name] == f"{stored['mse']:.4f}"
+        assert table.loc["Linear-probe accuracy (test) ↑", name] == f"{stored['linear_probe']:.1%}"
+        smoothness = compare.smoothness_score(ckpt.model, ds)
+        assert table.loc["Interpolation: distance to nearest real digit ↓", name] == f"{smoothness:.4f}"

@@ -230,3 +230,24 @@ def test_path_settings_survive_a_selection_of_one(app):
     app.run()
     assert app.slider(key="map_steps").value == 7
     assert "Interpolation #5 → #6 (spherical)" in [s.value for s in app.subheader]
+
+
+def test_the_panel_gives_each_digits_error_and_code(app):
+    import numpy as np
+
+    from explorer import checkpoints, data, latents
+
+    app.session_state["map_chart"] = selection([3, 4])
+    app.run()
+    ckpt = checkpoints.load(checkpoints.DEFAULT_DIR / "vae_32")
+    ds = data.load_dataset("mnist5k")
+    x, y = ds.split("all")
+    batch = x[[3, 4]]
+    errors = ((latents.reconstruct(ckpt.model, batch) - batch.numpy()) ** 2).reshape(2, -1).mean(1)
+    captions = [img.proto.imgs[0].caption for img in app.image if img.proto.imgs[0].caption.startswith("#")]
+    assert captions == [f"#{row} · {ds.classes[int(y[row])]} · MSE {err:.4f}" for row, err in zip((3, 4), errors)]
+    [bars] = [spec for spec in specs(app) if spec["data"][0]["type"] == "bar"]
+    codes = latents.encode_dataset(ckpt.model, batch)
+    assert [t["name"] for t in bars["data"]] == ["#3", "#4"]
+    for trace, code in zip(bars["data"], codes):
+        assert np.allclose(array(trace["y"]), code, atol=1e-5)
