@@ -169,3 +169,35 @@ def test_the_score_table_matches_the_stored_metrics_and_the_smoothness_measure(a
         assert table.loc["Linear-probe accuracy (test) ↑", name] == f"{stored['linear_probe']:.1%}"
         smoothness = compare.smoothness_score(ckpt.model, ds)
         assert table.loc["Interpolation: distance to nearest real digit ↓", name] == f"{smoothness:.4f}"
+
+
+def test_the_random_codes_can_be_placed_on_both_maps_without_refitting_them(app):
+    import numpy as np
+
+    from explorer import checkpoints, generate, latents, maps
+    from ui import compare_page
+
+    app.run()
+    assert chart_traces(app) == [["digits"], ["digits"]]
+    app.toggle(key="cmp_prior_on_maps").set_value(True).run()
+    assert not app.exception
+    assert chart_traces(app) == [["digits", "random codes"]] * 2
+    assert app.query_params["prior"] == "1"
+    from explorer import data
+
+    ds_x = data.load_dataset("mnist5k").split("all")[0]
+    for spec, name in zip(specs(app), ("ae_32", "vae_32")):
+        model = checkpoints.load(checkpoints.DEFAULT_DIR / name).model
+        pca = maps.fit_pca(latents.encode_dataset(model, ds_x), 2)
+        codes, _ = generate.sample_prior(model, compare_page.PRIOR_SAMPLES, seed=0)
+        placed = np.stack([array(spec["data"][1]["x"]), array(spec["data"][1]["y"])], 1)
+        assert np.allclose(placed, pca.transform(codes), atol=1e-4)
+        digits = np.stack([array(spec["data"][0]["x"]), array(spec["data"][0]["y"])], 1)
+        assert np.allclose(digits, pca.transform(latents.encode_dataset(model, ds_x)), atol=1e-4)  # not refitted
+    before = array(specs(app)[0]["data"][1]["x"])
+    app.number_input(key="cmp_seed").set_value(3).run()  # a new seed moves the codes on the maps too
+    assert len(array(specs(app)[0]["data"][1]["x"])) == compare_page.PRIOR_SAMPLES
+    assert not np.allclose(array(specs(app)[0]["data"][1]["x"]), before)
+    app.toggle(key="cmp_prior_on_maps").set_value(False).run()
+    assert chart_traces(app) == [["digits"], ["digits"]]
+    assert "prior" not in app.query_params

@@ -48,6 +48,7 @@ def compare_controls(names: list[str]) -> dict:
     url_state.seed_widget("cmp_method", "interp", str, "linear", lambda v: v in METHODS)
     url_state.keep_while_hidden("cmp_steps", "cmp_method")
     url_state.seed_widget("cmp_seed", "seed", int, 0, lambda v: 0 <= v <= 9999)
+    url_state.seed_widget("cmp_prior_on_maps", "prior", url_state.parse_flag, False)
     c1, c2, c3 = st.columns([2, 2, 1.5])
     return dict(
         left=c1.selectbox("Left model", names, key="cmp_left"),
@@ -102,10 +103,14 @@ def selection_bar(ids: list[int], labels: np.ndarray, classes) -> None:
         st.rerun()
 
 
-@st.fragment
 def prior_section(names: dict[str, str]) -> None:
-    """Prior samples decoded by both models with the same seed; a fragment, so a new seed reruns
-    only this part (the maps above stay as they are)."""
+    """Prior samples decoded by both models with the same seed. While they are not drawn on the maps
+    this is a fragment, so a new seed reruns only this part (the maps above stay as they are)."""
+    on_maps = st.session_state.get("cmp_prior_on_maps", False)
+    (prior_view if on_maps else st.fragment(prior_view))(names, on_maps)
+
+
+def prior_view(names: dict[str, str], on_maps: bool) -> None:
     st.subheader("Random codes from N(0, I)")
     text, seed_col = st.columns([5, 1])
     text.markdown(
@@ -114,6 +119,12 @@ def prior_section(names: dict[str, str]) -> None:
         "a VAE is trained so that exactly these codes decode to digits."
     )
     seed = seed_col.number_input("Seed", 0, 9999, step=1, key="cmp_seed")
+    text.toggle("Show these codes on the maps (×)", key="cmp_prior_on_maps",
+                help="Each map places the random codes without being refitted. On an AE's map they bunch up in "
+                     "a small patch: its codes are spread far wider than N(0, I). On a VAE's they spread like "
+                     "the digits.")
+    if st.session_state["cmp_prior_on_maps"] != on_maps:
+        st.rerun()  # the whole page: the maps above change too
     columns = st.columns(2, gap="large")
     for side, column in zip(SIDES, columns):
         with column:
@@ -124,7 +135,17 @@ def prior_section(names: dict[str, str]) -> None:
                 st.error(str(error))
                 continue
             pictures.show(st, figures.tile_images(images, ncols=PRIOR_COLUMNS, scale=1), caption=caption)
-    url_state.write({"seed": seed or None})
+    url_state.write({"seed": seed or None, "prior": "1" if on_maps else None})
+
+
+def prior_overlay(model, lmap, seed: int | None) -> list[dict]:
+    """The prior section's random codes placed on a map (not refitted), or nothing when seed is None."""
+    if seed is None:
+        return []
+    codes, _ = generate.sample_prior(model, PRIOR_SAMPLES, seed=seed)
+    return [figures.overlay(lmap.projector.transform(codes), "random codes",
+                            marker=dict(symbol="x", size=10, color="black", line=dict(width=1, color="white")),
+                            hovertemplate="a random code from N(0, I)<extra></extra>")]
 
 
 def metrics_section(names: dict[str, str]) -> None:
@@ -205,9 +226,10 @@ def compare_view(settings: dict) -> None:
             st.markdown(f"**{describe(chosen[side])}**")
             pictures.show(st, figures.tile_images(strip, ncols=len(strip), scale=1))
     path = interp and (ids[0], ids[1], interp["steps"], interp["method"])
+    prior_seed = st.session_state.get("cmp_seed", 0) if st.session_state.get("cmp_prior_on_maps") else None
     # The strips are on their way to the browser; the maps above, drawn now, make it redraw.
     pause_if_maps_change("cmp_on_screen", {"view": (chosen["left"], chosen["right"], settings["projection"]),
-                                           "highlights": ids[:MAX_HIGHLIGHTS], "path": path})
+                                           "highlights": ids[:MAX_HIGHLIGHTS], "path": path, "prior": prior_seed})
     pending = []
     for side, column in zip(SIDES, map_columns):
         with column:
@@ -216,6 +238,7 @@ def compare_view(settings: dict) -> None:
                 fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes,
                                              highlight_ids=ids[:MAX_HIGHLIGHTS],
                                              path_xy=path_on_map(models[side], x, lmap, path),
+                                             overlays=prior_overlay(models[side], lmap, prior_seed),
                                              axis_titles=lmap.axis_titles, title=describe(chosen[side]))
             except ExplorerError as error:
                 st.error(str(error))
