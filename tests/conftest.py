@@ -85,3 +85,19 @@ def whole_app(app_env):
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+
+
+@pytest.fixture
+def digits_model(app_env):
+    """An untrained 8×8 AE for sklearn's `digits`, saved beside the shipped mnist5k models (removed after):
+    a model of another dataset, for pages that must not mix datasets."""
+    import shutil
+
+    from explorer import checkpoints
+    from explorer.models import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(kind="ae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,)))
+    path = checkpoints.save(model, app_env / "digits_ae", {"dataset": "digits"})
+    yield path.name
+    shutil.rmtree(path)

@@ -2,7 +2,6 @@
 
 import io
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +10,6 @@ from PIL import Image
 
 from chart_json import array
 from explorer import anomaly, checkpoints, data, drawing
-from explorer.models import ModelConfig, build_model
 from ui import anomaly_page
 
 
@@ -54,16 +52,6 @@ def ae_32_scores():
     x_test = data.load_dataset("mnist5k").x_test
     odd = {kind: anomaly.reconstruction_scores(model, x) for kind, x in anomaly.ood_sets(x_test, n=100, seed=0).items()}
     return model, anomaly.reconstruction_scores(model, x_test), odd
-
-
-@pytest.fixture
-def digits_model(app_env):
-    """An untrained 8×8 AE for sklearn's `digits`, beside the shipped mnist5k models (removed after)."""
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(kind="ae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,)))
-    path = checkpoints.save(model, app_env / "digits_ae", {"dataset": "digits"})
-    yield path.name
-    shutil.rmtree(path)
 
 
 def one_class_table(app):

@@ -2,15 +2,12 @@
 
 import json
 import re
-import shutil
 
 import numpy as np
 import pytest
-import torch
 
 from chart_json import array
 from explorer import checkpoints, data, denoise
-from explorer.models import ModelConfig, build_model
 from ui import denoise_page
 
 
@@ -52,16 +49,6 @@ def trace(spec: dict, name: str) -> dict:
 
 def xy(t: dict) -> np.ndarray:
     return np.column_stack([array(t["x"]).astype(float), array(t["y"]).astype(float)])
-
-
-@pytest.fixture
-def digits_model(app_env):
-    """An untrained 8×8 AE for sklearn's `digits`, beside the shipped mnist5k models (removed after)."""
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(kind="ae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,)))
-    path = checkpoints.save(model, app_env / "digits_ae", {"dataset": "digits"})
-    yield path.name
-    shutil.rmtree(path)
 
 
 def test_denoise_renders_without_exception(app):

@@ -32,14 +32,26 @@ def chart_title(chart) -> str | None:
     return (layout.get("title") or {}).get("text")
 
 
-def start_quick_run(app):
+def start_run(app, **sliders) -> str:
+    """Start a run on the 8×8 digits with these slider values (by key suffix); returns the job id."""
     app.run()
     app.selectbox(key="train_dataset").set_value("digits")
-    app.select_slider(key="train_latent").set_value(4)
-    app.slider(key="train_epochs").set_value(1)
+    for name, value in sliders.items():
+        widget = app.select_slider if name in ("latent", "batch") else app.slider
+        widget(key=f"train_{name}").set_value(value)
     app.button(key="train_start").click().run()
     assert not app.exception
+    return app.query_params["job"]
+
+
+def start_quick_run(app):
+    start_run(app, latent=4, epochs=1)
     return finished(app)
+
+
+def start_long_run(app) -> str:
+    """50 epochs with batches of 32: long enough to look at while it trains."""
+    return start_run(app, epochs=50, batch=32)
 
 
 def test_renders_without_exception_with_defaults(app):
@@ -62,11 +74,7 @@ def test_a_quick_run_shows_metrics_and_a_save_form_and_keeps_the_job_in_the_url(
 
 
 def test_stop_ends_the_run_early_and_it_can_still_be_saved(app):
-    app.run()
-    app.selectbox(key="train_dataset").set_value("digits")
-    app.slider(key="train_epochs").set_value(50)
-    app.select_slider(key="train_batch").set_value(32)
-    app.button(key="train_start").click().run()
+    start_long_run(app)
     assert app.button(key="train_start").disabled and not app.button(key="train_stop").disabled
     app.button(key="train_stop").click().run()
     finished(app)
@@ -123,16 +131,6 @@ def one_job_at_a_time(monkeypatch):
     for job_id in train_page.registry().job_ids():
         train_page.registry().stop(job_id)
     train_page.registry.clear()
-
-
-def start_long_run(app):
-    app.run()
-    app.selectbox(key="train_dataset").set_value("digits")
-    app.slider(key="train_epochs").set_value(50)
-    app.select_slider(key="train_batch").set_value(32)
-    app.button(key="train_start").click().run()
-    assert not app.exception
-    return app.query_params["job"]
 
 
 def test_a_second_run_waits_in_line_and_says_where(page_app, one_job_at_a_time):
