@@ -1,6 +1,6 @@
 """The Train page's default settings, for every model kind: how long a student waits, and what comes out.
 
-    python bench/train_page_defaults.py [--threads 2]
+    python bench/train_page_defaults.py
 
 Runs each kind through the same job registry the page uses (training plus the per-epoch snapshots
 the page shows, plus the final test metrics), on mnist5k with the page's defaults, one job at a
@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -30,10 +28,8 @@ TARGET_SECONDS = 60
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(Path(__file__).with_name("results_train_page_defaults.md")))
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     image_shape = load_dataset(DEFAULTS["dataset"]).image_shape
     registry = jobs.JobRegistry(max_running=1)
     rows = []
@@ -48,7 +44,9 @@ def main() -> None:
         print(f"{label}: {seconds:.1f} s, MSE {snap.metrics['mse']:.4f}, probe {snap.metrics['linear_probe']:.1%}",
               flush=True)
     settings = ", ".join(f"{k} {v}" for k, v in DEFAULTS.items() if k not in ("dataset", "kind"))
-    header = (f"## Train page defaults on {DEFAULTS['dataset']} ({args.threads} CPU threads)\n\n"
+    threads = jobs.threads_per_job(registry.max_running)  # what each job thread sets for itself
+    header = (f"## Train page defaults on {DEFAULTS['dataset']} ({threads} torch threads, "
+              f"{jobs.available_cores()} cores)\n\n"
               f"Settings: {settings} (β for VAEs, noise for the DAE). Seconds from start to the final test "
               "metrics, including the page's per-epoch reconstructions and latent snapshots.\n\n")
     table = "| model | seconds | target | test MSE/pixel | linear probe |\n|---|---|---|---|---|\n" + "\n".join(

@@ -53,12 +53,21 @@ LATENT_POINTS = 1000  # at most this many test digits in the latent snapshots
 SUBSET_SEED = 0  # the same digits for every job, so runs can be compared
 MAX_JOBS_ENV = "LATENT_LAB_MAX_JOBS"
 _THREADS_LOCK = threading.Lock()  # one job at a time changes torch's inherited thread count
+_SEED_LOCK = threading.Lock()  # seeding and building a model happen together, one job at a time
+
+
+def available_cores() -> int:
+    """CPU cores this process may use: a container's or taskset's limit, not the host's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity masks
+        return os.cpu_count() or 2
 
 
 def configured_max_running() -> int:
     """How many jobs may train at once: $LATENT_LAB_MAX_JOBS if it is a positive whole number,
-    else half the CPU cores (at least 1). A bad value is logged and ignored, never fatal."""
-    default = max(1, (os.cpu_count() or 2) // 2)
+    else half the available cores (at least 1). A bad value is logged and ignored, never fatal."""
+    default = max(1, available_cores() // 2)
     raw = os.environ.get(MAX_JOBS_ENV, "").strip()
     if not raw:
         return default
@@ -75,7 +84,7 @@ def configured_max_running() -> int:
 
 def threads_per_job(max_running: int) -> int:
     """Torch intra-op threads for each of max_running parallel jobs: the cores shared out, at least 1."""
-    return max(1, (os.cpu_count() or 2) // max_running)
+    return max(1, available_cores() // max_running)
 
 
 def limit_torch_threads(n: int) -> None:
@@ -413,8 +422,12 @@ class JobRegistry:
         try:
             limit_torch_threads(threads_per_job(self.max_running))
             dataset = load_dataset(spec.dataset)
-            torch.manual_seed(spec.training.seed)  # the weight init is part of what the seed reproduces
-            model = build_model(spec.model)
+            # The weight init is part of what the seed reproduces, and it draws from torch's global
+            # generator (one per process), so jobs starting together take turns: the β ladder's three
+            # VAEs start from the same weights. Training itself draws from its own generators.
+            with _SEED_LOCK:
+                torch.manual_seed(spec.training.seed)
+                model = build_model(spec.model)
             shown = dataset.x_test[shown_digit_rows(dataset.y_test.numpy())]
             subset = latent_subset_rows(len(dataset.x_test))
             # Epoch 0, the untrained model, published together with what the frames show.
@@ -433,7 +446,8 @@ class JobRegistry:
                               "seconds": round(progress.elapsed, 3)}
                     if not complete:
                         # floored, so 2.9999 never shows as a whole 3
-                        record["epoch"] = progress.epoch - 1 + (1000 * progress.step // progress.steps_per_epoch) / 1000
+                        cut = max(1, 1000 * progress.step // progress.steps_per_epoch) / 1000
+                        record["epoch"] = progress.epoch - 1 + cut
                         record["partial"] = True
                     self._record_epoch(job, model, shown, dataset.x_test[subset], record)
                 with job.lock:
@@ -450,9 +464,11 @@ class JobRegistry:
             metrics = evaluate(model.cpu(), dataset)
             with job.lock:
                 job.model, job.metrics, job.seconds = model, metrics, seconds
-                job.status = "stopped" if history.stopped_early else "done"
+            # Saved before the status leaves "running": a page that sees the job end finds the checkpoint.
             if spec.autosave and not history.stopped_early:
                 self._autosave(job)
+            with job.lock:
+                job.status = "stopped" if history.stopped_early else "done"
         except Exception as error:  # any crash fails this job only; the slot is freed below
             if not isinstance(error, ExplorerError):
                 log.exception("Training job %s crashed", job.id)

@@ -190,11 +190,12 @@ class Autoencoder(nn.Module):
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         return mu + torch.exp(0.5 * logvar) * eps
 
-    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
+    def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The denoising AE's training corruption: Gaussian noise or random pixel masking."""
+        draw = dict(generator=generator, device=x.device, dtype=x.dtype)
         if self.config.noise == "gaussian":
-            return (x + self.config.noise_level * torch.randn_like(x)).clamp(0, 1)
-        return x * (torch.rand_like(x) >= self.config.noise_level)
+            return (x + self.config.noise_level * torch.randn(x.shape, **draw)).clamp(0, 1)
+        return x * (torch.rand(x.shape, **draw) >= self.config.noise_level)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """Loss terms, each a mean over the batch of per-image sums (nats per image).
@@ -203,8 +204,9 @@ class Autoencoder(nn.Module):
         `kl` = KL(q(z|x) || N(0, I)) and total = recon + β·kl; with β = 1 that is the negative
         ELBO (Kingma & Welling 2014, appendix B). A VAE always samples z, in eval mode too, so
         the test loss is an honest one-sample ELBO estimate; pass `generator` to make it repeatable.
+        The DAE's corruption and the VAE's sampling draw from `generator` (default: torch's global one).
         """
-        source = self.corrupt(x) if self.config.kind == "dae" and self.training else x
+        source = self.corrupt(x, generator) if self.config.kind == "dae" and self.training else x
         if self.is_variational:
             mu, logvar = self.encode_distribution(source)
             z = self.reparameterize(mu, logvar, generator)

@@ -121,7 +121,9 @@ def train(
     """
     config.validate(len(x_train))
     device = resolve_device(config.device)
-    torch.manual_seed(config.seed)  # the DAE's corruption and VAE's sampling draw from it
+    # Private generators, not torch's global one: jobs training side by side in one process would
+    # otherwise draw each other's random numbers. (Same seed, same stream as torch.manual_seed gave.)
+    noise = torch.Generator(device=device).manual_seed(config.seed)  # DAE corruption, VAE sampling
     shuffle = torch.Generator().manual_seed(config.seed)
     model.to(device).train()
     x_train = x_train.to(device)
@@ -142,7 +144,7 @@ def train(
             batch = x_train.index_select(0, order[(step - 1) * config.batch_size: step * config.batch_size])
             if config.shift:
                 batch = random_shift(batch, config.shift, shuffle)
-            terms = model.loss(batch)
+            terms = model.loss(batch, generator=noise)
             loss = terms["total"]
             value = loss.item()  # one number read back; cheaper than a torch.isfinite kernel every step
             if not math.isfinite(value):

@@ -19,6 +19,11 @@ CHARTS = {"left": "cmp_left_chart", "right": "cmp_right_chart"}
 SPLIT = "all"  # ids are rows of all 5,000 digits, as on the latent map page
 PRIOR_SAMPLES = 24
 PRIOR_COLUMNS = 6
+PRIOR_ON_MAPS_HELP = (
+    "Each map places the random codes without being refitted. On PCA maps, an AE's bunch up in a small patch "
+    "(its codes are spread far wider than N(0, I)) while a VAE's spread like the digits. UMAP places a new code "
+    "among the digits whose codes are nearest, however far they are, so only PCA shows codes that land nowhere."
+)
 KIND_NAMES = {
     "ae": "autoencoder (AE)",
     "dae": "denoising autoencoder (DAE)",
@@ -119,10 +124,7 @@ def prior_view(names: dict[str, str], on_maps: bool) -> None:
         "a VAE is trained so that exactly these codes decode to digits."
     )
     seed = seed_col.number_input("Seed", 0, 9999, step=1, key="cmp_seed")
-    text.toggle("Show these codes on the maps (×)", key="cmp_prior_on_maps",
-                help="Each map places the random codes without being refitted. On an AE's map they bunch up in "
-                     "a small patch: its codes are spread far wider than N(0, I). On a VAE's they spread like "
-                     "the digits.")
+    text.toggle("Show these codes on the maps (×)", key="cmp_prior_on_maps", help=PRIOR_ON_MAPS_HELP)
     if st.session_state["cmp_prior_on_maps"] != on_maps:
         st.rerun()  # the whole page: the maps above change too
     columns = st.columns(2, gap="large")

@@ -220,6 +220,6 @@ def _rerun_if_ready(names: tuple[str, ...]) -> None:
     try:
         if any(umap_pending(name) for name in names):
             return
-    except CheckpointError:
-        pass  # deleted meanwhile: the full rerun says so
+    except (CheckpointError, OSError):
+        pass  # deleted or half-copied meanwhile: the full rerun says so
     st.rerun()

@@ -6,6 +6,7 @@ reloaded page (or a copied link with `job=`) reattaches to a job that is still r
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -109,10 +110,11 @@ def training_controls(disabled: bool) -> dict:
 def run_settings(settings: dict, image_shape: tuple, *, kind: str | None = None,
                  beta: float | None = None) -> tuple[ModelConfig, TrainConfig]:
     """The model and training configs of the page's settings (bench/train_page_defaults.py times them)."""
-    model = ModelConfig(
-        kind=kind or settings["kind"], image_shape=image_shape, latent_dim=settings["latent"], hidden=MLP_HIDDEN,
-        beta=beta if beta is not None else settings.get("beta", 1.0), noise_level=settings.get("noise", 0.3),
-    )
+    kind = kind or settings["kind"]
+    model = ModelConfig(kind=kind, image_shape=image_shape, latent_dim=settings["latent"], hidden=MLP_HIDDEN,
+                        beta=beta if beta is not None else settings.get("beta", 1.0))
+    if kind == "dae":  # only a DAE uses it; others keep the default, so the β ladder's configs stay alike
+        model = dataclasses.replace(model, noise_level=settings.get("noise", model.noise_level))
     training = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch"], lr=settings["lr"], seed=0,
                            report_every=5)
     return model, training
@@ -177,12 +179,12 @@ def reconstruction_rows(snap: jobs.JobSnapshot) -> None:
     scale = max(1, round(RECON_WIDTH / (len(snap.originals) * width)))
     stopped_mid_epoch = bool(snap.history) and snap.history[-1].get("partial", False)
 
-    def label(e: int) -> str:
+    def row_name(e: int) -> str:
         if e == 0:
             return "untrained"
         return f"stopped in epoch {e}" if e == latest and stopped_mid_epoch else f"epoch {e}"
 
-    rows = [("original", snap.originals)] + [(label(e), snap.reconstructions[e]) for e in epochs]
+    rows = [("original", snap.originals)] + [(row_name(e), snap.reconstructions[e]) for e in epochs]
     for label, images in rows:
         name_col, image_col = st.columns([1, 5], vertical_alignment="center")
         name_col.markdown(f"**{label}**")
@@ -315,19 +317,23 @@ def ladder_section(settings: dict) -> None:
         st.caption("They use your settings above with an MLP VAE, queue behind other training runs, and are saved as "
                    + ", ".join(f"`{name}`" for _, name in rungs) + " when done.")
     elif active:
-        text, button = st.columns([5, 1], vertical_alignment="center")
-        text.caption("Training the missing models (they queue behind other runs); each appears here when it is saved.")
-        if button.button("Stop", key="train_ladder_stop", width="stretch"):
-            for job_id in active:
-                reg.stop(job_id)
-            st.rerun()
+        st.caption("Training the missing models (they queue behind other runs); each appears here when it is saved.")
     else:
         st.caption("Colours are digit classes. The models are the checkpoints "
                    + ", ".join(f"`{name}`" for _, name in rungs)
                    + "; to retrain one, delete its folder from `checkpoints/` and press the button that appears.")
+    mine = [job_id for job_id in ladder_jobs.values() if job_id in active]
+    if mine and st.button("Stop training the β ladder", key="train_ladder_stop"):  # only this session's runs
+        for job_id in mine:
+            reg.stop(job_id)
+        st.rerun()
     for name, job_id in list(ladder_jobs.items()):
-        if job_id in reg and (snap := reg.snapshot(job_id)).status == "failed":
-            st.error(f"`{name}` failed: {snap.error}", icon=":material/error:")
+        if name in names or job_id not in reg:
+            del ladder_jobs[name]  # saved (by this run or another), or long gone: nothing left to report
+            continue
+        snap = reg.snapshot(job_id)
+        if snap.status == "failed" or (snap.phase == "finished" and snap.error):  # e.g. the autosave failed
+            st.error(f"`{name}`: {snap.error}", icon=":material/error:")
     st.fragment(run_every=2.0 if active else None)(ladder_view)(rungs, bool(active))
 
 
