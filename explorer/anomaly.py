@@ -245,7 +245,7 @@ def train_one_class(
     train_config = train_config or ONE_CLASS_TRAINING
     if train_config.batch_size > len(x):
         train_config = dataclasses.replace(train_config, batch_size=len(x))
-    model = build_model(model_config)
+    model = build_model(model_config, seed=train_config.seed)
     train(model, x, train_config, on_progress=on_progress, stop=stop)
     return model
 

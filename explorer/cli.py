@@ -107,10 +107,7 @@ def command_train(args) -> None:
     out = Path(args.out)
     checkpoints.check_name(out.name)
     checkpoints.check_writable(out.parent)  # fail before minutes of training, not after
-    import torch
-
-    torch.manual_seed(args.seed)  # the weight init is part of what the seed reproduces
-    model = build_model(model_config)
+    model = build_model(model_config, seed=args.seed)  # the weight init is part of what the seed reproduces
     print(f"{args.model} ({parameter_count(model):,} parameters) on {args.dataset}: "
           f"{len(dataset.x_train)} train / {len(dataset.x_test)} test images")
 

@@ -53,7 +53,6 @@ LATENT_POINTS = 1000  # at most this many test digits in the latent snapshots
 SUBSET_SEED = 0  # the same digits for every job, so runs can be compared
 MAX_JOBS_ENV = "LATENT_LAB_MAX_JOBS"
 _THREADS_LOCK = threading.Lock()  # one job at a time changes torch's inherited thread count
-_SEED_LOCK = threading.Lock()  # seeding and building a model happen together, one job at a time
 
 
 def available_cores() -> int:
@@ -422,12 +421,8 @@ class JobRegistry:
         try:
             limit_torch_threads(threads_per_job(self.max_running))
             dataset = load_dataset(spec.dataset)
-            # The weight init is part of what the seed reproduces, and it draws from torch's global
-            # generator (one per process), so jobs starting together take turns: the β ladder's three
-            # VAEs start from the same weights. Training itself draws from its own generators.
-            with _SEED_LOCK:
-                torch.manual_seed(spec.training.seed)
-                model = build_model(spec.model)
+            # The seed reproduces the weight init too; building with it is safe beside other jobs.
+            model = build_model(spec.model, seed=spec.training.seed)
             shown = dataset.x_test[shown_digit_rows(dataset.y_test.numpy())]
             subset = latent_subset_rows(len(dataset.x_test))
             # Epoch 0, the untrained model, published together with what the frames show.

@@ -7,6 +7,7 @@ holds every architectural choice. Images are (B, C, H, W) floats in [0, 1].
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -253,9 +254,19 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
 
 
-def build_model(config: ModelConfig) -> Autoencoder:
+_SEED_LOCK = threading.Lock()
+
+
+def build_model(config: ModelConfig, seed: int | None = None) -> Autoencoder:
+    """The model `config` describes. With a seed its initial weights are the seed's: torch's global
+    generator (one per process, which weight init draws from) is seeded and used under a lock, so
+    models built at once in several threads, e.g. training jobs, each get exactly the seed's weights."""
     config.validate()
-    return Autoencoder(config)
+    if seed is None:
+        return Autoencoder(config)
+    with _SEED_LOCK:
+        torch.manual_seed(seed)
+        return Autoencoder(config)
 
 
 def parameter_count(model: nn.Module) -> int:

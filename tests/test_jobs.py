@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import ExplorerError, checkpoints, jobs
+from explorer import ExplorerError, checkpoints, jobs, models
 from explorer.jobs import JobRegistry, JobSpec
 from explorer.models import ModelConfig
 from explorer.train import TrainConfig
@@ -380,12 +380,13 @@ def test_jobs_started_together_build_their_models_from_the_same_seeded_weights(m
         initial.append(torch.cat([p.detach().flatten() for p in model.parameters()]).clone())
         return real_train(model, *args, **kwargs)
 
-    def slow_build(config):
-        time.sleep(0.1)  # between seeding and building: time for the other jobs to seed and draw
-        return real_build(config)
+    real_init = models.Autoencoder
 
-    real_build = jobs.build_model
-    monkeypatch.setattr(jobs, "build_model", slow_build)
+    def slow_init(config):
+        time.sleep(0.1)  # between seeding and building: time for the other jobs to seed and draw
+        return real_init(config)
+
+    monkeypatch.setattr(models, "Autoencoder", slow_init)
     monkeypatch.setattr(jobs, "train", recording_train)
     registry = make_registry(max_running=3)
     ids = [registry.submit(spec(epochs=1)) for _ in range(3)]
