@@ -65,6 +65,22 @@ def test_renders_without_exception_with_defaults(app):
     assert "job" not in app.query_params
 
 
+def test_a_dae_is_trained_on_the_chosen_noise(app):
+    from ui import train_page
+
+    app.run()
+    assert "train_noise_kind" not in [s.key for s in app.selectbox]  # a VAE has no training noise
+    app.selectbox(key="train_kind").set_value("dae").run()
+    app.selectbox(key="train_noise_kind").set_value("mask").run()
+    app.slider(key="train_noise").set_value(0.5).run()
+    settings = {**train_page.DEFAULTS, "kind": "dae", "noise_kind": "mask", "noise": 0.5}
+    model, _ = train_page.run_settings(settings, (1, 28, 28))
+    assert (model.kind, model.noise, model.noise_level) == ("dae", "mask", 0.5)
+    start_run(app, epochs=1)  # on the digits: the job's model is built from what the page shows
+    snap = train_page.registry().snapshot(app.query_params["job"])
+    assert (snap.spec.model.noise, snap.spec.model.noise_level) == ("mask", 0.5)
+
+
 def test_a_quick_run_shows_metrics_and_a_save_form_and_keeps_the_job_in_the_url(app):
     start_quick_run(app)
     assert [m.label for m in app.metric][:2] == ["recon MSE/pixel", "recon BCE/image (nats)"]

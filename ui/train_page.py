@@ -27,7 +27,9 @@ BETAS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 LEARNING_RATES = (3e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 BATCH_SIZES = (32, 64, 128, 256)
 # Under a minute for every kind on 2 CPU cores with mnist5k (bench/train_page_defaults.py).
-DEFAULTS = dict(dataset="mnist5k", kind="vae", latent=16, beta=1.0, noise=0.3, epochs=20, lr=2e-3, batch=64)
+DEFAULTS = dict(dataset="mnist5k", kind="vae", latent=16, beta=1.0, noise_kind="gaussian", noise=0.3, epochs=20,
+                lr=2e-3, batch=64)
+NOISE_KINDS = {"gaussian": "Gaussian noise", "mask": "Masked pixels"}
 # MLP widths: the default 256-128-64 squeezes a 16-D code through 64 units; 384-192 reconstructs
 # far better in the same time (20 epochs: VAE MSE 0.023 vs 0.035, AE 0.016 vs 0.026, ~9 s each).
 MLP_HIDDEN = (384, 192)
@@ -91,8 +93,12 @@ def training_controls(disabled: bool) -> dict:
         settings["beta"] = c4.select_slider("β (KL weight)", BETAS, key="train_beta", disabled=disabled,
                                             help="Higher β pushes codes towards a plain Gaussian: smoother map, blurrier digits")
     elif kind == "dae":
+        settings["noise_kind"] = c4.selectbox("Training noise", list(NOISE_KINDS), format_func=NOISE_KINDS.get,
+                                              key="train_noise_kind", disabled=disabled,
+                                              help="How the training inputs are corrupted before the model cleans them")
         settings["noise"] = c4.slider("Noise level", 0.0, 0.8, step=0.05, key="train_noise", disabled=disabled,
-                                      help="Standard deviation of the Gaussian noise added to training inputs")
+                                      help="Gaussian: the noise's standard deviation. Masked: the fraction of "
+                                           "pixels set to black.")
     c5, c6, c7, c8 = st.columns(4)
     settings.update(
         epochs=c5.slider("Epochs", 1, 50, key="train_epochs", disabled=disabled),
@@ -114,7 +120,8 @@ def run_settings(settings: dict, image_shape: tuple, *, kind: str | None = None,
     model = ModelConfig(kind=kind, image_shape=image_shape, latent_dim=settings["latent"], hidden=MLP_HIDDEN,
                         beta=beta if beta is not None else settings.get("beta", 1.0))
     if kind == "dae":  # only a DAE uses it; others keep the default, so the β ladder's configs stay alike
-        model = dataclasses.replace(model, noise_level=settings.get("noise", model.noise_level))
+        model = dataclasses.replace(model, noise=settings.get("noise_kind", model.noise),
+                                    noise_level=settings.get("noise", model.noise_level))
     training = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch"], lr=settings["lr"], seed=0,
                            report_every=5)
     return model, training
