@@ -55,3 +55,28 @@ def test_every_page_renders_without_an_exception(app_url, page, path):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator("h1").count() >= 1
     screenshot(page, f"page_{path or 'map'}")
+
+
+def test_a_model_without_a_stored_umap_shows_pca_then_its_umap_without_a_click(tmp_path, page):
+    """The map is computed in a background process while the page shows PCA and says so; once it is
+    ready a 1 s fragment timer reruns the page, so UMAP replaces PCA with no user action."""
+    import shutil
+
+    from browser import ROOT, streamlit_server
+
+    shutil.copytree(ROOT / "checkpoints" / "vae_2", tmp_path / "vae_2_fresh")
+    (tmp_path / "vae_2_fresh" / "umap_mnist5k.npz").unlink()
+    with streamlit_server(tmp_path) as server:
+        open_page(page, f"{server.url}/?model=vae_2_fresh&proj=umap")
+        x_title = page.locator('[data-testid="stPlotlyChart"] .g-xtitle').first
+        assert x_title.text_content().startswith("PC1")
+        assert page.get_by_text("UMAP for this model is being computed").is_visible()
+        # numba compiles UMAP once per machine (its cache may be cold here): allow for it
+        page.wait_for_function("""() => {
+            const t = document.querySelector('[data-testid="stPlotlyChart"] .g-xtitle');
+            return t && t.textContent === "UMAP-1";
+        }""", timeout=170_000)
+        wait_idle(page)
+        assert page.get_by_text("UMAP for this model is being computed").count() == 0
+        assert (tmp_path / "vae_2_fresh" / "umap_mnist5k.npz").is_file()  # stored for next time
+        assert page.locator('[data-testid="stException"]').count() == 0
