@@ -199,7 +199,8 @@ def latent_scatter(
                 line=dict(width=2, color=INK_COLOR),
             ),
             text=["start"] + [""] * (s - 2) + ["end"] if s > 1 else ["start"],
-            textposition="top center",
+            textposition=_end_label_positions(path_xy),
+            textfont=dict(color=INK_COLOR, size=FONT_SIZE + 2),
             hovertemplate="path step %{pointNumber}<extra></extra>",
         ))
     traces += overlays
@@ -238,6 +239,16 @@ def overlay(xy: np.ndarray, name: str, *, mode: str = "markers", marker: dict | 
         if value is not None:
             trace[key] = value
     return trace
+
+
+def _end_label_positions(path_xy: np.ndarray) -> list[str]:
+    """Labels beside the path's two ends, each on its outer side, so they never cover each other
+    when the two digits sit close together on the map."""
+    s = len(path_xy)
+    if s == 1:
+        return ["top center"]
+    start, end = ("middle left", "middle right") if path_xy[-1, 0] >= path_xy[0, 0] else ("middle right", "middle left")
+    return [start] + ["top center"] * (s - 2) + [end]
 
 
 def _rows_of(ids: np.ndarray, wanted: Sequence[int]) -> list[int]:

@@ -352,3 +352,14 @@ def test_png_is_lossless_at_the_image_own_size():
     image = (np.arange(12 * 20) % 256).astype(np.uint8).reshape(12, 20)
     decoded = np.asarray(Image.open(io.BytesIO(figures.png(image))))
     np.testing.assert_array_equal(decoded, image)
+
+
+def test_the_paths_end_labels_sit_on_its_outer_sides():
+    xy = np.random.default_rng(0).normal(size=(50, 2))
+    rightwards = np.array([[0.0, 0.0], [0.5, 0.1], [1.0, 0.0]])
+    path = next(t for t in figures.latent_scatter(xy, np.zeros(50), np.arange(50), ["0"], path_xy=rightwards).data
+                if t.name == "path")
+    assert list(path.textposition) == ["middle left", "top center", "middle right"]
+    path = next(t for t in figures.latent_scatter(xy, np.zeros(50), np.arange(50), ["0"], path_xy=rightwards[::-1]).data
+                if t.name == "path")
+    assert list(path.textposition) == ["middle right", "top center", "middle left"]
