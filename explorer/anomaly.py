@@ -17,8 +17,9 @@ from .data import Dataset
 from .denoise import add_noise
 from .latents import DEFAULT_BATCH_SIZE, reconstruct
 from .errors import ExplorerError
-from .models import Autoencoder, ModelConfig, build_model
-from .train import Progress, TrainConfig, train
+from .models import Autoencoder, ModelConfig
+from .runs import check_settings, fit
+from .train import Progress, TrainConfig
 
 OOD_LABELS = {
     "heavy_noise": "Heavy noise (σ = 0.5)",
@@ -237,17 +238,11 @@ def train_one_class(
         raise ExplorerError(f"The training split has no images of classes {normal}; pick other normal classes.")
     if model_config is None:
         model_config = ModelConfig(**ONE_CLASS_MODEL, image_shape=dataset.image_shape)
-    if tuple(model_config.image_shape) != tuple(dataset.image_shape):
-        raise ExplorerError(
-            f"The model is built for {model_config.image_shape} images but {dataset.name!r} has "
-            f"{dataset.image_shape}; build the model config with the dataset's image shape."
-        )
     train_config = train_config or ONE_CLASS_TRAINING
     if train_config.batch_size > len(x):
         train_config = dataclasses.replace(train_config, batch_size=len(x))
-    model = build_model(model_config, seed=train_config.seed)
-    train(model, x, train_config, on_progress=on_progress, stop=stop)
-    return model
+    check_settings(model_config, train_config, dataset, n_train=len(x))
+    return fit(model_config, train_config, x, on_progress=on_progress, stop=stop).model
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from . import checkpoints
 from .data import DATASETS, load_dataset
 from .errors import ExplorerError
 from .metrics import evaluate
-from .models import MODEL_KINDS, ModelConfig, build_model, parameter_count
-from .train import Progress, TrainConfig, train
+from .kinds import FLAGS, KINDS, get_kind
+from .models import ModelConfig, parameter_count
+from .runs import train_evaluate_save
+from .train import Progress, TrainConfig
 
 METRIC_LABELS = {
     "mse": "recon MSE/pixel",
@@ -24,25 +26,18 @@ METRIC_LABELS = {
 }
 
 
-def widths(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split(","))
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m explorer", description="Train, evaluate and list autoencoders.")
     commands = root.add_subparsers(dest="command", required=True)
 
     t = commands.add_parser("train", help="train a model and save it as a checkpoint folder")
-    t.add_argument("--model", choices=MODEL_KINDS, default="vae")
+    t.add_argument("--model", choices=list(KINDS), default="vae")
     t.add_argument("--dataset", choices=DATASETS, default="mnist5k")
     t.add_argument("--latent-dim", type=int, default=32)
-    t.add_argument("--hidden", type=widths, default=ModelConfig.hidden, help="MLP widths, e.g. 256,128,64")
-    t.add_argument("--channels", type=widths, default=ModelConfig.channels, help="conv widths, e.g. 32,64")
-    t.add_argument("--convs-per-scale", type=int, default=ModelConfig.convs_per_scale,
-                   help="conv layers at each resolution (1: just the stride-2 one)")
-    t.add_argument("--beta", type=float, default=1.0, help="KL weight for VAEs")
-    t.add_argument("--noise", choices=("gaussian", "mask"), default="gaussian", help="DAE corruption")
-    t.add_argument("--noise-level", type=float, default=0.3)
+    for name, flag in FLAGS.items():  # each kind reads only its own fields; the others keep their defaults
+        users = ", ".join(k.name for k in KINDS.values() if name in k.fields)
+        t.add_argument("--" + name.replace("_", "-"), type=flag.parse, choices=flag.choices,
+                       default=getattr(ModelConfig, name), help=f"{flag.help} [{users}]")
     t.add_argument("--epochs", type=int, default=30)
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
@@ -96,35 +91,23 @@ def format_epoch(progress: Progress) -> str:
 
 def command_train(args) -> None:
     dataset = load_dataset(args.dataset)
-    model_config = ModelConfig(
-        kind=args.model, image_shape=dataset.image_shape, latent_dim=args.latent_dim, hidden=args.hidden,
-        channels=args.channels, convs_per_scale=args.convs_per_scale, beta=args.beta, noise=args.noise,
-        noise_level=args.noise_level,
-    )
+    model_config = ModelConfig(kind=args.model, image_shape=dataset.image_shape, latent_dim=args.latent_dim,
+                               **{name: getattr(args, name) for name in get_kind(args.model).fields})
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                device=args.device, shift=args.shift, cosine=args.cosine)
-    train_config.validate(len(dataset.x_train))
-    out = Path(args.out)
-    checkpoints.check_name(out.name)
-    checkpoints.check_writable(out.parent)  # fail before minutes of training, not after
-    model = build_model(model_config, seed=args.seed)  # the weight init is part of what the seed reproduces
-    print(f"{args.model} ({parameter_count(model):,} parameters) on {args.dataset}: "
-          f"{len(dataset.x_train)} train / {len(dataset.x_test)} test images")
+
+    def on_built(model) -> None:
+        print(f"{args.model} ({parameter_count(model):,} parameters) on {args.dataset}: "
+              f"{len(dataset.x_train)} train / {len(dataset.x_test)} test images")
 
     def on_progress(progress: Progress) -> None:
         if progress.epoch_done:  # one line an epoch: redrawing the terminal every few steps costs time
             print(format_epoch(progress), flush=True)
 
     started = time.perf_counter()
-    history = train(model, dataset.x_train, train_config, dataset.x_test, on_progress=on_progress)
+    out, metrics = train_evaluate_save(dataset, model_config, train_config, args.out, on_built=on_built,
+                                       on_progress=on_progress)
     seconds = time.perf_counter() - started
-    metrics = evaluate(model.cpu(), dataset)
-    checkpoints.save(model, out, {
-        "dataset": args.dataset,
-        "training": {**train_config.to_dict(), "seconds": round(seconds, 2)},
-        "history": history.epochs,
-        "metrics": metrics,
-    })
     print(f"trained in {seconds:.1f} s, saved {out}\n{format_metrics(metrics)}")
 
 

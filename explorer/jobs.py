@@ -14,7 +14,7 @@ when one job trains at a time, the default on a 2-core machine. Each job thread 
 cpu_count // max_running intra-op threads, so parallel jobs share the cores instead of
 each starting one thread per core.
 
-Latent replay: each epoch's codes of the same test digits are projected with their own PCA
+Latent replay (explorer.projection.replay_frames): each epoch's codes of the same test digits are projected with their own PCA
 (2 axes), then every epoch's map is rotated/reflected onto the latest epoch's map by
 orthogonal Procrustes (same digits in both, so the best-fitting rotation is one SVD of a 2x2
 matrix). Rotation and reflection only, no scaling: PCA signs and axis order are arbitrary
@@ -40,9 +40,10 @@ from . import checkpoints
 from .data import load_dataset
 from .errors import ExplorerError, TrainingDiverged
 from .metrics import evaluate
-from .models import ModelConfig, build_model
-from .projection import PCAProjector
-from .train import Progress, TrainConfig, train
+from .models import ModelConfig
+from .projection import procrustes_align, project_2d
+from .runs import check_settings, checkpoint_info, fit, save_trained
+from .train import Progress, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ class _Job:
         self.metrics: dict | None = None
         self.error: str | None = None
         self.model = None
-        self.seconds = 0.0
+        self.trained = None  # runs.TrainedModel once training has ended
         self.saved_as: list[str] = []
         self.finished_at: float | None = None
 
@@ -199,20 +200,6 @@ def shown_digit_rows(labels: np.ndarray, n: int = SHOWN_DIGITS) -> np.ndarray:
 def latent_subset_rows(n_test: int, k: int = LATENT_POINTS, seed: int = SUBSET_SEED) -> np.ndarray:
     """At most k test rows in a seeded random order (so no class is always drawn on top)."""
     return np.random.default_rng(seed).permutation(n_test)[:k]
-
-
-def project_2d(codes: np.ndarray) -> np.ndarray:
-    """Codes (P, latent) -> (P, 2) on their own top two principal axes (1-D codes get y = 0)."""
-    if codes.shape[1] == 1:
-        centred = codes - codes.mean(0)
-        return np.concatenate([centred, np.zeros_like(centred)], axis=1).astype(np.float32)
-    return PCAProjector(2).fit_transform(codes)
-
-
-def procrustes_align(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Rotate/reflect source (P, 2) onto target (P, 2), rows paired: the orthogonal R minimising ||source R - target||."""
-    u, _, vt = np.linalg.svd(source.T.astype(np.float64) @ target.astype(np.float64))  # (2, 2)
-    return (source @ (u @ vt)).astype(np.float32)
 
 
 class JobRegistry:
@@ -240,14 +227,7 @@ class JobRegistry:
     def submit(self, spec: JobSpec) -> str:
         """Validate the spec and queue it; returns the job id. Raises ExplorerError on bad settings."""
         checkpoints.check_name(spec.checkpoint_name)
-        dataset = load_dataset(spec.dataset)
-        if tuple(spec.model.image_shape) != tuple(dataset.image_shape):
-            raise ExplorerError(
-                f"The model expects images of shape {spec.model.image_shape} but {spec.dataset!r} has "
-                f"{dataset.image_shape}; build the ModelConfig with image_shape=dataset.image_shape."
-            )
-        spec.model.validate()
-        spec.training.validate(len(dataset.x_train))
+        check_settings(spec.model, spec.training, load_dataset(spec.dataset))
         job = _Job(uuid.uuid4().hex[:12], spec)
         with self._lock:
             self._jobs[job.id] = job
@@ -355,23 +335,18 @@ class JobRegistry:
 
     def _write(self, job: _Job, name: str, overwrite: bool, root: str | Path | None) -> Path:
         with job.lock:
-            model = job.model
-            info = {
-                "dataset": job.spec.dataset,
-                "training": {**job.spec.training.to_dict(), "seconds": round(job.seconds, 2)},
-                "history": [dict(record) for record in job.history],
-                "metrics": dict(job.metrics or {}),
-            }
-        if model is None or not info["history"]:
+            model, trained = job.model, job.trained
+            # The job's own history, not the trainer's: it marks an epoch cut short by a Stop as partial.
+            info = None if trained is None else {**checkpoint_info(job.spec.dataset, job.spec.training, trained,
+                                                                   job.metrics or {}),
+                                                 "history": [dict(record) for record in job.history]}
+        if model is None or info is None or not info["history"]:
             raise ExplorerError("This job was stopped before it trained anything; there is nothing to save.")
-        if not all(torch.isfinite(p).all() for p in model.parameters()):
-            raise ExplorerError("The model's weights contain NaN or infinite values; it was not saved. "
-                                "Lower the learning rate and train again.")
         path = Path(root or checkpoints.DEFAULT_DIR) / name
         with self._save_lock:
             if path.exists() and not overwrite:
                 raise ExplorerError(f"A model named {name!r} already exists. Pick another name.")
-            checkpoints.save(model, path, info)
+            save_trained(model, path, info)
         with job.lock:
             job.saved_as.append(name)
         return path
@@ -421,14 +396,15 @@ class JobRegistry:
         try:
             limit_torch_threads(threads_per_job(self.max_running))
             dataset = load_dataset(spec.dataset)
-            # The seed reproduces the weight init too; building with it is safe beside other jobs.
-            model = build_model(spec.model, seed=spec.training.seed)
             shown = dataset.x_test[shown_digit_rows(dataset.y_test.numpy())]
             subset = latent_subset_rows(len(dataset.x_test))
-            # Epoch 0, the untrained model, published together with what the frames show.
-            self._record_epoch(job, model, shown, dataset.x_test[subset],
-                               first=dict(originals=shown.numpy(), latent_labels=dataset.y_test.numpy()[subset],
-                                          latent_ids=subset))
+            built = []
+
+            def on_built(model) -> None:  # epoch 0, the untrained model, published with what the frames show
+                built.append(model)
+                self._record_epoch(job, model, shown, dataset.x_test[subset],
+                                   first=dict(originals=shown.numpy(), latent_labels=dataset.y_test.numpy()[subset],
+                                              latent_ids=subset))
 
             def on_progress(progress: Progress) -> None:
                 # A Stop mid-epoch still ends with epoch_done (the trainer reports what it saw), but
@@ -444,26 +420,25 @@ class JobRegistry:
                         cut = max(1, 1000 * progress.step // progress.steps_per_epoch) / 1000
                         record["epoch"] = progress.epoch - 1 + cut
                         record["partial"] = True
-                    self._record_epoch(job, model, shown, dataset.x_test[subset], record)
+                    self._record_epoch(job, built[0], shown, dataset.x_test[subset], record)
                 with job.lock:
                     job.epoch = progress.epoch if complete else progress.epoch - 1
                     job.fraction = progress.fraction
                     job.seconds_left = progress.seconds_left
                     job.elapsed = progress.elapsed
 
-            started = time.perf_counter()
-            history = train(model, dataset.x_train, spec.training, dataset.x_test, on_progress=on_progress, stop=job.stop)
-            seconds = time.perf_counter() - started
+            trained = fit(spec.model, spec.training, dataset.x_train, dataset.x_test, y_train=dataset.y_train,
+                          y_test=dataset.y_test, on_built=on_built, on_progress=on_progress, stop=job.stop)
             with job.lock:
                 job.phase, job.seconds_left = "measuring", None
-            metrics = evaluate(model.cpu(), dataset)
+            metrics = evaluate(trained.model.cpu(), dataset)
             with job.lock:
-                job.model, job.metrics, job.seconds = model, metrics, seconds
+                job.model, job.trained, job.metrics = trained.model, trained, metrics
             # Saved before the status leaves "running": a page that sees the job end finds the checkpoint.
-            if spec.autosave and not history.stopped_early:
+            if spec.autosave and not trained.history.stopped_early:
                 self._autosave(job)
             with job.lock:
-                job.status = "stopped" if history.stopped_early else "done"
+                job.status = "stopped" if trained.history.stopped_early else "done"
         except Exception as error:  # any crash fails this job only; the slot is freed below
             if not isinstance(error, ExplorerError):
                 log.exception("Training job %s crashed", job.id)

@@ -1,7 +1,9 @@
 """Autoencoders with one interface: encode(x) -> z, decode(z) -> x̂, loss(x) -> dict of terms.
 
-Every model is rebuilt from its `ModelConfig` alone (see checkpoints.py), so the config
-holds every architectural choice. Images are (B, C, H, W) floats in [0, 1].
+One class per family (AE, denoising AE, VAE), each with its own loss, built from shared
+blocks: an MLP or a convolutional coder. Which class and coder a kind uses, and which config
+fields it reads, is said once, in `explorer.kinds`. Every model is rebuilt from its
+`ModelConfig` alone (see checkpoints.py). Images are (B, C, H, W) floats in [0, 1].
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from torch import nn
 
 from .errors import ExplorerError
 
-MODEL_KINDS = ("ae", "dae", "vae", "conv_ae", "conv_vae")
 NOISE_KINDS = ("gaussian", "mask")
 MAX_LATENT = 512
+BASE_FIELDS = ("kind", "image_shape", "latent_dim")  # every kind has these
 
 
 @dataclass
 class ModelConfig:
+    """Every architectural choice of one model. A kind uses `BASE_FIELDS` and its own `fields`
+    (explorer.kinds); only those are validated and saved, the rest keep their defaults."""
+
     kind: str = "vae"
     image_shape: tuple[int, int, int] = (1, 28, 28)
     latent_dim: int = 32
@@ -33,54 +38,101 @@ class ModelConfig:
     noise_level: float = 0.3  # Gaussian σ, or the fraction of pixels masked
 
     def __post_init__(self):
+        used = (*BASE_FIELDS, *self.spec.fields)
+        for f in fields(self):
+            if f.name not in used:  # unused settings do not change the model: keep them at their defaults,
+                setattr(self, f.name, f.default)  # so two configs of the same model are equal
         self.image_shape = tuple(int(s) for s in self.image_shape)
         self.hidden = tuple(int(h) for h in self.hidden)
         self.channels = tuple(int(c) for c in self.channels)
         self.validate()
 
+    @property
+    def spec(self):
+        """This config's entry in the registry of model kinds (explorer.kinds.ModelKind)."""
+        from .kinds import get_kind  # the registry imports the model classes: import it late
+
+        return get_kind(self.kind)
+
     def validate(self) -> None:
         """All architecture checks live here, with messages that say what to change."""
-        if self.kind not in MODEL_KINDS:
-            raise ExplorerError(f"Unknown model kind {self.kind!r}. Choose one of: {', '.join(MODEL_KINDS)}.")
+        spec = self.spec  # an unknown kind fails here, naming the known ones
         if not isinstance(self.latent_dim, int) or not 1 <= self.latent_dim <= MAX_LATENT:
             raise ExplorerError(f"Latent size must be a whole number from 1 to {MAX_LATENT}, got {self.latent_dim!r}.")
         c, h, w = self.image_shape
         if len(self.image_shape) != 3 or not (1 <= c <= 4 and 4 <= h <= 256 and 4 <= w <= 256):
             raise ExplorerError(f"Image shape {self.image_shape} is not a (channels, height, width) we support.")
-        if not self.hidden or any(not 1 <= n <= 8192 for n in self.hidden):
-            raise ExplorerError(f"Hidden widths must be 1..8192, got {self.hidden}.")
-        if self.is_conv:
-            if not self.channels or any(not 1 <= n <= 1024 for n in self.channels):
-                raise ExplorerError(f"Conv channels must be 1..1024, got {self.channels}.")
-            if not isinstance(self.convs_per_scale, int) or not 1 <= self.convs_per_scale <= 4:
-                raise ExplorerError(f"Convs per scale must be 1-4, got {self.convs_per_scale!r}.")
-            if min(h, w) >> len(self.channels) < 1:
-                raise ExplorerError(f"{len(self.channels)} stride-2 convs are too many for {h}x{w} images.")
-        if not (math.isfinite(self.beta) and 0 <= self.beta <= 1000):
-            raise ExplorerError(f"β must be between 0 and 1000, got {self.beta}.")
-        if self.noise not in NOISE_KINDS:
-            raise ExplorerError(f"Unknown noise {self.noise!r}. Choose one of: {', '.join(NOISE_KINDS)}.")
-        if not 0 <= self.noise_level <= 1:
-            raise ExplorerError(f"Noise level must be between 0 and 1, got {self.noise_level}.")
+        for name in spec.fields:
+            FIELD_CHECKS[name](self)
 
     @property
     def is_variational(self) -> bool:
-        return self.kind in ("vae", "conv_vae")
+        return self.spec.variational
 
     @property
     def is_conv(self) -> bool:
-        return self.kind.startswith("conv")
+        return self.spec.conv
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields this kind uses (what config.json holds and pages show)."""
+        used = (*BASE_FIELDS, *self.spec.fields)
+        return {name: value for name, value in asdict(self).items() if name in used}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
+        """Rebuild from `to_dict()`'s output; older checkpoints that saved every field load too."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ExplorerError(f"Model config has unknown fields {sorted(unknown)}.")
         return cls(**data)
+
+
+def _check_hidden(config: ModelConfig) -> None:
+    if not config.hidden or any(not 1 <= n <= 8192 for n in config.hidden):
+        raise ExplorerError(f"Hidden widths must be 1..8192, got {config.hidden}.")
+
+
+def _check_channels(config: ModelConfig) -> None:
+    if not config.channels or any(not 1 <= n <= 1024 for n in config.channels):
+        raise ExplorerError(f"Conv channels must be 1..1024, got {config.channels}.")
+    _, h, w = config.image_shape
+    if min(h, w) >> len(config.channels) < 1:
+        raise ExplorerError(f"{len(config.channels)} stride-2 convs are too many for {h}x{w} images.")
+
+
+def _check_convs_per_scale(config: ModelConfig) -> None:
+    if not isinstance(config.convs_per_scale, int) or not 1 <= config.convs_per_scale <= 4:
+        raise ExplorerError(f"Convs per scale must be 1-4, got {config.convs_per_scale!r}.")
+
+
+def _check_beta(config: ModelConfig) -> None:
+    if not (isinstance(config.beta, (int, float)) and math.isfinite(config.beta) and 0 <= config.beta <= 1000):
+        raise ExplorerError(f"β must be between 0 and 1000, got {config.beta}.")
+
+
+def _check_noise(config: ModelConfig) -> None:
+    if config.noise not in NOISE_KINDS:
+        raise ExplorerError(f"Unknown noise {config.noise!r}. Choose one of: {', '.join(NOISE_KINDS)}.")
+
+
+def _check_noise_level(config: ModelConfig) -> None:
+    if not (isinstance(config.noise_level, (int, float)) and 0 <= config.noise_level <= 1):
+        raise ExplorerError(f"Noise level must be between 0 and 1, got {config.noise_level}.")
+
+
+# One check per optional field; a kind's `fields` say which of them apply to it.
+FIELD_CHECKS = {
+    "hidden": _check_hidden,
+    "channels": _check_channels,
+    "convs_per_scale": _check_convs_per_scale,
+    "beta": _check_beta,
+    "noise": _check_noise,
+    "noise_level": _check_noise_level,
+}
+
+
+# ---------------------------------------------------------------- shared building blocks
 
 
 def mlp(widths: list[int]) -> nn.Sequential:
@@ -149,8 +201,14 @@ def same_size_convs(channels: int, count: int) -> list[nn.Module]:
     return layers
 
 
+# ---------------------------------------------------------------- the model families
+
+
 class Autoencoder(nn.Module):
-    """AE, denoising AE and VAE, with an MLP or convolutional coder chosen by config.kind."""
+    """The plain autoencoder: x -> z -> x̂, trained to reconstruct x. The coder (MLP or conv)
+    is the kind's (explorer.kinds); subclasses change only what they add and their loss."""
+
+    is_variational = False
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -158,18 +216,7 @@ class Autoencoder(nn.Module):
         coder = ConvCoder(config) if config.is_conv else MLPCoder(config)
         self.body = coder.body
         self.to_mu = nn.Linear(coder.features, config.latent_dim)
-        # A VAE's second head gives log σ² of q(z|x); a plain AE has none.
-        self.to_logvar = nn.Linear(coder.features, config.latent_dim) if config.is_variational else None
         self.decoder = coder.decoder
-
-    @property
-    def is_variational(self) -> bool:
-        return self.config.is_variational
-
-    def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, C, H, W) -> (μ, log σ²), each (B, latent). VAEs only."""
-        h = self.body(x)
-        return self.to_mu(h), self.to_logvar(h)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, C, H, W) -> z (B, latent); a VAE returns μ, so codes don't jitter."""
@@ -185,40 +232,64 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+             generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Loss terms, each a mean over the batch of per-image sums (nats per image). `recon` is the
+        Bernoulli negative log-likelihood (BCE summed over pixels). Labels are not used."""
+        recon = bernoulli_nll(self.decode_logits(self.encode(x)), x) / len(x)
+        return {"total": recon, "recon": recon}
+
+
+class DenoisingAutoencoder(Autoencoder):
+    """Trained to rebuild the clean x from a corrupted copy (Vincent et al. 2008)."""
+
+    def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The training corruption: Gaussian noise of σ = noise_level, or that fraction of pixels masked."""
+        draw = dict(generator=generator, device=x.device, dtype=x.dtype)
+        if self.config.noise == "gaussian":
+            return (x + self.config.noise_level * torch.randn(x.shape, **draw)).clamp(0, 1)
+        return x * (torch.rand(x.shape, **draw) >= self.config.noise_level)
+
+    def loss(self, x, labels=None, generator=None):
+        """As the AE's, but in training the input is corrupted (drawn from `generator`); the target stays clean."""
+        source = self.corrupt(x, generator) if self.training else x
+        recon = bernoulli_nll(self.decode_logits(self.encode(source)), x) / len(x)
+        return {"total": recon, "recon": recon}
+
+
+class VariationalAutoencoder(Autoencoder):
+    """q(z|x) = N(μ, σ²) with a second head for log σ², and a N(0, I) prior (Kingma & Welling 2014)."""
+
+    is_variational = True
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        # Made after the coder and μ head, as before the registry: a seed gives the same initial weights.
+        self.to_logvar = nn.Linear(self.to_mu.in_features, config.latent_dim)
+
+    def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, C, H, W) -> (μ, log σ²), each (B, latent)."""
+        h = self.body(x)
+        return self.to_mu(h), self.to_logvar(h)
+
     @staticmethod
     def reparameterize(mu, logvar, generator: torch.Generator | None = None) -> torch.Tensor:
         """z = μ + σ·ε with ε ~ N(0, I): sampling that gradients can flow through (Kingma & Welling 2014)."""
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         return mu + torch.exp(0.5 * logvar) * eps
 
-    def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The denoising AE's training corruption: Gaussian noise or random pixel masking."""
-        draw = dict(generator=generator, device=x.device, dtype=x.dtype)
-        if self.config.noise == "gaussian":
-            return (x + self.config.noise_level * torch.randn(x.shape, **draw)).clamp(0, 1)
-        return x * (torch.rand(x.shape, **draw) >= self.config.noise_level)
-
-    def loss(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """Loss terms, each a mean over the batch of per-image sums (nats per image).
-
-        `recon` is the Bernoulli negative log-likelihood (BCE summed over pixels). VAEs add
-        `kl` = KL(q(z|x) || N(0, I)) and total = recon + β·kl; with β = 1 that is the negative
-        ELBO (Kingma & Welling 2014, appendix B). A VAE always samples z, in eval mode too, so
-        the test loss is an honest one-sample ELBO estimate; pass `generator` to make it repeatable.
-        The DAE's corruption and the VAE's sampling draw from `generator` (default: torch's global one).
-        """
-        source = self.corrupt(x, generator) if self.config.kind == "dae" and self.training else x
-        if self.is_variational:
-            mu, logvar = self.encode_distribution(source)
-            z = self.reparameterize(mu, logvar, generator)
-            kl = kl_divergence(mu, logvar).sum(1).mean()
-        else:
-            z = self.encode(source)
-        logits = self.decode_logits(z)
-        recon = bernoulli_nll(logits, x) / len(x)
-        if not self.is_variational:
-            return {"total": recon, "recon": recon}
+    def loss(self, x, labels=None, generator=None):
+        """recon + β·kl, with `kl` = KL(q(z|x) || N(0, I)); with β = 1 the total is the negative ELBO
+        (Kingma & Welling 2014, appendix B). z is always sampled, in eval mode too, so the test loss is
+        an honest one-sample ELBO estimate; pass `generator` to make it repeatable."""
+        mu, logvar = self.encode_distribution(x)
+        z = self.reparameterize(mu, logvar, generator)
+        kl = kl_divergence(mu, logvar).sum(1).mean()
+        recon = bernoulli_nll(self.decode_logits(z), x) / len(x)
         return {"total": recon + self.config.beta * kl, "recon": recon, "kl": kl}
+
+
+# ---------------------------------------------------------------- loss terms
 
 
 class BernoulliNLL(torch.autograd.Function):
@@ -257,16 +328,17 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 _SEED_LOCK = threading.Lock()
 
 
-def build_model(config: ModelConfig, seed: int | None = None) -> Autoencoder:
-    """The model `config` describes. With a seed its initial weights are the seed's: torch's global
-    generator (one per process, which weight init draws from) is seeded and used under a lock, so
-    models built at once in several threads, e.g. training jobs, each get exactly the seed's weights."""
+def build_model(config: ModelConfig, seed: int | None = None) -> nn.Module:
+    """The model `config` describes (its kind's class, from explorer.kinds). With a seed its initial
+    weights are the seed's: torch's global generator (one per process, which weight init draws from)
+    is seeded and used under a lock, so models built at once in several threads, e.g. training jobs,
+    each get exactly the seed's weights."""
     config.validate()
     if seed is None:
-        return Autoencoder(config)
+        return config.spec.build(config)
     with _SEED_LOCK:
         torch.manual_seed(seed)
-        return Autoencoder(config)
+        return config.spec.build(config)
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -316,3 +316,20 @@ def load_projection(path, codes_fingerprint: str) -> np.ndarray | None:
         log.warning("Ignoring map cache %s with embedding shape %s.", path, embedding.shape)
         return None
     return embedding
+
+
+# ---------------------------------------------------------------- the Train page's replay of the latent map
+
+
+def project_2d(codes: np.ndarray) -> np.ndarray:
+    """Codes (P, latent) -> (P, 2) on their own top two principal axes (1-D codes get y = 0)."""
+    if codes.shape[1] == 1:
+        centred = codes - codes.mean(0)
+        return np.concatenate([centred, np.zeros_like(centred)], axis=1).astype(np.float32)
+    return PCAProjector(2).fit_transform(codes)
+
+
+def procrustes_align(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Rotate/reflect source (P, 2) onto target (P, 2), rows paired: the orthogonal R minimising ||source R - target||."""
+    u, _, vt = np.linalg.svd(source.T.astype(np.float64) @ target.astype(np.float64))  # (2, 2)
+    return (source @ (u @ vt)).astype(np.float32)

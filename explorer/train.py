@@ -90,8 +90,10 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 @torch.no_grad()
-def evaluate_loss(model, x: torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
-    """Mean loss terms over x in eval mode (a VAE's sampling is seeded, so this repeats exactly)."""
+def evaluate_loss(model, x: torch.Tensor, batch_size: int = 1000, seed: int = 0,
+                  y: torch.Tensor | None = None) -> dict[str, float]:
+    """Mean loss terms over x in eval mode (a VAE's sampling is seeded, so this repeats exactly);
+    labels y (N,) go to models that need them."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -99,7 +101,8 @@ def evaluate_loss(model, x: torch.Tensor, batch_size: int = 1000, seed: int = 0)
     sums: dict[str, float] = {}
     for start in range(0, len(x), batch_size):
         batch = x[start:start + batch_size].to(device)
-        for name, value in model.loss(batch, generator=generator).items():
+        labels = None if y is None else y[start:start + batch_size].to(device)
+        for name, value in model.loss(batch, labels=labels, generator=generator).items():
             sums[name] = sums.get(name, 0.0) + value.item() * len(batch)
     model.train(was_training)
     return {name: total / len(x) for name, total in sums.items()}
@@ -112,8 +115,11 @@ def train(
     x_test: torch.Tensor | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    y_train: torch.Tensor | None = None,
+    y_test: torch.Tensor | None = None,
 ) -> History:
-    """Train `model` in place on x_train (N, C, H, W); returns the per-epoch history.
+    """Train `model` in place on x_train (N, C, H, W) (labels y_train (N,) for the kinds that need
+    them); returns the per-epoch history.
 
     Seeded: the same model init, data and config give the same weights. Setting `stop`
     (from any thread) ends training after the current step; the history says so.
@@ -127,6 +133,7 @@ def train(
     shuffle = torch.Generator().manual_seed(config.seed)
     model.to(device).train()
     x_train = x_train.to(device)
+    y_train = None if y_train is None else y_train.to(device)
     # The fused kernel updates all parameters in one pass instead of a Python loop over tensors.
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
     steps = math.ceil(len(x_train) / config.batch_size)
@@ -141,10 +148,12 @@ def train(
         seen = 0
         for step in range(1, steps + 1):
             # index_select copies rows in one pass; x[idx] takes 5x longer (62 vs 12 µs per batch of 128).
-            batch = x_train.index_select(0, order[(step - 1) * config.batch_size: step * config.batch_size])
+            rows = order[(step - 1) * config.batch_size: step * config.batch_size]
+            batch = x_train.index_select(0, rows)
+            labels = None if y_train is None else y_train.index_select(0, rows)
             if config.shift:
                 batch = random_shift(batch, config.shift, shuffle)
-            terms = model.loss(batch, generator=noise)
+            terms = model.loss(batch, labels=labels, generator=noise)
             loss = terms["total"]
             value = loss.item()  # one number read back; cheaper than a torch.isfinite kernel every step
             if not math.isfinite(value):
@@ -170,7 +179,7 @@ def train(
 
         record = {"epoch": epoch, "train": _means(sums, seen), "test": None}
         if x_test is not None:
-            record["test"] = evaluate_loss(model, x_test)
+            record["test"] = evaluate_loss(model, x_test, y=y_test)
         record["seconds"] = round(time.perf_counter() - started, 3)
         history.epochs.append(record)
         if on_progress:

@@ -42,3 +42,18 @@ class TinyVAE(TinyAE):
 
     def encode(self, x):
         return self.encode_distribution(x)[0]
+
+
+# Small values for every optional ModelConfig field, so a tiny model of any registered kind trains in
+# well under a second. A new kind with new fields adds its values here (its "test parameters").
+TINY_FIELDS = {"hidden": (16,), "channels": (4, 8), "convs_per_scale": 1, "beta": 1.0, "noise": "gaussian",
+               "noise_level": 0.3}
+
+
+def tiny_config(kind: str, image_shape=(1, SIDE, SIDE), latent_dim: int = 3, **overrides):
+    """A ModelConfig of a tiny model of `kind`, setting only the fields that kind uses."""
+    from explorer.kinds import get_kind
+    from explorer.models import ModelConfig
+
+    fields = {name: TINY_FIELDS[name] for name in get_kind(kind).fields}
+    return ModelConfig(kind=kind, image_shape=tuple(image_shape), latent_dim=latent_dim, **{**fields, **overrides})

@@ -6,7 +6,7 @@ import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 from torch import nn
 
-from explorer import anomaly
+from explorer import anomaly, runs
 from explorer.anomaly import (OOD_LABELS, auroc, auroc_per_class, digits_8x8_resized, error_maps, heavy_noise,
                               inverted, one_class_report, ood_sets, precision_recall_at, random_strokes,
                               reconstruction_scores, roc_curve_points, rotated, train_one_class)
@@ -187,13 +187,13 @@ def digits():
 
 def test_train_one_class_trains_on_the_normal_classes_only(digits, monkeypatch):
     seen = {}
-    real_train = anomaly.train
+    real_train = runs.train
 
     def spy(model, x, config, **kwargs):
         seen["x"], seen["config"] = x, config
         return real_train(model, x, config, **kwargs)
 
-    monkeypatch.setattr(anomaly, "train", spy)
+    monkeypatch.setattr(runs, "train", spy)
     progress = []
     model = train_one_class(digits, [3, 1], train_config=TINY, on_progress=progress.append)
     expected = digits.x_train[(digits.y_train == 1) | (digits.y_train == 3)]
@@ -213,7 +213,7 @@ def test_train_one_class_is_seeded(digits):
 
 def test_train_one_class_cuts_the_batch_to_the_normal_set(digits, monkeypatch):
     seen = {}
-    monkeypatch.setattr(anomaly, "train", lambda model, x, config, **kw: seen.update(config=config, n=len(x)))
+    monkeypatch.setattr(runs, "train", lambda model, x, config, **kw: seen.update(config=config, n=len(x)))
     train_one_class(digits, [5], train_config=TrainConfig(epochs=1, batch_size=10_000))
     assert seen["config"].batch_size == seen["n"] == int((digits.y_train == 5).sum())
 
@@ -233,7 +233,7 @@ def test_train_one_class_explains_bad_classes(digits, normal, match):
 
 
 def test_train_one_class_rejects_a_model_for_other_images(digits):
-    with pytest.raises(ExplorerError, match="image shape"):
+    with pytest.raises(ExplorerError, match="expects images of shape"):
         train_one_class(digits, [0], model_config=ModelConfig(kind="ae", image_shape=(1, 28, 28)), train_config=TINY)
 
 

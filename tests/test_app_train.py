@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from explorer import checkpoints
+from explorer import checkpoints, runs
 
 
 @pytest.fixture
@@ -245,7 +245,7 @@ def test_a_failed_ladder_model_says_why(app, app_env, monkeypatch, shipped_ladde
     def crash(*args, **kwargs):
         raise RuntimeError("out of memory (pretend)")
 
-    monkeypatch.setattr(jobs, "train", crash)
+    monkeypatch.setattr(runs, "train", crash)
     shutil.rmtree(app_env / "vae_beta_4")
     app.run()
     assert app.button(key="train_ladder").label == "Train the 1 missing β model"

@@ -6,7 +6,8 @@ import torch
 
 from explorer import CheckpointError, ExplorerError
 from explorer import checkpoints
-from explorer.models import MODEL_KINDS, ModelConfig, build_model
+from explorer.kinds import KINDS
+from explorer.models import ModelConfig, build_model
 
 
 def tiny(kind="vae"):
@@ -21,7 +22,7 @@ def saved(tmp_path):
     return model, path
 
 
-@pytest.mark.parametrize("kind", MODEL_KINDS)
+@pytest.mark.parametrize("kind", list(KINDS))
 def test_round_trip_is_bit_exact(tmp_path, kind):
     model = tiny(kind)
     checkpoint = checkpoints.load(checkpoints.save(model, tmp_path / kind))

@@ -12,10 +12,11 @@ from explorer.compare import MISSING, METRIC_ROWS, metrics_table, random_pairs, 
 from explorer.data import Dataset
 from explorer.errors import ExplorerError
 from explorer.generate import interpolation_smoothness
-from explorer.models import MODEL_KINDS, ModelConfig, build_model
+from explorer.kinds import KINDS
+from explorer.models import ModelConfig, build_model
 
 
-@pytest.fixture(params=MODEL_KINDS)
+@pytest.fixture(params=list(KINDS))
 def model(request):
     torch.manual_seed(0)
     config = ModelConfig(kind=request.param, image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), channels=(4, 8))

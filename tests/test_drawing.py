@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw
 from explorer import latents
 from explorer.drawing import canvas_to_gray, load_image, nearest_neighbours, read_digit, to_mnist
 from explorer.errors import ExplorerError
-from explorer.models import MODEL_KINDS, ModelConfig, build_model
+from explorer.kinds import KINDS
+from explorer.models import ModelConfig, build_model
 
 
 def stroke_canvas(size=280, ink=255, paper=0, line=((20, 20), (90, 70)), width=18):
@@ -266,7 +267,7 @@ def tiny_model(kind, shape=(1, 28, 28)):
     return build_model(ModelConfig(kind=kind, image_shape=shape, latent_dim=4, hidden=(16,), channels=(4, 8))).eval()
 
 
-@pytest.mark.parametrize("kind", MODEL_KINDS)
+@pytest.mark.parametrize("kind", list(KINDS))
 def test_read_digit_gives_code_reconstruction_error_and_neighbours(kind):
     model = tiny_model(kind)
     digit = to_mnist(stroke_canvas(line=((140, 30), (140, 250))))

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from explorer import ExplorerError
-from explorer.models import MODEL_KINDS, ModelConfig, build_model, kl_divergence
+from explorer.kinds import KINDS
+from explorer.models import ModelConfig, build_model, kl_divergence
 
 SHAPES = [(1, 28, 28), (1, 8, 8)]
 
@@ -12,7 +13,7 @@ def make(kind, shape=(1, 8, 8), latent=4, **overrides):
     return build_model(ModelConfig(kind=kind, image_shape=shape, latent_dim=latent, hidden=(32, 16), channels=(8, 16), **overrides))
 
 
-@pytest.mark.parametrize("kind", MODEL_KINDS)
+@pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("latent", [2, 64])
 def test_encode_decode_shapes_and_range(kind, shape, latent):
@@ -26,7 +27,7 @@ def test_encode_decode_shapes_and_range(kind, shape, latent):
     assert torch.equal(model(x), x_hat)
 
 
-@pytest.mark.parametrize("kind", MODEL_KINDS)
+@pytest.mark.parametrize("kind", list(KINDS))
 def test_loss_terms(kind):
     model = make(kind)
     terms = model.loss(torch.rand(6, 1, 8, 8))
@@ -93,8 +94,8 @@ def test_mlp_ae_has_the_documented_bottleneck():
     (dict(latent_dim=0), "Latent size"),
     (dict(latent_dim=100000), "Latent size"),
     (dict(beta=float("nan")), "β"),
-    (dict(noise="pink"), "noise"),
-    (dict(noise_level=2.0), "Noise level"),
+    (dict(kind="dae", noise="pink"), "noise"),
+    (dict(kind="dae", noise_level=2.0), "Noise level"),
     (dict(kind="conv_ae", image_shape=(1, 8, 8), channels=(4, 4, 4, 4, 4)), "too many"),
     (dict(kind="conv_vae", convs_per_scale=0), "Convs per scale"),
 ])
