@@ -66,13 +66,15 @@ def load_note() -> str:
 
 
 def server_settings(blas_threads: int | None = None) -> str:
-    """Apply the server's process-wide settings by importing ui/resources.py (e.g. torch's thread
-    count), optionally limit numpy's BLAS threads too, and describe the result."""
+    """Apply the server's process-wide settings (explorer.serving: torch's and BLAS's thread counts),
+    optionally with another BLAS thread count, and describe the result."""
     os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # no "no runtime" warnings outside a server
     import torch
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    import ui.resources  # noqa: F401  (pyflakes: imported for its side effects)
+    from explorer.serving import limit_threads_for_serving
+
+    limit_threads_for_serving()
 
     if blas_threads:
         threadpool_limits(blas_threads, user_api="blas")

@@ -48,6 +48,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser import streamlit_server  # noqa: E402  (tests/browser.py)
 from tab import Run, Tab  # noqa: E402  (bench/tab.py)
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ui.pages import page  # noqa: E402  (the page registry: plain data, no Streamlit)
+
+
+def path(module: str) -> str:
+    return page(module).url_path
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results_load.md"
 TARGET_P95 = 1.0  # seconds per interaction
@@ -169,7 +176,7 @@ class Student:
 
     def shared_map_link(self) -> None:
         """A new tab on a link with two digits selected: a new session."""
-        self.open("open map link", "", {"ids": self.pair(), "model": self.rng.choice(["vae_32", "ae_32"])},
+        self.open("open map link", path("map_page"), {"ids": self.pair(), "model": self.rng.choice(["vae_32", "ae_32"])},
                   new_tab=True)
         self.think()
         self.set("map: interpolation steps", map_steps=self.rng.randint(5, 20))
@@ -177,14 +184,14 @@ class Student:
         self.set("map: path", map_method=self.option("map_method"))
 
     def compare(self) -> None:
-        self.open("open AE vs VAE", "compare", {"ids": self.pair()})
+        self.open("open AE vs VAE", path("compare_page"), {"ids": self.pair()})
         self.think()
         self.set("compare: interpolation steps", cmp_steps=self.rng.randint(5, 20))
         self.think()
         self.set("compare: prior seed", cmp_seed=self.rng.randint(0, 9999))
 
     def generate(self) -> None:
-        self.open("open Generate", "generate")
+        self.open("open Generate", path("generate_page"))
         self.think()
         self.set("generate: seed", gen_seed=self.rng.randint(0, 10_000))
         self.think()
@@ -196,7 +203,7 @@ class Student:
             self.set("generate: latent slider", **{key: self.slider_value(key)})
 
     def denoise(self) -> None:
-        self.open("open Denoise", "denoise")
+        self.open("open Denoise", path("denoise_page"))
         self.think()
         self.set("denoise: noise", dn_kind=self.option("dn_kind"))
         self.think()
@@ -221,7 +228,7 @@ def train(url: str, record: Record, rng: random.Random, deadline: float, index: 
     """A teacher starts a long training job and keeps its page open: the page's own timer
     (a fragment's run_every) refreshes the progress, as in a browser."""
     teacher = Student(url, record, rng, measure=False)
-    teacher.open("open Train", "train")
+    teacher.open("open Train", path("train_page"))
     teacher.set("train: settings", train_epochs=TRAIN_EPOCHS)  # the default model and dataset: an MLP VAE on mnist5k
     teacher.set("train: start", train_start=True)
     while time.monotonic() < deadline and teacher.tab is not None:

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from explorer import jobs  # noqa: E402
 from explorer.data import load_dataset  # noqa: E402
-from ui.train_page import DEFAULTS, KINDS, run_settings  # noqa: E402
+from explorer.presets import DEFAULTS, page_configs, trainable_kinds  # noqa: E402
 
 TARGET_SECONDS = 60
 
@@ -33,8 +33,8 @@ def main() -> None:
     image_shape = load_dataset(DEFAULTS["dataset"]).image_shape
     registry = jobs.JobRegistry(max_running=1)
     rows = []
-    for kind, label in KINDS.items():
-        model, training = run_settings(DEFAULTS, image_shape, kind=kind)
+    for kind, label in ((k.name, k.label) for k in trainable_kinds()):
+        model, training = page_configs(DEFAULTS, image_shape, kind=kind)
         started = time.perf_counter()
         snap = registry.wait(registry.submit(jobs.JobSpec(DEFAULTS["dataset"], model, training, f"bench_{kind}")))
         seconds = time.perf_counter() - started

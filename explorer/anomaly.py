@@ -272,3 +272,34 @@ def one_class_report(model: torch.nn.Module, dataset: Dataset, normal_classes) -
         auroc=auroc(scores[is_normal], scores[~is_normal]),
         auroc_per_class=auroc_per_class(scores, labels, normal),
     )
+
+
+# --- the Anomalies page's threshold slider and uploads -------------------------------------------
+
+N_THRESHOLDS = 160  # threshold slider stops, spaced evenly on a log scale
+
+
+def threshold_options(all_scores: np.ndarray, n: int = N_THRESHOLDS) -> list[float]:
+    """Slider stops from just below the lowest score to just above the highest, log-spaced, 3 digits."""
+    lo, hi = float(all_scores.min()) * 0.9, float(all_scores.max()) * 1.1
+    return sorted({float(f"{v:.3g}") for v in np.geomspace(max(lo, 1e-6), max(hi, 2e-6), n)})
+
+
+def nearest_threshold(options: list[float], value: float) -> float:
+    """The stop closest to `value` on the log scale the stops are spaced on."""
+    return min(options, key=lambda o: abs(np.log(o) - np.log(value)) if value > 0 else o)
+
+
+def read_uploads(files: list[tuple[str, bytes]]) -> tuple[list[np.ndarray], list[str], list[tuple[str, str]]]:
+    """Uploaded (name, bytes) pairs -> (28×28 images, their names, (name, problem) for each bad file).
+    A bad file never raises: the others are still read."""
+    from .drawing import load_image, to_mnist
+
+    images, names, problems = [], [], []
+    for name, content in files:
+        try:
+            images.append(to_mnist(load_image(content)))
+            names.append(name)
+        except ExplorerError as error:
+            problems.append((name, str(error)))
+    return images, names, problems

@@ -14,6 +14,7 @@ import torch
 
 from .errors import ExplorerError
 from .latents import encode_dataset, reconstruct
+from .kinds import KINDS, get_kind
 
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")
 NOISE_LEVEL_RANGE = {"gaussian": (0.0, 1.0), "salt_pepper": (0.0, 1.0), "mask": (0.0, 1.0)}
@@ -179,3 +180,78 @@ def same_dataset(datasets: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     first = next(iter(datasets.values()))
     kept = [name for name, dataset in datasets.items() if dataset == first]
     return kept, {name: dataset for name, dataset in datasets.items() if dataset != first}
+
+
+# ---------------------------------------------------------------- the Denoise page's words, from its numbers
+
+CLEAR_GAIN_DB = 3.0  # "by a wide margin": the gain the DAE should show on the noise it was trained on
+LEVEL_DB = 1.0  # a difference smaller than this is "about level"
+
+
+def training_noise(noise: str, level: float) -> str:
+    """How a DAE was corrupted in training (its config's noise and noise_level), in words."""
+    if noise == "gaussian":
+        return f"Gaussian noise σ = {level:g}"
+    return f"random masking of {level:.0%} of the pixels"
+
+
+def seen_in_training(noise: str, noise_level: float, kind: str, level: float) -> bool:
+    """Is the page's corruption the one the DAE was trained on? (Its pixel masking is neither the
+    masked box nor salt and pepper.)"""
+    return noise == kind == "gaussian" and abs(noise_level - level) < 1e-9
+
+
+def is_plain_ae(kind) -> bool:
+    """An autoencoder with no noise in training and no prior: what a DAE is compared with."""
+    return kind.is_plain_autoencoder and not kind.denoising and not kind.variational
+
+
+def _judged(gain: float, other: str) -> str:
+    gain = round(gain, 1)  # judged as shown, so the words never contradict the number beside them
+    if gain >= CLEAR_GAIN_DB:
+        return f"beats {other} by a wide margin"
+    if gain >= LEVEL_DB:
+        return f"beats {other}"
+    if gain > -LEVEL_DB:
+        return f"is about level with {other}"
+    return f"does worse than {other}"
+
+
+def verdict(summaries: dict[str, dict], kinds: dict[str, str], noisy_psnr: float,
+            trained_on: str | None = None, seen: bool = False) -> str | None:
+    """How the denoising AE did against the noisy input and the plain AE, worded from the numbers.
+
+    summaries: name -> {"psnr": mean dB}; kinds: name -> model kind (explorer.kinds); trained_on: the
+    DAE's training noise in words, named when the DAE does not clearly win; seen: whether the page's
+    noise is that training noise. None when no DAE is chosen.
+    """
+    dae = next((m for m in summaries if get_kind(kinds[m]).denoising), None)
+    if dae is None:
+        return None
+    value = summaries[dae]["psnr"]
+    gain = value - noisy_psnr
+    text = f"Here **{dae}** reaches {value:.1f} dB, {gain:+.1f} dB against the noisy input"
+    judged = [_judged(gain, "the noisy input")]
+    plain = next((m for m in summaries if is_plain_ae(get_kind(kinds[m]))), None)
+    won = round(gain, 1) >= CLEAR_GAIN_DB
+    if plain is not None:
+        plain_gain = value - summaries[plain]["psnr"]
+        text += f" and {plain_gain:+.1f} dB against **{plain}**"
+        judged.append(_judged(plain_gain, f"**{plain}**"))
+        won = won and round(plain_gain, 1) >= LEVEL_DB
+    text += ": it " + " and ".join(judged) + "."
+    if not won and trained_on:
+        text += (f" It was trained on exactly this noise ({trained_on})." if seen else
+                 f" It was trained to remove {trained_on}, not this: here you see what it did not learn.")
+    return text
+
+
+def offered_dae(listings, preferred=()) -> tuple[str, str] | None:
+    """(name, training noise in words) of a DAE among readable checkpoint listings: the first of
+    `preferred` names that is one, else the first in the listing."""
+    rank = {name: i for i, name in enumerate(preferred)}
+    for item in sorted(listings, key=lambda item: rank.get(item.name, len(rank))):
+        model = item.info.get("model", {})
+        if model.get("kind") in KINDS and KINDS[model["kind"]].denoising:
+            return item.name, training_noise(model.get("noise", "gaussian"), float(model.get("noise_level", 0.0)))
+    return None

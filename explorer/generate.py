@@ -334,3 +334,26 @@ def interpolation_smoothness(
         dist = _nearest_distances(images, ref.flatten(1), model_device(model))
     # ||x - r||_2 / sqrt(D) is the RMSE per pixel.
     return float((dist / np.sqrt(n_pixels)).mean().item())
+
+
+def dimension_stats(model, x: torch.Tensor, codes: np.ndarray) -> dict:
+    """Per latent dimension, measured on images x (N, C, H, W) whose codes (N, latent) are given: `order`
+    (most used first), `kl` (VAEs, else None), `variance`, and the `centre` and `sigma` that slider ranges
+    and traversal strips use: the prior's N(0, 1) for a VAE, the codes' own mean and spread for a plain
+    AE, whose codes can live anywhere."""
+    variational = getattr(model, "is_variational", False)
+    latent = codes.shape[1]
+    return dict(
+        order=dimension_order(model, x),
+        kl=kl_per_dimension(model, x) if variational else None,
+        variance=codes.var(axis=0),
+        centre=np.zeros(latent) if variational else codes.mean(axis=0),
+        sigma=np.ones(latent) if variational else np.maximum(codes.std(axis=0), 1e-3),
+    )
+
+
+def slider_range(stats: dict, dim: int, value: float, sigmas: float = 3.0) -> tuple[float, float]:
+    """±sigmas·σ around dimension `dim`'s centre (dimension_stats), widened to hold `value`, a digit's own."""
+    lo = stats["centre"][dim] - sigmas * stats["sigma"][dim]
+    hi = stats["centre"][dim] + sigmas * stats["sigma"][dim]
+    return float(min(lo, value)), float(max(hi, value))

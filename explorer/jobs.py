@@ -14,12 +14,8 @@ when one job trains at a time, the default on a 2-core machine. Each job thread 
 cpu_count // max_running intra-op threads, so parallel jobs share the cores instead of
 each starting one thread per core.
 
-Latent replay (explorer.projection.replay_frames): each epoch's codes of the same test digits are projected with their own PCA
-(2 axes), then every epoch's map is rotated/reflected onto the latest epoch's map by
-orthogonal Procrustes (same digits in both, so the best-fitting rotation is one SVD of a 2x2
-matrix). Rotation and reflection only, no scaling: PCA signs and axis order are arbitrary
-per epoch, so without this the replay would flip and spin; the spread of the codes is kept
-as it is, so a map that shrinks under a strong KL term is shown shrinking.
+Each epoch's latent snapshot is aligned to the latest one for the replay: see
+`explorer.projection.procrustes_align`.
 """
 
 from __future__ import annotations

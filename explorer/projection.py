@@ -319,6 +319,13 @@ def load_projection(path, codes_fingerprint: str) -> np.ndarray | None:
 
 
 # ---------------------------------------------------------------- the Train page's replay of the latent map
+#
+# The Train page's replay: each epoch's codes of the same test digits are projected with their own PCA
+# (2 axes), then every epoch's map is rotated/reflected onto the latest epoch's map by
+# orthogonal Procrustes (same digits in both, so the best-fitting rotation is one SVD of a 2x2
+# matrix). Rotation and reflection only, no scaling: PCA signs and axis order are arbitrary
+# per epoch, so without this the replay would flip and spin; the spread of the codes is kept
+# as it is, so a map that shrinks under a strong KL term is shown shrinking.
 
 
 def project_2d(codes: np.ndarray) -> np.ndarray:

@@ -57,3 +57,15 @@ def tiny_config(kind: str, image_shape=(1, SIDE, SIDE), latent_dim: int = 3, **o
 
     fields = {name: TINY_FIELDS[name] for name in get_kind(kind).fields}
     return ModelConfig(kind=kind, image_shape=tuple(image_shape), latent_dim=latent_dim, **{**fields, **overrides})
+
+
+def png_bytes(image) -> bytes:
+    """A grey image (H, W) in [0, 1] as the bytes of a PNG file, as a user would upload it."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray((np.asarray(image) * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -5,6 +5,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 from torch import nn
+from standins import png_bytes
 
 from explorer import anomaly, runs
 from explorer.anomaly import (OOD_LABELS, auroc, auroc_per_class, digits_8x8_resized, error_maps, heavy_noise,
@@ -261,3 +262,19 @@ def test_one_class_detector_learns_on_mnist5k_in_two_epochs(normal):
     assert len(per_class) == 9
     assert np.mean(list(per_class.values())) > 0.85
     assert min(per_class.values()) > 0.75  # measured lowest: 0.91 (normal 0), 0.94 (normal 1)
+
+
+def test_threshold_options_are_log_spaced_and_cover_the_scores():
+    scores = np.array([0.01, 0.02, 0.5])
+    options = anomaly.threshold_options(scores)
+    assert options == sorted(options) and options[0] < 0.01 and options[-1] > 0.5
+    assert anomaly.nearest_threshold(options, 0.02) == pytest.approx(0.02, rel=0.05)
+
+
+def test_read_uploads_never_raises():
+    image = np.zeros((30, 30))
+    image[5:25, 12:17] = 1.0
+    images, names, problems = anomaly.read_uploads([("a.png", png_bytes(image)), ("b.png", b"junk")])
+    assert names == ["a.png"] and images[0].shape == (28, 28)
+    assert len(problems) == 1 and problems[0][0] == "b.png" and problems[0][1]
+    assert anomaly.read_uploads([]) == ([], [], [])

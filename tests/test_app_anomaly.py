@@ -1,14 +1,13 @@
 """The anomaly page under AppTest: scores, threshold, uploads and one-class training."""
 
-import io
 import json
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from chart_json import array
+from standins import png_bytes
 from explorer import anomaly, checkpoints, data, drawing
 from ui import anomaly_page
 
@@ -20,12 +19,6 @@ def app(page_app):
 
 def pr_sentence(app) -> str:
     return next(m.value for m in app.markdown if m.value.startswith("At threshold"))
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray((image * 255).astype(np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def chart(app, key: str) -> dict:
@@ -196,22 +189,6 @@ def test_upload_of_a_digit_is_scored(app, ae_32_scores):
     assert ": looks normal" in captions[0]
 
 
-def test_read_uploads_never_raises():
-    class Upload:
-        def __init__(self, name, data):
-            self.name, self.data = name, data
-
-        def getvalue(self):
-            return self.data
-
-    image = np.zeros((30, 30))
-    image[5:25, 12:17] = 1.0
-    images, names, problems = anomaly_page.read_uploads([Upload("a.png", png_bytes(image)), Upload("b.png", b"junk")])
-    assert names == ["a.png"] and images[0].shape == (28, 28)
-    assert len(problems) == 1 and "b.png" in problems[0]
-    assert anomaly_page.read_uploads(None) == ([], [], [])
-
-
 def test_one_class_training_shows_the_auroc_table(app):
     app.run()
     train_one_class(app, [0], epochs=2)
@@ -267,15 +244,6 @@ def test_one_class_results_are_cleared_when_the_dataset_changes(app, digits_mode
     assert list(one_class_table(app)["digit"]) == [str(d) for d in range(10) if d != 1]
 
 
-@pytest.mark.parametrize("params", [{"model": "no_such_model"}, {"thr": "-1"}, {"thr": "abc"}, {"thr": "1e9"},
-                                    {"odd": "cats"}])
-def test_bad_url_parameters_fall_back_with_a_notice(app, params):
-    app.query_params.update(params)
-    app.run()
-    assert not app.exception
-    assert any("Ignored" in w.value for w in app.warning)
-
-
 def test_url_threshold_is_snapped_to_a_slider_stop(app, page_app):
     app.run()
     stop = float(app.select_slider(key="an_threshold").options[40])
@@ -284,10 +252,3 @@ def test_url_threshold_is_snapped_to_a_slider_stop(app, page_app):
     fresh.run()
     assert not fresh.exception and not fresh.warning
     assert fresh.select_slider(key="an_threshold").value == stop
-
-
-def test_threshold_options_are_log_spaced_and_cover_the_scores():
-    scores = np.array([0.01, 0.02, 0.5])
-    options = anomaly_page.threshold_options(scores)
-    assert options == sorted(options) and options[0] < 0.01 and options[-1] > 0.5
-    assert anomaly_page.nearest(options, 0.02) == pytest.approx(0.02, rel=0.05)

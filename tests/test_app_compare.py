@@ -98,18 +98,6 @@ def test_the_same_model_on_both_sides_gets_distinct_columns(app):
     assert list(app.table[0].value.columns) == ["vae_32 (left)", "vae_32 (right)"]
 
 
-@pytest.mark.parametrize("params", [
-    {"left": "no_such_model"}, {"right": "../../etc"}, {"ids": "999999"}, {"ids": "-3,4"}, {"ids": "3,x"},
-    {"steps": "-2"}, {"steps": "many"}, {"interp": "cubic"}, {"proj": "tsne"}, {"proj": "pca3"}, {"seed": "-1"},
-])
-def test_bad_url_parameters_fall_back_with_a_notice(app, params):
-    app.query_params.update(params)
-    app.run()
-    assert not app.exception
-    assert any("Ignored" in w.value for w in app.warning)
-    assert (app.selectbox(key="cmp_left").value, app.selectbox(key="cmp_right").value) == ("ae_32", "vae_32")
-
-
 def test_a_broken_checkpoint_is_not_offered_and_the_page_keeps_working(app, app_env):
     import shutil
 

@@ -188,18 +188,6 @@ def test_url_parameters_round_trip(app):
     assert app.query_params["models"] == "vae_2,ae_32"
 
 
-@pytest.mark.parametrize("params", [
-    {"models": "no_such_model"}, {"models": "ae_32,vae_32,dae_32,vae_2"}, {"models": ""}, {"proj": "tsne"},
-    {"models": "../../etc"},
-])
-def test_bad_url_parameters_fall_back_with_a_notice(app, params):
-    app.query_params.update(params)
-    app.run()
-    assert not app.exception
-    assert any("Ignored" in w.value for w in app.warning)
-    assert app.multiselect(key="draw_models").value == list(draw_page.DEFAULT_MODELS)
-
-
 def test_digit_from_canvas_reads_a_synthetic_stroke():
     rgba = np.zeros((280, 280, 4), np.uint8)  # transparent, as a pad without background colour returns
     rgba[60:220, 130:148] = (255, 255, 255, 255)  # one vertical stroke: a "1"

@@ -89,18 +89,6 @@ def test_url_parameters_round_trip(app):
     assert app.query_params["model"] == "ae_32" and app.query_params["ids"] == "5,7"
 
 
-@pytest.mark.parametrize("params", [
-    {"model": "no_such_model"}, {"ids": "999999"}, {"ids": "-3,4"}, {"steps": "-2"}, {"steps": "many"},
-    {"proj": "tsne"}, {"split": "../../etc"}, {"thumbs": "yes"}, {"interp": "cubic"},
-])
-def test_bad_url_parameters_fall_back_with_a_notice(app, params):
-    app.query_params.update(params)
-    app.run()
-    assert not app.exception
-    assert any("Ignored" in w.value for w in app.warning)
-    assert app.selectbox(key="map_model").value in ("vae_32", "ae_32")
-
-
 def test_changing_the_split_drops_the_selection_instead_of_moving_it_to_other_digits(app):
     """Ids are rows of the shown split: row 3 of "all" and row 3 of "test" are different digits."""
     app.run()

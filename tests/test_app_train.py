@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from explorer import checkpoints, runs
+from explorer import checkpoints, presets, runs
 
 
 @pytest.fixture
@@ -73,8 +73,8 @@ def test_a_dae_is_trained_on_the_chosen_noise(app):
     app.selectbox(key="train_kind").set_value("dae").run()
     app.selectbox(key="train_noise_kind").set_value("mask").run()
     app.slider(key="train_noise").set_value(0.5).run()
-    settings = {**train_page.DEFAULTS, "kind": "dae", "noise_kind": "mask", "noise": 0.5}
-    model, _ = train_page.run_settings(settings, (1, 28, 28))
+    settings = {**presets.DEFAULTS, "kind": "dae", "noise_kind": "mask", "noise": 0.5}
+    model, _ = presets.page_configs(settings, (1, 28, 28))
     assert (model.kind, model.noise, model.noise_level) == ("dae", "mask", 0.5)
     start_run(app, epochs=1)  # on the digits: the job's model is built from what the page shows
     snap = train_page.registry().snapshot(app.query_params["job"])
@@ -223,18 +223,6 @@ def shipped_ladder_back(app_env):
     for name in LADDER:
         shutil.rmtree(app_env / name, ignore_errors=True)
         shutil.copytree(ROOT / "checkpoints" / name, app_env / name)
-
-
-def test_ladder_differences_names_every_setting_but_beta():
-    from ui.train_page import ladder_differences
-
-    base = {"dataset": "mnist5k", "model": {"kind": "vae", "latent_dim": 16, "beta": 1.0},
-            "training": {"epochs": 40, "lr": 0.002, "seed": 0, "seconds": 12.0}}
-    other_beta = {**base, "model": {**base["model"], "beta": 4.0}, "training": {**base["training"], "seconds": 9.0}}
-    assert ladder_differences([base, other_beta]) == []
-    longer = {**other_beta, "training": {**other_beta["training"], "epochs": 15}}
-    smaller = {**base, "model": {**base["model"], "latent_dim": 8}}
-    assert ladder_differences([base, longer, smaller]) == ["latent_dim", "epochs"]
 
 
 def test_a_failed_ladder_model_says_why(app, app_env, monkeypatch, shipped_ladder_back):

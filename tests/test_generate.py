@@ -297,3 +297,32 @@ def test_smoothness_needs_an_intermediate_step(model):
     x = rand_images(2)
     with pytest.raises(ExplorerError, match="steps"):
         interpolation_smoothness(model, x[:1], x[1:], x, steps=2)
+
+
+# ---------------------------------------------------------------- the Generate page's per-dimension statistics
+
+
+def test_dimension_stats_use_the_prior_for_a_vae_and_the_codes_own_spread_for_an_ae(model):
+    from explorer.generate import dimension_stats, kl_per_dimension
+
+    x = rand_images(40)
+    codes = model.encode(x).detach().numpy()
+    stats = dimension_stats(model, x, codes)
+    np.testing.assert_array_equal(stats["order"], dimension_order(model, x))
+    np.testing.assert_allclose(stats["variance"], codes.var(axis=0))
+    if model.is_variational:
+        np.testing.assert_allclose(stats["kl"], kl_per_dimension(model, x))
+        assert (stats["centre"] == 0).all() and (stats["sigma"] == 1).all()
+    else:
+        assert stats["kl"] is None
+        np.testing.assert_allclose(stats["centre"], codes.mean(axis=0))
+        np.testing.assert_allclose(stats["sigma"], np.maximum(codes.std(axis=0), 1e-3))
+
+
+def test_slider_range_spans_three_sigma_and_widens_to_hold_the_digit():
+    from explorer.generate import slider_range
+
+    stats = {"centre": np.array([1.0]), "sigma": np.array([2.0])}
+    assert slider_range(stats, 0, 1.5) == (-5.0, 7.0)
+    assert slider_range(stats, 0, 9.0) == (-5.0, 9.0)
+    assert slider_range(stats, 0, -8.0, sigmas=1.0) == (-8.0, 3.0)

@@ -106,3 +106,19 @@ def test_the_cli_offers_exactly_the_registered_kinds(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "{" + ",".join(KIND_NAMES) + "}" in capsys.readouterr().out
+
+
+def test_no_page_compares_model_kind_strings():
+    """Pages ask the registry (kind.variational, kind.denoising, ...), never `kind == "dae"`."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in [root / "app.py", *sorted((root / "ui").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                constants = [c for c in ast.walk(node) if isinstance(c, ast.Constant) and c.value in kinds.KINDS]
+                if constants:
+                    offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

@@ -34,13 +34,13 @@ from safetensors.torch import load_file, save_file
 
 from explorer import checkpoints, data
 from explorer.errors import CheckpointError, ExplorerError
+from ui import pages
 from test_app_draw import assert_models_read_the_digit, draw, four, png, upload
 from test_drawing import png_header_only
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("map_page", "compare_page", "generate_page", "denoise_page", "anomaly_page", "draw_page", "train_page")
-TITLES = {"map_page": "Latent map", "compare_page": "AE vs VAE", "generate_page": "Generate", "denoise_page": "Denoise",
-          "anomaly_page": "Anomalies", "draw_page": "Draw a digit", "train_page": "Train"}
+PAGES = [info.module for info in pages.PAGES]
+TITLES = {info.module: info.title for info in pages.PAGES}
 MODEL_KEYS = {"map_page": "map_model", "compare_page": "cmp_right", "generate_page": "gen_model",
               "anomaly_page": "an_model"}
 
@@ -450,15 +450,6 @@ def test_the_network_probe_gives_up_on_a_hanging_name_lookup(monkeypatch):
 
 # ---------------------------------------------------------------- URL parameters: garbage everywhere
 
-PARAMS = {
-    "map_page": ("model", "split", "proj", "thumbs", "ids", "steps", "interp"),
-    "compare_page": ("left", "right", "proj", "ids", "steps", "interp", "seed"),
-    "generate_page": ("model", "seed", "temp", "digit"),
-    "denoise_page": ("noise", "level", "seed", "models"),
-    "anomaly_page": ("model", "odd", "thr"),
-    "draw_page": ("models", "proj"),
-    "train_page": ("job",),
-}
 GARBAGE = {
     "parent-path": "../../etc",
     "absolute-path": "/etc/passwd",
@@ -474,7 +465,7 @@ GARBAGE = {
 def test_garbage_in_every_url_parameter_gives_defaults_not_a_crash(page_app, app_env, page, garbage):
     before = snapshot(app_env)
     app = page_app(page)
-    app.query_params.update({param: GARBAGE[garbage] for param in PARAMS[page]})
+    app.query_params.update({param: GARBAGE[garbage] for param in pages.page(page).params})
     app.run()
     assert not app.exception
     assert app.title[0].value == TITLES[page]

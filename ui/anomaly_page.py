@@ -10,12 +10,11 @@ import torch
 from explorer import anomaly, drawing, figures, latents
 from explorer.errors import ExplorerError
 from explorer.train import TrainConfig
-from ui import resources, url_state
+from ui import resources, scaffold, url_state
 
 DEFAULT_MODEL = "ae_32"
 N_OOD = 100  # images per out-of-distribution set
 N_WORST = 8  # most anomalous inputs shown
-N_THRESHOLDS = 160  # threshold slider stops, spaced evenly on a log scale
 FALSE_ALARM_RATE = 0.05  # default threshold flags this share of the test digits
 ONE_CLASS_BATCH = 32
 
@@ -39,41 +38,14 @@ def scores(name: str, version: int) -> dict:
     }
 
 
-def threshold_options(all_scores: np.ndarray) -> list[float]:
-    """Slider stops from just below the lowest score to just above the highest, log-spaced, 3 digits."""
-    lo, hi = float(all_scores.min()) * 0.9, float(all_scores.max()) * 1.1
-    return sorted({float(f"{v:.3g}") for v in np.geomspace(max(lo, 1e-6), max(hi, 2e-6), N_THRESHOLDS)})
-
-
-def nearest(options: list[float], value: float) -> float:
-    return min(options, key=lambda o: abs(np.log(o) - np.log(value)) if value > 0 else o)
-
-
-# --- upload handling ----------------------------------------------------------------------------------
-
-def read_uploads(files) -> tuple[list[np.ndarray], list[str], list[str]]:
-    """Uploaded files -> (28×28 images, their names, error messages). A bad file never raises."""
-    images, names, problems = [], [], []
-    for file in files or []:
-        try:
-            images.append(drawing.to_mnist(drawing.load_image(file.getvalue())))
-            names.append(file.name)
-        except ExplorerError as error:
-            problems.append(f"**{file.name}**: {error}")
-    return images, names, problems
-
-
 # --- page sections ------------------------------------------------------------------------------------
 
 def model_controls(names: list[str]) -> dict:
-    default = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
-    url_state.seed_widget("an_model", "model", str, default, lambda v: v in names)
-    resources.keep_chosen_model("an_model", names, default)  # deleted or broken since the last run
     url_state.seed_widget("an_ood", "odd", lambda t: [k for k in t.split(",") if k], list(anomaly.OOD_LABELS),
                           lambda v: all(k in anomaly.OOD_LABELS for k in v))
     c1, c2 = st.columns([1, 4])
     return dict(
-        model=c1.selectbox("Model", names, key="an_model"),
+        model=scaffold.model_picker("Model", names, "an_model", default=DEFAULT_MODEL, where=c1),
         ood=c2.multiselect("Odd inputs (the anomalies to find)", list(anomaly.OOD_LABELS),
                            format_func=anomaly.OOD_LABELS.get, key="an_ood"),
     )
@@ -85,7 +57,7 @@ def threshold_control(name: str, options: list[float], default: float) -> float:
         value = float(text)
         if not options[0] <= value <= options[-1]:
             raise ValueError("out of range")
-        return nearest(options, value)
+        return anomaly.nearest_threshold(options, value)
 
     url_state.seed_widget("an_threshold", "thr", parse, default)
     if st.session_state.get("an_threshold_for", name) != name or st.session_state["an_threshold"] not in options:
@@ -172,9 +144,9 @@ def map_section(name: str, ds, test_scores: np.ndarray, odd_kinds: list[str]) ->
 def uploads_section(name: str, test_scores: np.ndarray, threshold: float) -> None:
     files = st.file_uploader("Score your own digit pictures (PNG or JPEG)", type=["png", "jpg", "jpeg"],
                              accept_multiple_files=True, key="an_upload")
-    images, names, problems = read_uploads(files)
-    for problem in problems:
-        st.error(problem, icon=":material/broken_image:")
+    images, names, problems = anomaly.read_uploads([(file.name, file.getvalue()) for file in files or []])
+    for file_name, problem in problems:
+        st.error(f"{file_name}: {problem}", icon=":material/broken_image:")
     if not images:
         return
     model = resources.checkpoint(name).model
@@ -268,8 +240,8 @@ def one_class_section(ds) -> None:
 def detect_sections(name: str, ds, settings: dict, result: dict) -> None:
     """The first tab below the model choice: threshold, metrics, most anomalous inputs, map, uploads."""
     test_scores = result["test"]
-    options = threshold_options(np.concatenate([test_scores, *result["ood"].values()]))
-    default = nearest(options, float(np.quantile(test_scores, 1 - FALSE_ALARM_RATE)))
+    options = anomaly.threshold_options(np.concatenate([test_scores, *result["ood"].values()]))
+    default = anomaly.nearest_threshold(options, float(np.quantile(test_scores, 1 - FALSE_ALARM_RATE)))
     threshold = threshold_control(name, options, default)
     url_state.show_notices()
     url_state.write({"model": name, "thr": threshold, "odd": settings["ood"]})
@@ -306,10 +278,8 @@ def render() -> None:
         "(mean squared error per pixel) is an anomaly score: high means unusual. **Look for**: which odd inputs "
         "land right of the threshold, and which ones the model rebuilds so well that they pass as digits."
     )
-    names = resources.checkpoint_names()
-    if not names:
-        st.error("No checkpoints found in the checkpoints folder. Train one on the Train page or with "
-                 "`python -m explorer train`.")
+    names = scaffold.offered_models()
+    if names is None:
         return
     detect, one_class = st.tabs(["Score odd inputs", "One-class: train your own detector"])
     ds = None

@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer import compare, figures, generate, metrics
 from explorer.errors import ExplorerError
-from ui import pictures, resources, url_state
+from ui import pictures, resources, scaffold, url_state
 from ui.selection import MAX_HIGHLIGHTS, path_on_map, pause_if_maps_change, selected_ids
 
 PROJECTIONS = {"pca": "PCA (2-D)", "umap": "UMAP (2-D)"}
@@ -24,30 +24,19 @@ PRIOR_ON_MAPS_HELP = (
     "(its codes are spread far wider than N(0, I)) while a VAE's spread like the digits. UMAP places a new code "
     "among the digits whose codes are nearest, however far they are, so only PCA shows codes that land nowhere."
 )
-KIND_NAMES = {
-    "ae": "autoencoder (AE)",
-    "dae": "denoising autoencoder (DAE)",
-    "vae": "variational autoencoder (VAE)",
-    "conv_ae": "convolutional AE",
-    "conv_vae": "convolutional VAE",
-}
 
 
 def describe(name: str) -> str:
     """'ae_32 · autoencoder (AE), latent 32'."""
     config = resources.checkpoint(name).config
-    return f"{name} · {KIND_NAMES.get(config.kind, config.kind)}, latent {config.latent_dim}"
+    return f"{name} · {config.spec.description}, latent {config.latent_dim}"
 
 
 def compare_controls(names: list[str]) -> dict:
     """The two models and the projection; seeded from the URL once per session."""
     left, right = resources.DEFAULT_COMPARE
-    default_left = left if left in names else names[0]
-    default_right = right if right in names else names[min(1, len(names) - 1)]
-    url_state.seed_widget("cmp_left", "left", str, default_left, lambda v: v in names)
-    url_state.seed_widget("cmp_right", "right", str, default_right, lambda v: v in names)
-    resources.keep_chosen_model("cmp_left", names, default_left)
-    resources.keep_chosen_model("cmp_right", names, default_right)
+    scaffold.seed_model_choice("cmp_left", "left", names, left)
+    scaffold.seed_model_choice("cmp_right", "right", names, right if right in names else names[min(1, len(names) - 1)])
     url_state.seed_widget("cmp_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
     url_state.seed_widget("cmp_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
     url_state.seed_widget("cmp_method", "interp", str, "linear", lambda v: v in METHODS)
@@ -179,10 +168,8 @@ def render() -> None:
         "without gaps; the AE's has clusters with empty space between them. Walks across that empty space, and "
         "random codes, land where the AE's decoder never saw a code, so they decode to nonsense."
     )
-    names = resources.checkpoint_names()
-    if not names:
-        st.error("No checkpoints found in the checkpoints folder. Train one on the Train page or with "
-                 "`python -m explorer train`.")
+    names = scaffold.offered_models()
+    if names is None:
         return
     settings = compare_controls(names)
     try:
@@ -245,8 +232,7 @@ def compare_view(settings: dict) -> None:
             except ExplorerError as error:
                 st.error(str(error))
                 continue
-            if lmap.note:
-                st.info(lmap.note, icon=":material/hourglass_top:")
+            scaffold.map_note(lmap)
             if lmap.pending:
                 pending.append(chosen[side])
             st.plotly_chart(fig, key=CHARTS[side], on_select="rerun", selection_mode=("points", "box", "lasso"),

@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer import checkpoints, denoise, figures
 from explorer.errors import ExplorerError
-from ui import pictures, resources, url_state
+from ui import pictures, resources, scaffold, url_state
 
 KINDS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper", "mask": "Masked box"}
 LEVEL_LABELS = {
@@ -29,17 +29,13 @@ def denoise_controls(names: list[str]) -> dict:
     url_state.seed_widget("dn_kind", "noise", str, DEFAULT_NOISE[0], lambda v: v in KINDS)
     url_state.seed_widget("dn_level", "level", float, DEFAULT_NOISE[1], lambda v: 0.0 <= v <= 1.0)
     url_state.seed_widget("dn_seed", "seed", int, 0, lambda v: 0 <= v <= 9999)
-    url_state.seed_widget("dn_models", "models", lambda t: [m for m in t.split(",") if m], default_models,
-                          lambda v: bool(v) and all(m in names for m in v))
-    # A checkpoint deleted since the last run would make the multiselect raise.
-    resources.keep_chosen_models("dn_models", names)
     c1, c2, c3 = st.columns([1.2, 2, 1])
     kind = c1.selectbox("Noise", list(KINDS), format_func=KINDS.get, key="dn_kind")
     level = c2.slider(LEVEL_LABELS[kind], 0.0, 1.0, step=0.05, key="dn_level")
     seed = c3.number_input("Seed", 0, 9999, step=1, key="dn_seed",
                            help="Picks the digits shown and the noise drawn; the same seed gives the same picture")
-    models = st.multiselect("Models", names, key="dn_models",
-                            help=f"The first {MAX_MAPS} also get a latent map below")
+    models = scaffold.models_picker("Models", names, "dn_models", "models", default_models, valid=bool,
+                                    help=f"The first {MAX_MAPS} also get a latent map below")
     return dict(kind=kind, level=float(level), seed=int(seed), models=models)
 
 
@@ -80,63 +76,6 @@ def digit_rows(report: denoise.DenoiseReport, clean, ids: list[int], labels, cla
         image_row(f"**{name}**  \n{report.mean_psnr[name]:.1f} dB", recon, [f"{p:.1f} dB" for p in report.psnr[name]])
 
 
-CLEAR_GAIN_DB = 3.0  # "by a wide margin": the gain the DAE should show on the noise it was trained on
-LEVEL_DB = 1.0  # a difference smaller than this is "about level"
-
-
-def training_noise(noise: str, level: float) -> str:
-    """How a DAE was corrupted in training (its config's noise and noise_level), in words."""
-    if noise == "gaussian":
-        return f"Gaussian noise σ = {level:g}"
-    return f"random masking of {level:.0%} of the pixels"
-
-
-def seen_in_training(noise: str, noise_level: float, kind: str, level: float) -> bool:
-    """Is the page's corruption the one the DAE was trained on? (Its pixel masking is neither the
-    masked box nor salt and pepper.)"""
-    return noise == kind == "gaussian" and abs(noise_level - level) < 1e-9
-
-
-def _judged(gain: float, other: str) -> str:
-    gain = round(gain, 1)  # judged as shown, so the words never contradict the number beside them
-    if gain >= CLEAR_GAIN_DB:
-        return f"beats {other} by a wide margin"
-    if gain >= LEVEL_DB:
-        return f"beats {other}"
-    if gain > -LEVEL_DB:
-        return f"is about level with {other}"
-    return f"does worse than {other}"
-
-
-def verdict(summaries: dict[str, dict], kinds: dict[str, str], noisy_psnr: float,
-            trained_on: str | None = None, seen: bool = False) -> str | None:
-    """How the denoising AE did against the noisy input and the plain AE, worded from the numbers.
-
-    summaries: name -> {"psnr": mean dB}; kinds: name -> model kind; trained_on: the DAE's
-    training noise in words, named when the DAE does not clearly win; seen: whether the page's
-    noise is that training noise. None when no DAE is chosen.
-    """
-    dae = next((m for m in summaries if kinds[m] == "dae"), None)
-    if dae is None:
-        return None
-    value = summaries[dae]["psnr"]
-    gain = value - noisy_psnr
-    text = f"Here **{dae}** reaches {value:.1f} dB, {gain:+.1f} dB against the noisy input"
-    judged = [_judged(gain, "the noisy input")]
-    plain = next((m for m in summaries if kinds[m] in ("ae", "conv_ae")), None)
-    won = round(gain, 1) >= CLEAR_GAIN_DB
-    if plain is not None:
-        plain_gain = value - summaries[plain]["psnr"]
-        text += f" and {plain_gain:+.1f} dB against **{plain}**"
-        judged.append(_judged(plain_gain, f"**{plain}**"))
-        won = won and round(plain_gain, 1) >= LEVEL_DB
-    text += ": it " + " and ".join(judged) + "."
-    if not won and trained_on:
-        text += (f" It was trained on exactly this noise ({trained_on})." if seen else
-                 f" It was trained to remove {trained_on}, not this: here you see what it did not learn.")
-    return text
-
-
 def intro(dae: tuple[str, str] | None) -> str:
     """The page's opening text; dae is (name, training noise in words) of a DAE on offer, if any."""
     text = ("Corrupt test digits on purpose, then ask each model to rebuild them. **PSNR** compares a picture "
@@ -149,17 +88,6 @@ def intro(dae: tuple[str, str] | None) -> str:
                    "beat the noisy input by a wide margin and beat the plain AE; other kinds and strengths of noise "
                    "show what it did not learn, and there it can fall behind both. The sentence beside the bar "
                    "chart says which happened.")
-
-
-def offered_dae(listings, preferred=()) -> tuple[str, str] | None:
-    """(name, training noise in words) of a DAE among readable checkpoint listings: the first of
-    `preferred` names that is one, else the first in the listing."""
-    rank = {name: i for i, name in enumerate(preferred)}
-    for item in sorted(listings, key=lambda item: rank.get(item.name, len(rank))):
-        model = item.info.get("model", {})
-        if model.get("kind") == "dae":
-            return item.name, training_noise(model.get("noise", "gaussian"), float(model.get("noise_level", 0.0)))
-    return None
 
 
 def left_out_warning(first: str, dataset: str, left_out: dict[str, str]) -> str:
@@ -189,13 +117,12 @@ def shift_map(name: str, ids: list[int], clean, noisy, labels, classes, mean_shi
 
 def render() -> None:
     st.title("Denoise")
-    listings = resources.readable_checkpoints()
+    listings = resources.autoencoder_listings()
     # The DAE chosen (session state holds the choice already, before its widget is drawn), else dae_32.
-    st.markdown(intro(offered_dae(listings, [*st.session_state.get("dn_models", []), *DEFAULT_MODELS])))
+    st.markdown(intro(denoise.offered_dae(listings, [*st.session_state.get("dn_models", []), *DEFAULT_MODELS])))
     names = [item.name for item in listings]
     if not names:
-        st.error("No checkpoints found in the checkpoints folder. Train one on the Train page or with "
-                 "`python -m explorer train`.")
+        st.error(scaffold.NO_CHECKPOINTS)
         return
     settings = denoise_controls(names)
     url_state.show_notices()
@@ -238,10 +165,10 @@ def render() -> None:
         st.markdown(f"Mean PSNR at this noise: the noisy input scores **{noisy_psnr:.1f} dB**; "
                     + ", ".join(f"**{m}** {s['psnr']:.1f} dB" for m, s in summaries.items()) + ".")
         kinds = {m: c.config.kind for m, c in loaded.items()}
-        dae = next((loaded[m].config for m in models if kinds[m] == "dae"), None)
-        trained_on = training_noise(dae.noise, dae.noise_level) if dae is not None and level > 0 else None
-        sentence = verdict(summaries, kinds, noisy_psnr, trained_on=trained_on,
-                           seen=dae is not None and seen_in_training(dae.noise, dae.noise_level, kind, level))
+        dae = next((loaded[m].config for m in models if loaded[m].config.spec.denoising), None)
+        trained_on = denoise.training_noise(dae.noise, dae.noise_level) if dae is not None and level > 0 else None
+        sentence = denoise.verdict(summaries, kinds, noisy_psnr, trained_on=trained_on,
+                           seen=dae is not None and denoise.seen_in_training(dae.noise, dae.noise_level, kind, level))
         if sentence:
             st.markdown(sentence)
         if level == 0:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from explorer import drawing, figures
 from explorer.errors import ExplorerError
-from ui import pictures, resources, url_state
+from ui import pictures, resources, scaffold, url_state
 
 PROJECTIONS = {"pca": "PCA", "umap": "UMAP"}
 DEFAULT_MODELS = ("ae_32", "vae_32", "dae_32")
@@ -23,20 +23,18 @@ HINT = "**Draw a digit** on the black pad (or upload a picture of one) to see wh
 
 def digit_models() -> list[str]:
     """Checkpoints that read 1×28×28 images: the shape a drawing becomes."""
-    return [item.name for item in resources.readable_checkpoints()
+    return [item.name for item in resources.autoencoder_listings()
             if list(item.info["model"].get("image_shape", ())) == [1, drawing.SIZE, drawing.SIZE]]
 
 
 def draw_controls(names: list[str]) -> dict:
     """Models and map projection; seeded from the URL once per session."""
     default = [n for n in DEFAULT_MODELS if n in names] or names[:MAX_MODELS]
-    url_state.seed_widget("draw_models", "models", lambda t: [n for n in t.split(",") if n], default,
-                          lambda v: 1 <= len(v) <= MAX_MODELS and all(n in names for n in v))
     url_state.seed_widget("draw_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
-    resources.keep_chosen_models("draw_models", names)  # a checkpoint deleted or damaged since the last run
     return dict(
-        models=st.multiselect("Models", names, key="draw_models", max_selections=MAX_MODELS,
-                              help=f"Up to {MAX_MODELS} models side by side"),
+        models=scaffold.models_picker("Models", names, "draw_models", "models", default,
+                                      valid=lambda v: 1 <= len(v) <= MAX_MODELS, max_selections=MAX_MODELS,
+                                      help=f"Up to {MAX_MODELS} models side by side"),
         projection=st.radio("Map", list(PROJECTIONS), format_func=PROJECTIONS.get, key="draw_projection",
                             horizontal=True, help="How each model's codes are flattened to 2-D for the map"),
     )
@@ -123,10 +121,7 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
                    delta_arrow="off", width="content",
                    help=f"The most common class among the {len(votes)} training digits with the closest codes")
 
-    if lmap.note:
-        st.info(lmap.note, icon=":material/hourglass_top:")
-    if lmap.pending:
-        resources.rerun_when_umap_ready([name])
+    scaffold.map_status({name: lmap})
     _, labels = ds.split("all")
     labels = labels.numpy()
     # Train rows come first in the "all" ordering, so a train row is also its map row.

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer import figures, generate
 from explorer.errors import ExplorerError
 from explorer.projection import PCAProjector
-from ui import pictures, resources, url_state
+from ui import pictures, resources, scaffold, url_state
 
 N_SAMPLES, SAMPLE_COLUMNS = 32, 8
 MAX_SEED = 2**31 - 1
@@ -34,21 +34,9 @@ def _prior_samples(name: str, version: int, seed: int, temperature: float) -> np
 
 @st.cache_data(max_entries=16, show_spinner="Ranking the latent dimensions…")
 def _dimension_stats(name: str, version: int) -> dict:
-    """Per latent dimension, measured on the test digits: rank, KL (VAEs), variance, and the
-    centre and σ that slider ranges and strips use (the prior's N(0, 1) for a VAE, the codes'
-    own mean and spread for a plain AE, whose codes can live anywhere)."""
-    model = resources.checkpoint(name).model
-    x_test = resources.dataset_of(name).x_test
-    codes = resources.codes(name, "test")  # (N_test, latent)
-    variational = model.is_variational
-    latent = codes.shape[1]
-    return dict(
-        order=generate.dimension_order(model, x_test),
-        kl=generate.kl_per_dimension(model, x_test) if variational else None,
-        variance=codes.var(axis=0),
-        centre=np.zeros(latent) if variational else codes.mean(axis=0),
-        sigma=np.ones(latent) if variational else np.maximum(codes.std(axis=0), 1e-3),
-    )
+    """generate.dimension_stats of the model on its test digits."""
+    return generate.dimension_stats(resources.checkpoint(name).model, resources.dataset_of(name).x_test,
+                                    resources.codes(name, "test"))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -97,26 +85,16 @@ def _dim_label(d: int, stats: dict) -> str:
     return f"z{d} · var {stats['variance'][d]:.2g}"
 
 
-def _slider_range(d: int, stats: dict, value: float) -> tuple[float, float]:
-    """±3σ around the dimension's centre, widened to hold the digit's own value."""
-    lo = stats["centre"][d] - STRIP_SIGMAS * stats["sigma"][d]
-    hi = stats["centre"][d] + STRIP_SIGMAS * stats["sigma"][d]
-    return float(min(lo, value)), float(max(hi, value))
-
-
 # ---------------------------------------------------------------- controls
 
 
 def page_controls(names: list[str]) -> dict:
     """Model, digit, seed and temperature; seeded from the URL once per session."""
-    default_model = resources.DEFAULT_MODEL if resources.DEFAULT_MODEL in names else names[0]
-    url_state.seed_widget("gen_model", "model", str, default_model, lambda v: v in names)
     url_state.seed_widget("gen_seed", "seed", int, 0, lambda v: 0 <= v <= MAX_SEED)
     url_state.seed_widget("gen_temp", "temp", lambda t: round(float(t), 2), 1.0,
                           lambda v: 0.0 <= v <= MAX_TEMPERATURE)
-    resources.keep_chosen_model("gen_model", names, default_model)
     c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
-    name = c1.selectbox("Model", names, key="gen_model")
+    name = scaffold.model_picker("Model", names, "gen_model", default=resources.DEFAULT_MODEL, where=c1)
     n_test = len(resources.dataset_of(name).x_test)
     url_state.seed_widget("gen_digit", "digit", int, 0, lambda v: 0 <= v < n_test)
     if st.session_state["gen_digit"] >= n_test:  # the last model's dataset may have been larger
@@ -261,7 +239,7 @@ def _traversal(name: str, digit: int, image: np.ndarray, code: np.ndarray, stats
     pictures, sliders = st.columns([2, 3], gap="large")
 
     def slider(d: int):
-        lo, hi = _slider_range(d, stats, defaults[f"gen_z{d}"])
+        lo, hi = generate.slider_range(stats, d, defaults[f"gen_z{d}"], STRIP_SIGMAS)
         return st.slider(_dim_label(d, stats), lo, hi, step=round((hi - lo) / 120, 3) or 0.001, format="%.2f",
                          key=f"gen_z{d}")
 
@@ -347,10 +325,8 @@ def render() -> None:
     st.title("Generate")
     st.markdown("A decoder turns *any* code into an image. Here it gets codes that belong to no real digit: "
                 "random draws, a grid of points, and one digit's code with a single number changed.")
-    names = resources.checkpoint_names()
-    if not names:
-        st.error("No checkpoints found in the checkpoints folder. Train one on the Train page or with "
-                 "`python -m explorer train`.")
+    names = scaffold.offered_models()
+    if names is None:
         return
     try:
         settings = page_controls(names)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer import figures, generate, latents
 from explorer.errors import ExplorerError
-from ui import pictures, resources, url_state
+from ui import pictures, resources, scaffold, url_state
 from ui.selection import MAX_HIGHLIGHTS, path_on_map, pause_if_maps_change, selected_ids
 
 PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
@@ -21,9 +21,6 @@ STRIP_COLUMNS = 6  # at most, interpolation images per row in the panel
 
 def map_controls(names: list[str]) -> dict:
     """Model, split, projection and view; seeded from the URL once per session."""
-    default = resources.DEFAULT_MODEL if resources.DEFAULT_MODEL in names else names[0]
-    url_state.seed_widget("map_model", "model", str, default, lambda v: v in names)
-    resources.keep_chosen_model("map_model", names, default)
     url_state.seed_widget("map_split", "split", str, "all", lambda v: v in SPLITS)
     url_state.seed_widget("map_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
     url_state.seed_widget("map_thumbnails", "thumbs", url_state.parse_flag, False)
@@ -32,7 +29,7 @@ def map_controls(names: list[str]) -> dict:
     url_state.keep_while_hidden("map_steps", "map_method")
     c1, c2, c3, c4 = st.columns([2, 1.2, 1.2, 1])
     return dict(
-        model=c1.selectbox("Model", names, key="map_model"),
+        model=scaffold.model_picker("Model", names, "map_model", default=resources.DEFAULT_MODEL, where=c1),
         split=c2.selectbox("Digits", list(SPLITS), format_func=SPLITS.get, key="map_split"),
         projection=c3.selectbox("Projection", list(PROJECTIONS), format_func=PROJECTIONS.get, key="map_projection"),
         thumbnails=c4.toggle("Thumbnails", key="map_thumbnails", help="Draw a few hundred digits at their places"),
@@ -62,8 +59,7 @@ def digit_pictures(name: str, x: np.ndarray, ids: list[int], labels, classes) ->
     model = resources.checkpoint(name).model
     shown = ids[:PANEL_SIZE]
     batch = x[shown]
-    recon = latents.reconstruct(model, batch)
-    errors = ((recon - batch.numpy()) ** 2).reshape(len(shown), -1).mean(1)
+    recon, errors = latents.reconstruct(model, batch), latents.reconstruction_errors(model, batch)
     st.subheader(f"{len(ids)} selected")
     for column, i, row in zip(st.columns(PANEL_SIZE, gap="small"), range(len(shown)), shown):
         pictures.show(column, figures.tile_images(np.stack([batch[i].numpy(), recon[i]]), ncols=1, scale=1),
@@ -87,10 +83,8 @@ def render() -> None:
         "one class cluster together? Box-select or click digits to see what the model keeps of them; "
         "select **two** to walk the straight line between their codes."
     )
-    names = resources.checkpoint_names()
-    if not names:
-        st.error("No checkpoints found in the checkpoints folder. Train one on the Train page or with "
-                 "`python -m explorer train`.")
+    names = scaffold.offered_models()
+    if names is None:
         return
     settings = map_controls(names)
     try:
@@ -111,10 +105,7 @@ def map_view(settings: dict) -> None:
     ids = selected_ids(("map_chart",), "map_ids", "ids", n, scope=(ds.name, settings["split"]))
     url_state.show_notices()
 
-    if lmap.note:
-        st.info(lmap.note, icon=":material/hourglass_top:")
-    if lmap.pending:
-        resources.rerun_when_umap_ready([name])
+    scaffold.map_status({name: lmap})
     map_col, panel_col = st.columns([3, 2])
     interp = None
     with panel_col:

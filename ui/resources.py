@@ -17,16 +17,11 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 import torch
-from threadpoolctl import threadpool_limits
 
-from explorer import checkpoints, data, latents, maps
+from explorer import checkpoints, data, kinds, latents, maps, serving
 from explorer.errors import CheckpointError
 
-# Interactive calls are many and small: one thread each serves concurrent users better. numpy's
-# OpenBLAS too: with 2 threads a (10, 32) @ (32, 5000) product took 8 ms instead of 0.15 ms on a
-# busy 2-core machine (waking the second thread), and every map placement does one.
-torch.set_num_threads(1)
-threadpool_limits(1, user_api="blas")
+serving.limit_threads_for_serving()
 
 
 def one_torch_thread() -> None:
@@ -52,6 +47,16 @@ def readable_checkpoints() -> list[checkpoints.Listing]:
 def checkpoint_names() -> list[str]:
     """Readable checkpoints in the checkpoints folder, in name order."""
     return [item.name for item in readable_checkpoints()]
+
+
+def autoencoder_listings() -> list[checkpoints.Listing]:
+    """The readable checkpoints the exploring pages can use: autoencoders that encode and decode without
+    labels (explorer.kinds), not classifiers, priors or conditional models."""
+    return [item for item in readable_checkpoints() if kinds.get_kind(item.info["model"]["kind"]).is_plain_autoencoder]
+
+
+def autoencoder_names() -> list[str]:
+    return [item.name for item in autoencoder_listings()]
 
 
 def checkpoint_problems() -> list[tuple[str, str]]:

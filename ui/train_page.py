@@ -6,34 +6,24 @@ reloaded page (or a copied link with `job=`) reattaches to a job that is still r
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import checkpoints, figures, generate, jobs
+from explorer import checkpoints, figures, generate, jobs, kinds, presets
 from explorer.cli import METRIC_LABELS, about
 from explorer.errors import ExplorerError
-from explorer.models import ModelConfig
-from explorer.train import TrainConfig, evaluate_loss
+from explorer.train import evaluate_loss
 from ui import pictures, resources, url_state
 
 DATASETS = {"mnist5k": "MNIST, 5,000 digits (28×28)", "digits": "digits, 1,797 (8×8, quick)"}
-KINDS = {"ae": "AE", "dae": "DAE", "vae": "VAE", "conv_ae": "ConvAE", "conv_vae": "ConvVAE"}
 LATENT_SIZES = (2, 4, 8, 16, 32, 64)
 BETAS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 LEARNING_RATES = (3e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 BATCH_SIZES = (32, 64, 128, 256)
-# Under a minute for every kind on 2 CPU cores with mnist5k (bench/train_page_defaults.py).
-DEFAULTS = dict(dataset="mnist5k", kind="vae", latent=16, beta=1.0, noise_kind="gaussian", noise=0.3, epochs=20,
-                lr=2e-3, batch=64)
 NOISE_KINDS = {"gaussian": "Gaussian noise", "mask": "Masked pixels"}
-# MLP widths: the default 256-128-64 squeezes a 16-D code through 64 units; 384-192 reconstructs
-# far better in the same time (20 epochs: VAE MSE 0.023 vs 0.035, AE 0.016 vs 0.026, ~9 s each).
-MLP_HIDDEN = (384, 192)
-LADDER_BETAS = (0.5, 1.0, 4.0)
 JOB_KEY = "train_job"
 REFRESH_SECONDS = 1.0
 RECON_WIDTH = 640  # pixels of a row of reconstructions
@@ -47,19 +37,6 @@ def registry() -> jobs.JobRegistry:
 
 
 # ---------------------------------------------------------------- pure helpers
-
-
-def ladder_name(beta: float) -> str:
-    """Checkpoint name of the β ladder's VAE: vae_beta_0p5, vae_beta_1, vae_beta_4 (no dots in names)."""
-    return "vae_beta_" + f"{beta:g}".replace(".", "p")
-
-
-def free_name(base: str, taken: set[str]) -> str:
-    """base, or base_2, base_3, ... whichever is not taken."""
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base}_{n}", n + 1
-    return name
 
 
 def duration(seconds: float) -> str:
@@ -79,20 +56,21 @@ def memo(key: str, version: tuple, build):
 
 def training_controls(disabled: bool) -> dict:
     """The run's settings; β only for VAEs, noise only for the denoising AE."""
-    for name, value in DEFAULTS.items():
+    for name, value in presets.DEFAULTS.items():
         st.session_state.setdefault(f"train_{name}", value)
     c1, c2, c3, c4 = st.columns(4)
     settings = dict(
         dataset=c1.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="train_dataset", disabled=disabled),
-        kind=c2.selectbox("Model", list(KINDS), format_func=KINDS.get, key="train_kind", disabled=disabled),
+        kind=c2.selectbox("Model", [k.name for k in presets.trainable_kinds()], format_func=kinds.label,
+                          key="train_kind", disabled=disabled),
         latent=c3.select_slider("Latent size", LATENT_SIZES, key="train_latent", disabled=disabled,
                                 help="How many numbers the encoder may use to describe a digit"),
     )
-    kind = settings["kind"]
-    if kind in ("vae", "conv_vae"):
+    used = kinds.get_kind(settings["kind"]).fields
+    if "beta" in used:
         settings["beta"] = c4.select_slider("β (KL weight)", BETAS, key="train_beta", disabled=disabled,
                                             help="Higher β pushes codes towards a plain Gaussian: smoother map, blurrier digits")
-    elif kind == "dae":
+    elif "noise" in used:
         settings["noise_kind"] = c4.selectbox("Training noise", list(NOISE_KINDS), format_func=NOISE_KINDS.get,
                                               key="train_noise_kind", disabled=disabled,
                                               help="How the training inputs are corrupted before the model cleans them")
@@ -113,25 +91,12 @@ def training_controls(disabled: bool) -> dict:
     return settings
 
 
-def run_settings(settings: dict, image_shape: tuple, *, kind: str | None = None,
-                 beta: float | None = None) -> tuple[ModelConfig, TrainConfig]:
-    """The model and training configs of the page's settings (bench/train_page_defaults.py times them)."""
-    kind = kind or settings["kind"]
-    model = ModelConfig(kind=kind, image_shape=image_shape, latent_dim=settings["latent"], hidden=MLP_HIDDEN,
-                        beta=beta if beta is not None else settings.get("beta", 1.0))
-    if kind == "dae":  # only a DAE uses it; others keep the default, so the β ladder's configs stay alike
-        model = dataclasses.replace(model, noise=settings.get("noise_kind", model.noise),
-                                    noise_level=settings.get("noise", model.noise_level))
-    training = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch"], lr=settings["lr"], seed=0,
-                           report_every=5)
-    return model, training
-
-
 def job_spec(settings: dict, *, kind: str | None = None, beta: float | None = None, name: str | None = None,
              autosave: bool = False) -> jobs.JobSpec:
-    model, training = run_settings(settings, resources.dataset(settings["dataset"]).image_shape, kind=kind, beta=beta)
+    model, training = presets.page_configs(settings, resources.dataset(settings["dataset"]).image_shape, kind=kind,
+                                           beta=beta)
     taken = {item.name for item in checkpoints.list_checkpoints()} | registry().reserved_names()
-    default = free_name(f"my_{model.kind}_{settings['latent']}", taken)
+    default = presets.free_name(f"my_{model.kind}_{settings['latent']}", taken)
     return jobs.JobSpec(settings["dataset"], model, training, name or default, autosave)
 
 
@@ -289,16 +254,6 @@ def _active_units(name: str, version: int) -> int:
     return generate.active_units(generate.kl_per_dimension(model, resources.dataset_of(name).x_test))
 
 
-def ladder_differences(configs: list[dict]) -> list[str]:
-    """Settings (model and training) in which the ladder's checkpoints differ, β aside: the
-    comparison is only about β if this is empty. configs: each checkpoint's config.json dict."""
-    flat = [{**{f"model.{k}": v for k, v in c.get("model", {}).items() if k != "beta"},
-             **{f"training.{k}": v for k, v in (c.get("training") or {}).items() if k not in ("seed", "report_every", "seconds", "device")},
-             "dataset": c.get("dataset")} for c in configs]
-    keys = sorted(set().union(*flat)) if flat else []
-    return [k.split(".")[-1] for k in keys if len({repr(f.get(k)) for f in flat}) > 1]
-
-
 def ladder_section(settings: dict) -> None:
     st.subheader("β ladder: what the KL weight does")
     st.markdown(
@@ -308,7 +263,7 @@ def ladder_section(settings: dict) -> None:
         "explain more of what is left: compare their % of variance."
     )
     reg, names = registry(), set(resources.checkpoint_names())
-    rungs = [(beta, ladder_name(beta)) for beta in LADDER_BETAS]
+    rungs = [(beta, presets.ladder_name(beta)) for beta in presets.LADDER_BETAS]
     ladder_jobs = st.session_state.setdefault("train_ladder_jobs", {})  # name -> the job this session started
     missing = [(beta, name) for beta, name in rungs if name not in names and reg.active_job_for(name) is None]
     active = [job for job in (reg.active_job_for(name) for _, name in rungs) if job]
@@ -316,7 +271,8 @@ def ladder_section(settings: dict) -> None:
         if st.button(f"Train the {len(missing)} missing β model{'s' if len(missing) != 1 else ''}", key="train_ladder"):
             try:
                 for beta, name in missing:
-                    ladder_jobs[name] = reg.submit(job_spec(settings, kind="vae", beta=beta, name=name, autosave=True))
+                    ladder_jobs[name] = reg.submit(job_spec(settings, kind=presets.LADDER_KIND, beta=beta, name=name,
+                                                            autosave=True))
             except ExplorerError as error:
                 st.error(str(error))
             else:
@@ -382,7 +338,7 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
                 st.progress(min(snap.fraction, 1.0), text=f"β = {beta:g}: {text}")
             else:
                 st.info(f"β = {beta:g}: not trained yet (`{name}`).")
-    if differences := ladder_differences(configs):
+    if differences := presets.ladder_differences(configs):
         st.warning("These models differ in more than β (" + ", ".join(differences) + "), so not every difference "
                    "below is β's doing. Retrain them together to compare like with like.", icon=":material/warning:")
     if points:
