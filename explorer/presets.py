@@ -56,8 +56,10 @@ def ladder_differences(configs: list[dict]) -> list[str]:
     """Settings (model and training) in which the ladder's checkpoints differ, β aside: the
     comparison is only about β if this is empty. configs: each checkpoint's config.json dict."""
     ignored_training = ("seed", "report_every", "seconds", "device")
-    flat = [{**{f"model.{k}": v for k, v in c.get("model", {}).items() if k != "beta"},
+    # Through ModelConfig: configs saved before the registry hold fields their kind does not use.
+    models = [ModelConfig.from_dict(c["model"]).to_dict() if "model" in c else {} for c in configs]
+    flat = [{**{f"model.{k}": v for k, v in model.items() if k != "beta"},
              **{f"training.{k}": v for k, v in (c.get("training") or {}).items() if k not in ignored_training},
-             "dataset": c.get("dataset")} for c in configs]
+             "dataset": c.get("dataset")} for c, model in zip(configs, models)]
     keys = sorted(set().union(*flat)) if flat else []
     return [k.split(".")[-1] for k in keys if len({repr(f.get(k)) for f in flat}) > 1]

@@ -45,3 +45,11 @@ def test_ladder_differences_names_every_setting_but_beta():
     longer = {**other_beta, "training": {**other_beta["training"], "epochs": 15}}
     smaller = {**base, "model": {**base["model"], "latent_dim": 8}}
     assert ladder_differences([base, longer, smaller]) == ["latent_dim", "epochs"]
+
+
+def test_a_ladder_of_old_and_new_checkpoints_differs_in_beta_alone():
+    # Checkpoints saved before the registry hold every field; new ones only the fields their kind uses.
+    new = {"dataset": "mnist5k", "model": page_configs(DEFAULTS, (1, 28, 28), kind="vae", beta=4.0)[0].to_dict()}
+    old = {"dataset": "mnist5k", "model": {**new["model"], "beta": 1.0, "channels": [32, 64], "convs_per_scale": 1,
+                                          "noise": "gaussian", "noise_level": 0.3}}
+    assert ladder_differences([old, new]) == []
