@@ -223,7 +223,14 @@ def is_dark_ink(image: np.ndarray) -> bool:
 
 
 def ink_strength(image: np.ndarray) -> np.ndarray:
-    """Grayscale (H, W) in [0, 1] -> (H, W) how far each pixel stands out from the paper, towards the ink.
+    """Grayscale (H, W) in [0, 1] -> (H, W) how far each pixel stands out from the paper, towards the ink
+    (see `_ink_and_gain`)."""
+    return _ink_and_gain(image)[0]
+
+
+def _ink_and_gain(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grayscale (H, W) in [0, 1] -> (how far each pixel stands out from the paper towards the ink (H, W),
+    how much dim light was made up for there (H, W), 1 where none; the paper's noise grows by as much).
 
     The paper's illumination is estimated and removed first (scikit-image's grey closing, or opening for
     light ink, with a square wider than any stroke: it takes away every narrower mark and keeps gradients
@@ -245,8 +252,9 @@ def ink_strength(image: np.ndarray) -> np.ndarray:
         paper = closing(padded, square)[inside]
         brightest = float(paper.max())
         # Deep shadow (under a quarter of the brightest paper) is not amplified further: there it is mostly noise.
-        return (paper - image) / np.maximum(paper, brightest / 4 + 1e-6) * brightest
-    return image - opening(padded, square)[inside]
+        gain = brightest / np.maximum(paper, brightest / 4 + 1e-6)
+        return (paper - image) * gain, gain
+    return image - opening(padded, square)[inside], np.ones_like(image)
 
 
 def _ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
@@ -273,7 +281,8 @@ def _ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, int]:
         half = _line_half_width(_inked_across(mask, distance))
         if half is None:
             continue  # a thick band, or ink all along beside it: a stroke or a blob, not a ruled line
-        step = np.round((half + 2) * np.array([np.sin(theta), np.cos(theta)])).astype(int)
+        # from anywhere in the band to past its far side
+        step = np.round((2 * half + 3) * np.array([np.sin(theta), np.cos(theta)])).astype(int)
         bands.append((np.abs(distance) <= half + 1, step))  # + 1: the line's anti-aliased edge
     lines = np.zeros_like(mask)
     for band, _ in bands:
@@ -360,15 +369,16 @@ def find_digit(image: np.ndarray) -> FoundDigit:
         raise ValueError(f"find_digit expects a grayscale (H, W) image, got shape {image.shape}")
     image = np.nan_to_num(np.clip(image, 0.0, 1.0))
     work = _work_copy(image)
-    strength = ink_strength(work)  # (h, w), ~0 on the paper, positive towards the ink
-    level, wobble = _robust_level(_border(strength))
-    background = level + 3 * wobble
-    contrast = float(strength.max()) - background
-    smooth_level, smooth_wobble = _robust_level(_border(uniform_filter(strength, size=3, mode="nearest")))
-    peak = float(uniform_filter(strength, size=3, mode="nearest").max()) - smooth_level
-    if contrast < INK_FLOOR or peak < NOISE_MARGIN * smooth_wobble:
+    strength, gain = _ink_and_gain(work)  # (h, w), ~0 on the paper, positive towards the ink
+    # The wobble is measured before dim light was made up for (strength / gain), where it is the same everywhere.
+    level, wobble = _robust_level(_border(strength / gain))
+    excess = strength - (level + 3 * wobble) * gain
+    contrast = float(excess.max())
+    smooth = uniform_filter(strength / gain, size=3, mode="nearest")
+    smooth_level, smooth_wobble = _robust_level(_border(smooth))
+    if contrast < INK_FLOOR or float(smooth.max()) - smooth_level < NOISE_MARGIN * smooth_wobble:
         raise NoDigitFound(NO_DIGIT_IN_PICTURE)
-    ink = np.clip((strength - background) / contrast, 0.0, 1.0)
+    ink = np.clip(excess / contrast, 0.0, 1.0)
     ink[ink < INK_FLOOR] = 0.0
     lines, found = _ruled_lines(ink)
     # One "line" that is nearly all the ink is the digit: a 1 cropped tight. More than one are a blank ruled page.

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from chart_json import array, specs
-from test_drawing import png_header_only
+from bench.photos import png_header_only
 from ui import draw_page
 
 
