@@ -329,7 +329,7 @@ def _main_ink(ink: np.ndarray) -> np.ndarray:
         return solid
     h, w = ink.shape
     gap = max(1, round(MARK_GAP * min(h, w)))
-    labels = label(distance_transform_edt(~solid) <= gap)
+    labels = label(distance_transform_edt(~solid) <= gap) * solid  # each mark's own pixels: its box is its ink's
     centre = np.array([h, w]) / 2
     regions = regionprops(labels, intensity_image=ink)
     # Mass counts, discounted with distance from the centre: a scribble in a corner loses to the digit.
@@ -434,6 +434,24 @@ def to_mnist(image: np.ndarray) -> np.ndarray:
     Raises NoDigitFound (an ExplorerError) when no ink stands out from the paper.
     """
     return find_digit(image).digit
+
+
+def crop_preview(image: np.ndarray, box: tuple[int, int, int, int], side: int = 280,
+                 color: tuple[int, int, int] = (255, 200, 0)) -> np.ndarray:
+    """The picture (H, W) in [0, 1] shrunk to fit `side` px, as (h, w, 3) uint8, with `box` (top, left,
+    bottom, right, in the picture's pixels, as `find_digit` gives it) outlined: what was read."""
+    from PIL import Image, ImageDraw
+
+    h, w = image.shape
+    scale = min(1.0, side / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    picture = Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8)).resize(
+        size, Image.Resampling.LANCZOS).convert("RGB")
+    top, left, bottom, right = (round(v * scale) for v in box)
+    line = max(2, round(max(size) / 100))
+    ImageDraw.Draw(picture).rectangle((left - line, top - line, right + line - 1, bottom + line - 1),
+                                      outline=color, width=line)
+    return np.asarray(picture)
 
 
 def nearest_neighbours(codes_ref: np.ndarray, code: np.ndarray, k: int = 5) -> np.ndarray:
