@@ -169,6 +169,13 @@ class FoundDigit:
     box: tuple[int, int, int, int]      # (top, left, bottom, right) of the crop, in the input's pixels, bottom/right excluded
 
 
+def _resized(image: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
+    """A float image (H, W) resized by PIL to size (width, height), as float64."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize(size, resample), dtype=np.float64)
+
+
 def _work_copy(image: np.ndarray) -> np.ndarray:
     """The picture at the size its ink is judged at: big photos shrunk (anti-aliased) to WORK_SIDE, tiny
     pictures (sklearn's 8×8 digits) enlarged to MIN_WORK_SIDE so the morphology below has room."""
@@ -181,8 +188,7 @@ def _work_copy(image: np.ndarray) -> np.ndarray:
         return image
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     resample = Image.Resampling.BILINEAR if scale > 1 else Image.Resampling.LANCZOS
-    return np.clip(np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize(size, resample),
-                              dtype=np.float64), 0.0, 1.0)
+    return np.clip(_resized(image, size, resample), 0.0, 1.0)
 
 
 def _border(image: np.ndarray) -> np.ndarray:
@@ -212,8 +218,7 @@ def is_dark_ink(image: np.ndarray) -> bool:
 
     h, w = image.shape
     scale = min(1.0, 64 / max(h, w))
-    small = np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize(
-        (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX), dtype=np.float64)
+    small = _resized(image, (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
     window = min(small.shape) | 1
     above = _border(small - minimum_filter(small, size=window, mode="nearest")).sum()
     below = _border(maximum_filter(small, size=window, mode="nearest") - small).sum()
@@ -355,9 +360,9 @@ def find_digit(image: np.ndarray) -> FoundDigit:
     1. Judge the ink at a working size (`_work_copy`); estimate the paper's illumination and remove it
        (`ink_strength`), whichever way the ink differs from the paper: the result is bright ink on black.
     2. The paper's wobble (sensor noise, JPEG artefacts) is measured on the border, by median and MAD,
-       which stay put when a stroke runs into the border; ink must rise above it by INK_FLOOR of the
-       strongest ink and by NOISE_MARGIN times the wobble, or NoDigitFound is raised (a blank page, a
-       plain surface, a smooth gradient, pure noise).
+       which stay put when a stroke runs into the border, and grows where dim light was made up for;
+       ink must rise above it by INK_FLOOR (of the brightest paper's light) and by NOISE_MARGIN times
+       the wobble, or NoDigitFound is raised (a blank page, a plain surface, a smooth gradient, noise).
     3. Ruled lines across the picture are removed; the digit is the main ink near the centre (`_main_ink`).
     4. Crop to it, scale (anti-aliased, aspect kept) so its longer side is 20 px, stretch so the peak is
        1 as in MNIST, and paste into 28×28 with the centre of mass at (14, 14), to the nearest pixel.
@@ -414,7 +419,7 @@ def _mnist_field(crop: np.ndarray) -> np.ndarray:
     scale = BOX / max(h, w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
     resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BILINEAR
-    patch = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize((new_w, new_h), resample))
+    patch = _resized(crop, (new_w, new_h), resample)
     patch = np.clip(patch, 0.0, 1.0)  # LANCZOS rings slightly outside [0, 1]
     patch = patch / patch.max()  # MNIST digits peak at 1 (their mean maximum is 0.9997)
 
