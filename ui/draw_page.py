@@ -86,7 +86,7 @@ def input_panel() -> tuple[np.ndarray | None, np.ndarray | None, bool]:
                                   max_upload_size=drawing.MAX_BYTES // 1_000_000,
                                   help="A photo or scan of one handwritten digit; any size and colours.")
         st.caption("A phone photo works: dark or coloured ink on light paper (lined is fine) or light on dark, "
-                   "even under a desk lamp. The digit nearest the middle is read.")
+                   "even under a desk lamp. Crop it to the paper; the digit nearest the middle is read.")
     if upload_tab.open:
         if upload is None:
             return None, None, False
