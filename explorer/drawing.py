@@ -207,11 +207,11 @@ def _robust_level(values: np.ndarray) -> tuple[float, float]:
 def is_dark_ink(image: np.ndarray) -> bool:
     """Whether the ink is darker than the paper, for a grayscale (H, W) picture in [0, 1].
 
-    The border is mostly paper. Dark ink makes the paper the bright end of its surroundings, light ink
-    the dark end; so the border's rise above the darkest pixel around it is compared with its drop below
-    the brightest (windows as wide as the picture, on a 64-px copy). A lighting gradient adds as much to
-    both and cancels out; so dark ink on dim grey paper counts as dark ink, though the paper is below
-    mid-grey, and a dense digit touching the border does not outvote the paper.
+    Most of a picture is paper. Dark ink makes the paper the bright end of its surroundings, light ink
+    the dark end; so the picture's rise above the darkest pixel around each point is compared with its
+    drop below the brightest (windows as wide as the picture, on a 64-px copy). A lighting gradient adds
+    as much to both and cancels out; so dark ink on dim grey paper counts as dark ink, though the paper
+    is below mid-grey, and a dark desk around the sheet does not pass for the paper.
     """
     from PIL import Image
     from scipy.ndimage import maximum_filter, minimum_filter
@@ -220,8 +220,8 @@ def is_dark_ink(image: np.ndarray) -> bool:
     scale = min(1.0, 64 / max(h, w))
     small = _resized(image, (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
     window = min(small.shape) | 1
-    above = _border(small - minimum_filter(small, size=window, mode="nearest")).sum()
-    below = _border(maximum_filter(small, size=window, mode="nearest") - small).sum()
+    above = (small - minimum_filter(small, size=window, mode="nearest")).sum()
+    below = (maximum_filter(small, size=window, mode="nearest") - small).sum()
     if np.isclose(above, below):  # a uniform picture: fall back on the paper's shade; it is refused as empty anyway
         return float(np.median(small)) > 0.5
     return bool(above > below)

@@ -185,6 +185,12 @@ def test_a_photo_under_each_condition_gives_the_same_digit_as_under_even_light(c
     np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
 
 
+def test_a_dark_desk_around_the_sheet_is_not_taken_for_the_paper():
+    plain = gray_photo(PLAIN)
+    on_desk = np.pad(plain, 20, constant_values=0.25)  # the photo shows a strip of dark desk on every side
+    assert ink_overlap(to_mnist(on_desk), to_mnist(plain)) > 0.75
+
+
 def test_a_turned_photo_gives_the_digit_turned():
     digit = to_mnist(gray_photo(photos.Condition("turned", turn=10.0)))
     assert ink_overlap(digit, to_mnist(gray_photo(PLAIN))) > 0.5
