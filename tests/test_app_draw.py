@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from bench.photos import png_header_only
 from chart_json import array, specs
-from test_drawing import png_header_only
+from explorer.errors import ExplorerError
 from ui import draw_page
 
 
@@ -147,11 +148,50 @@ def test_an_underexposed_photo_is_read(app, ink, paper):
 
 
 @pytest.mark.parametrize("level", [0, 115, 128, 200])
-def test_a_uniform_noisy_photo_still_looks_blank(app, level):
+def test_a_uniform_noisy_photo_finds_no_digit(app, level):
     grey = np.random.default_rng(0).normal(level, 5, (200, 200))
     upload(app, "grey.png", png(Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))))
     assert not app.exception and not app.get("plotly_chart")
-    assert len(app.error) == 1 and "looks blank" in app.error[0].value
+    assert len(app.error) == 1 and app.error[0].value.startswith("No digit found in the picture")
+    assert "draw" not in app.error[0].value.lower()  # an upload is never told to draw
+    assert not app.warning
+
+
+def photo_under_a_lamp(ratio=2 / 3) -> bytes:
+    """A JPEG of a dark pen 4 on white paper lit from the left: the right edge `ratio` as bright (issue 19)."""
+    ink = np.asarray(four(size=400).convert("L"), np.float64) / 255.0
+    paper = 0.92 * np.linspace(1.0, ratio, 400)[None, :]
+    photo = paper * (1 - 0.7 * ink) + np.random.default_rng(0).normal(0, 0.02, ink.shape)
+    buffer = io.BytesIO()
+    Image.fromarray((np.clip(photo, 0, 1) * 255).astype(np.uint8)).convert("RGB").save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("ratio", [2 / 3, 1 / 2])
+def test_a_photo_under_a_lamp_is_read_and_the_crop_shown(app, ratio):
+    upload(app, "lamp.jpg", photo_under_a_lamp(ratio), "image/jpeg")
+    assert not app.error
+    assert_models_read_the_digit(app)
+    assert draw_page.CROP_CAPTION in image_captions(app)
+
+
+def test_the_crop_leaves_out_a_second_mark():
+    """The picture's other marks (here a scribble in a corner) stay outside the box the page shows."""
+    image = four(size=400, ink=(30, 30, 30, 255), paper=(240, 240, 240, 255)).convert("L")
+    ImageDraw.Draw(image).line([(12, 350), (40, 370), (20, 390)], fill=30, width=8)  # left of the 4, 50 px apart
+    digit, crop = draw_page.digit_from_upload(png(image))
+    gold = (crop[..., 0] > 200) & (crop[..., 1] > 150) & (crop[..., 2] < 80)  # the box's outline
+    rows, cols = np.flatnonzero(gold.any(axis=1)), np.flatnonzero(gold.any(axis=0))
+    scale = crop.shape[0] / 400
+    assert cols[0] > 46 * scale  # the box starts right of the scribble
+    assert digit.shape == (28, 28)
+
+
+def test_the_pad_keeps_its_own_message_and_an_upload_gets_the_picture_one():
+    with pytest.raises(ExplorerError, match="^The drawing is empty — draw a digit first.$"):
+        draw_page.digit_from_canvas(np.zeros((280, 280, 4), np.uint8) + np.array([0, 0, 0, 255], np.uint8))
+    with pytest.raises(ExplorerError, match="^No digit found in the picture"):
+        draw_page.digit_from_upload(png(Image.new("L", (64, 64), 255)))
 
 
 @pytest.mark.parametrize("name, data, message", [
@@ -159,7 +199,7 @@ def test_a_uniform_noisy_photo_still_looks_blank(app, level):
     ("digit.png", b"", "empty"),
     ("dot.png", png(Image.new("L", (1, 1), 255)), "too small to contain a digit"),
     ("huge.png", png_header_only(6000, 6000), "limit"),
-    ("blank.png", png(Image.new("L", (64, 64), 255)), "looks blank"),
+    ("blank.png", png(Image.new("L", (64, 64), 255)), "No digit found in the picture"),
 ], ids=["text-named-png", "empty-file", "1x1", "huge", "blank-paper"])
 def test_bad_uploads_get_a_clear_message(app, name, data, message):
     upload(app, name, data)

@@ -121,3 +121,30 @@ def test_uploads_a_broken_file_then_a_picture(app_url, page):
     assert_pictures_clear_of_numbers(page, 3)
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "draw_upload")
+
+
+def photo_of_a_four_under_a_lamp() -> bytes:
+    """A phone-like JPEG: a dark pen 4 on lined paper lit from one side (the far edge half as bright), a
+    second mark in a corner (issue 19)."""
+    from bench import photos
+    from test_drawing import mnist_like_four
+
+    condition = photos.Condition("lamp, lined paper", gradient=2.0, ruled=True, scribble=True, jpeg_quality=80)
+    return photos.photograph(mnist_like_four(), condition, seed=5)
+
+
+def test_a_photo_under_a_lamp_is_read_and_the_crop_shown(app_url, page):
+    open_page(page, f"{app_url}/draw")
+    page.get_by_role("tab", name="Upload").click()
+    wait_idle(page)
+    chooser = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    chooser.set_input_files(files=[{"name": "lamp.jpg", "mimeType": "image/jpeg",
+                                    "buffer": photo_of_a_four_under_a_lamp()}])
+    page.locator(RECONSTRUCTION).nth(2).wait_for(timeout=90_000)
+    page.locator(CHART).nth(2).wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    crop = page.locator('[data-testid="stImage"]:has-text("The part of your picture that was read")')
+    assert crop.count() == 1 and crop.locator("img").bounding_box()["width"] >= 200
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "draw_photo_lamp")

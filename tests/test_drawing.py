@@ -1,17 +1,18 @@
 import io
-import struct
 import subprocess
 import sys
-import time
-import zlib
 
 import numpy as np
 import pytest
 import torch
+from scipy.ndimage import binary_dilation, gaussian_filter
 from PIL import Image, ImageDraw
 
+from bench import photos
+from bench.photos import png_header_only
 from explorer import latents
-from explorer.drawing import canvas_to_gray, load_image, nearest_neighbours, read_digit, to_mnist
+from explorer.drawing import (NoDigitFound, canvas_to_gray, find_digit, load_image, nearest_neighbours, read_digit,
+                              to_mnist)
 from explorer.errors import ExplorerError
 from explorer.kinds import KINDS
 from explorer.models import ModelConfig, build_model
@@ -28,19 +29,6 @@ def encode_png(image: Image.Image, **kwargs) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, kwargs.pop("format", "PNG"), **kwargs)
     return buffer.getvalue()
-
-
-def png_header_only(width, height) -> bytes:
-    """A valid 1-bit grayscale PNG of any size, all zeros, built row by row: a 20000×20000 one is
-    about 50 KB and never exists uncompressed in memory."""
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    compressor = zlib.compressobj(9)
-    row = bytes(1 + (width + 7) // 8)  # filter byte + packed pixels
-    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def center_of_mass(image):
@@ -120,15 +108,157 @@ def test_uniform_picture_with_light_noise_is_still_empty(level, noise):
         blank = blank + rng.normal(0, 0.02, blank.shape)
     elif noise == "uniform":
         blank = blank + rng.uniform(-0.04, 0.04, blank.shape)
-    with pytest.raises(ExplorerError, match="empty"):
+    with pytest.raises(NoDigitFound, match="No digit found in the picture"):
         to_mnist(np.clip(blank, 0, 1))
 
 
 @pytest.mark.parametrize("blank", [np.zeros((280, 280)), np.ones((280, 280)),
                                    np.random.default_rng(0).uniform(0, 0.04, (280, 280))])
 def test_empty_drawing_is_explained(blank):
-    with pytest.raises(ExplorerError, match="empty"):
+    with pytest.raises(NoDigitFound, match="No digit found in the picture"):
         to_mnist(blank)
+
+
+# --- photos: uneven light, shadows, coloured ink, lined paper (issue 19) ------------------------------
+
+def mnist_like_four() -> np.ndarray:
+    """A 28×28 "4" in [0, 1] with soft edges, drawn at 4× and shrunk as MNIST's were."""
+    image = Image.new("L", (112, 112), 0)
+    pen = ImageDraw.Draw(image)
+    pen.line([(44, 16), (28, 64), (84, 64)], fill=255, width=10, joint="curve")
+    pen.line([(70, 24), (70, 100)], fill=255, width=10)
+    return np.asarray(image.resize((28, 28), Image.Resampling.LANCZOS), np.float32).clip(0, 255) / 255.0
+
+
+def gray_photo(condition, seed=3) -> np.ndarray:
+    """The 4 photographed under `condition` (bench/photos.py), as the app reads the JPEG file."""
+    return load_image(photos.photograph(mnist_like_four(), condition, seed))
+
+
+def ink_overlap(a, b) -> float:
+    """Intersection over union of where two 28×28 digits have solid ink (> 0.5), at the best shift by up to
+    a pixel (centring rounds to the nearest pixel, so the same digit can land one pixel apart)."""
+    a, b = a > 0.5, b > 0.5
+    shifts = [np.roll(a, (dr, dc), axis=(0, 1)) for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
+    return max((s & b).sum() / (s | b).sum() for s in shifts)
+
+
+def jpeg_gray(gray: np.ndarray, quality=85) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray((np.clip(gray, 0, 1) * 255).round().astype(np.uint8)).convert("RGB").save(buffer, "JPEG",
+                                                                                            quality=quality)
+    return buffer.getvalue()
+
+
+def test_a_jpeg_lit_from_one_side_is_still_a_digit():
+    """The reported bug: a dark pen digit, the paper a third darker at one edge, saved as JPEG, was refused as blank."""
+    ink = stroke_canvas(size=400, line=((140, 60), (100, 230), (290, 230)), width=8)
+    ink = np.maximum(ink, stroke_canvas(size=400, line=((240, 90), (240, 350)), width=8))
+    paper = 0.92 * np.linspace(1.0, 2 / 3, 400)[None, :]  # lit from the left
+    photo = paper * (1 - 0.7 * ink) + np.random.default_rng(0).normal(0, 0.02, ink.shape)
+    digit = to_mnist(load_image(jpeg_gray(photo)))
+    evenly_lit = to_mnist(load_image(jpeg_gray(0.92 * (1 - 0.7 * ink))))
+    assert ink_overlap(digit, evenly_lit) > 0.8
+    np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
+
+
+PLAIN = photos.Condition("plain")
+PHOTO_CONDITIONS = [photos.Condition(f"gradient {g}:1", gradient=g) for g in (1.5, 2.0, 3.0)] + [
+    photos.Condition("shadow", shadow=0.5),
+    photos.Condition("blue ink", ink=photos.BLUE_INK_RGB),
+    photos.Condition("ruled", ruled=True),
+    photos.Condition("squared", squared=True),
+    photos.Condition("scribble", scribble=True),
+    photos.Condition("jpeg 30", jpeg_quality=30),
+]
+
+
+@pytest.mark.parametrize("condition", PHOTO_CONDITIONS, ids=lambda c: c.name)
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_photo_under_each_condition_gives_the_same_digit_as_under_even_light(condition, seed):
+    digit = to_mnist(gray_photo(condition, seed))
+    plain = to_mnist(gray_photo(PLAIN, seed))
+    assert ink_overlap(digit, plain) > 0.75  # the ink where the digit is ...
+    stray = (digit > 0.35) & ~binary_dilation(plain > 0, iterations=2)
+    assert not stray.any()  # ... and no ink (lines, shadow, scribble) away from it
+    height, width = bounding_box(digit > 0.05)
+    assert max(height, width) >= 19 and height <= 20 and width <= 20
+    np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
+
+
+def test_a_dark_desk_around_the_sheet_is_not_taken_for_the_paper():
+    plain = gray_photo(PLAIN)
+    on_desk = np.pad(plain, 20, constant_values=0.25)  # the photo shows a strip of dark desk on every side
+    assert ink_overlap(to_mnist(on_desk), to_mnist(plain)) > 0.75
+
+
+def test_a_turned_photo_gives_the_digit_turned():
+    digit = to_mnist(gray_photo(photos.Condition("turned", turn=10.0)))
+    assert ink_overlap(digit, to_mnist(gray_photo(PLAIN))) > 0.5
+    np.testing.assert_allclose(center_of_mass(digit), (14, 14), atol=1.0)
+
+
+@pytest.mark.parametrize("paper", ["ruled", "squared"])
+def test_ruled_lines_are_gone_from_the_digit(paper):
+    """Rows and columns of the 28×28 digit outside the 4's ink stay black: no line runs across the field."""
+    digit = to_mnist(gray_photo(photos.Condition(paper, ruled=paper == "ruled", squared=paper == "squared")))
+    rows, cols = np.flatnonzero((digit > 0.1).any(axis=1)), np.flatnonzero((digit > 0.1).any(axis=0))
+    assert rows.size <= 20 and cols.size <= 20  # a line would light a whole row or column of 28
+    assert not (digit > 0.1).all(axis=1).any() and not (digit > 0.1).all(axis=0).any()
+
+
+def test_the_crop_is_the_digit_not_the_scribble_beside_it():
+    found = find_digit(gray_photo(photos.Condition("scribble", scribble=True)))
+    top, left, bottom, right = found.box
+    assert top > 50 and left > 50  # the scribble lies within 50 px of the top-left corner
+    assert 110 <= bottom - top <= 140 and 80 <= right - left <= 140  # the 4: 21 of 28 rows, printed ×6
+
+
+def test_a_tight_crop_of_a_one_is_not_taken_for_a_ruled_line():
+    picture = np.full((200, 120), 0.9)
+    picture[10:190, 58:61] = 0.1  # a thin pen stroke from top to bottom: a 1
+    digit = to_mnist(picture)
+    assert bounding_box(digit)[0] == 20
+
+
+def textured_paper(level=0.9, seed=0, size=288):
+    rng = np.random.default_rng(seed)
+    return level + gaussian_filter(rng.normal(0, 0.015, (size, size)), 1) + rng.normal(0, 0.01, (size, size))
+
+
+def refusals():
+    rng = np.random.default_rng(0)
+    rows, cols = np.indices((288, 288)) / 287
+    return {
+        "blank page": textured_paper(),
+        "plain surface": 0.55 + 0.6 * gaussian_filter(rng.normal(0, 1, (288, 288)), (2, 30)) + textured_paper(0),
+        "gradient 3:1": 0.9 * (1 - (rows + cols) / 3) + textured_paper(0),
+        "gradient 6:1": 0.9 * (1 - cols * 5 / 6) + textured_paper(0),
+        "soft shadow": 0.9 * (1 - 0.5 * gaussian_filter((cols < 0.4).astype(float), 12)) + textured_paper(0),
+        "vignette": 0.9 * (1 - (rows - 0.5) ** 2 - (cols - 0.5) ** 2) + textured_paper(0),
+        "uniform noise": rng.uniform(0, 1, (288, 288)),
+        "gaussian noise": 0.5 + rng.normal(0, 0.2, (288, 288)),
+        "blotchy noise": 0.5 + 3 * gaussian_filter(rng.normal(0, 1, (288, 288)), 3),
+    }
+
+
+@pytest.mark.parametrize("name", list(refusals()))
+def test_pictures_without_a_digit_are_refused(name):
+    with pytest.raises(NoDigitFound, match="No digit found in the picture"):
+        to_mnist(load_image(jpeg_gray(refusals()[name])))
+
+
+def test_a_blank_ruled_page_is_refused():
+    with pytest.raises(NoDigitFound):
+        to_mnist(load_image(photos.photograph(np.zeros((28, 28)), photos.Condition("ruled", ruled=True), seed=0)))
+
+
+def test_the_picture_message_never_asks_to_draw():
+    with pytest.raises(NoDigitFound) as refused:
+        to_mnist(np.ones((64, 64)))
+    message = str(refused.value)
+    assert message.startswith("No digit found in the picture") and "draw" not in message.lower()
+    assert "Try" in message  # says what to try
 
 
 # --- canvas -----------------------------------------------------------------------------------------
@@ -152,7 +282,7 @@ def test_canvas_strokes_become_ink(stroke_rgb, background_alpha):
 
 
 def test_untouched_canvas_is_empty():
-    with pytest.raises(ExplorerError, match="empty"):
+    with pytest.raises(NoDigitFound, match="No digit found in the picture"):
         to_mnist(canvas_to_gray(np.zeros((280, 280, 4), np.uint8)))
 
 
@@ -235,13 +365,11 @@ def test_bad_files_are_explained(data, match):
         load_image(data)
 
 
-def test_decompression_bomb_is_refused_quickly():
-    bomb = png_header_only(20000, 20000)
+def test_decompression_bomb_is_refused():
+    bomb = png_header_only(20000, 20000)  # how fast: bench/photos.py
     assert len(bomb) < 200_000
-    start = time.perf_counter()
     with pytest.raises(ExplorerError, match="too large|limit"):
         load_image(bomb)
-    assert time.perf_counter() - start < 2.0
 
 
 def test_byte_limit():

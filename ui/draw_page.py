@@ -19,6 +19,8 @@ DRAW_TAB, UPLOAD_TAB = ":material/draw: Draw", ":material/upload: Upload"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 STAR_COLOR = "#ffd700"
 HINT = "**Draw a digit** on the black pad (or upload a picture of one) to see what each model makes of it."
+PAD_EMPTY = "The drawing is empty — draw a digit first."
+CROP_CAPTION = "The part of your picture that was read (gold box)"
 
 
 def digit_models() -> list[str]:
@@ -47,24 +49,28 @@ def digit_from_canvas(rgba: np.ndarray | None) -> np.ndarray | None:
     """
     if rgba is None:
         return None
-    return drawing.to_mnist(drawing.canvas_to_gray(rgba))
-
-
-def digit_from_upload(data: bytes) -> np.ndarray:
-    """Image file bytes -> an MNIST-style digit (28, 28); ExplorerError says what is wrong with the file."""
-    gray = drawing.load_image(data)
     try:
-        return drawing.to_mnist(gray)
-    except ExplorerError:  # to_mnist's message speaks of a drawing
-        raise ExplorerError("The picture looks blank: no ink stands out from the paper. Upload a picture of one "
-                            "digit, dark on light or light on dark.") from None
+        return drawing.to_mnist(drawing.canvas_to_gray(rgba))
+    except drawing.NoDigitFound:  # its message speaks of a picture; the pad has its own
+        raise ExplorerError(PAD_EMPTY) from None
 
 
-def input_panel() -> tuple[np.ndarray | None, bool]:
+def digit_from_upload(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Image file bytes -> (an MNIST-style digit (28, 28), the picture with the part read outlined (h, w, 3)).
+
+    ExplorerError says what is wrong with the file, or that no digit was found in the picture.
+    """
+    gray = drawing.load_image(data)
+    found = drawing.find_digit(gray)
+    return found.digit, drawing.crop_preview(gray, found.box, side=PAD)
+
+
+def input_panel() -> tuple[np.ndarray | None, np.ndarray | None, bool]:
     """The pad and the uploader, each in its own tab; the open tab is the input.
 
-    Returns (digit (28, 28) or None, whether a problem with the input was shown). The pad stays
-    mounted in the hidden tab, so switching to Upload and back keeps the drawing.
+    Returns (digit (28, 28) or None, an uploaded picture with the part read outlined or None, whether a
+    problem with the input was shown). The pad stays mounted in the hidden tab, so switching to Upload
+    and back keeps the drawing.
     """
     from streamlit_drawable_canvas import st_canvas  # registers a component: only inside a running app
 
@@ -77,22 +83,23 @@ def input_panel() -> tuple[np.ndarray | None, bool]:
         upload = st.file_uploader("A picture of one digit", type=UPLOAD_TYPES, key="draw_upload",
                                   max_upload_size=drawing.MAX_BYTES // 1_000_000,
                                   help="A photo or scan of one handwritten digit; any size and colours.")
-        st.caption("Dark ink on light paper or light on dark both work; crop close to the digit.")
+        st.caption("A phone photo works: dark or coloured ink on light paper (lined is fine) or light on dark, "
+                   "even under a desk lamp. Crop it to the paper; the digit nearest the middle is read.")
     if upload_tab.open:
         if upload is None:
-            return None, False
+            return None, None, False
         try:
-            return digit_from_upload(upload.getvalue()), False
+            return *digit_from_upload(upload.getvalue()), False
         except ExplorerError as error:
             upload_tab.error(str(error), icon=":material/warning:")
-            return None, True
+            return None, None, True
     if not (canvas.json_data or {}).get("objects"):  # untouched, or cleared with the toolbar
-        return None, False
+        return None, None, False
     try:
-        return digit_from_canvas(canvas.image_data), False
+        return digit_from_canvas(canvas.image_data), None, False
     except ExplorerError as error:
         draw_tab.warning(str(error), icon=":material/draw:")
-        return None, True
+        return None, None, True
 
 
 def model_column(name: str, reading: drawing.DigitReading, projection: str) -> None:
@@ -154,7 +161,7 @@ def render() -> None:
         settings = draw_controls(names)
         url_state.show_notices()
     with pad_col:
-        digit, problem_shown = input_panel()
+        digit, crop, problem_shown = input_panel()
     with input_col:
         st.markdown("**What the models get**")
         if digit is None and not problem_shown:
@@ -162,6 +169,8 @@ def render() -> None:
         elif digit is not None:
             pictures.show(st, figures.tile_images(digit[None], pad=0, scale=1), scale=PAD // drawing.SIZE,
                           caption="Your digit as MNIST was made: cropped, scaled to 20 px, centred in 28×28.")
+        if crop is not None:
+            pictures.show(st, crop, scale=1, caption=CROP_CAPTION)
     chosen = settings["models"]
     if not chosen:
         controls_col.info("Pick at least one model.", icon=":material/touch_app:")
