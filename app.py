@@ -6,8 +6,8 @@ function in ui/, and every computation is a call into explorer/.
 
 import streamlit as st
 
-from ui import (anomaly_page, compare_page, denoise_page, draw_page, generate_page, map_page, pictures, resources,
-                train_page)
+from ui import (anomaly_page, compare_page, denoise_page, draw_page, generate_page, map_page, models_page, pictures,
+                resources, train_page)
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/explore:", layout="wide")
 pictures.use_sharp_pixels()  # digits are sent at their own size and enlarged by the browser, pixel-sharp
@@ -26,6 +26,7 @@ PAGES = {
     ],
     "Learn": [
         st.Page(train_page.render, title="Train", icon=":material/model_training:", url_path="train"),
+        st.Page(models_page.render, title="Models", icon=":material/inventory_2:", url_path="models"),
     ],
 }
 

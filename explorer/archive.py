@@ -170,10 +170,10 @@ def _member_limit(base: str) -> int:
 def _listed_members(archive: zipfile.ZipFile, file_name: str) -> tuple[str | None, dict[str, zipfile.ZipInfo]]:
     """(folder, {file name: member}) after checking every member's path, kind and declared size."""
     infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise _refuse(file_name, f"the archive holds {len(infos)} members; a checkpoint archive holds 2 or 3.")
     for info in infos:  # first, so a torch.save file (a zip of pickles) is named for what it is
         _refuse_pickle(PurePosixPath(info.filename.replace("\\", "/")).name, file_name)
+    if len(infos) > MAX_MEMBERS:
+        raise _refuse(file_name, f"the archive holds {len(infos)} members; a checkpoint archive holds 2 or 3.")
     folders, members, seen = set(), {}, set()
     for info in infos:
         path = _member_path(info, file_name)
@@ -249,20 +249,39 @@ def _check_map(path: Path, base: str, dataset: str, file_name: str) -> None:
                                  "'fingerprint').")
 
 
-def _unpack_and_check(contents: ArchiveContents, staging: Path, file_name: str) -> None:
-    """Write the files into `staging`, then check them as every checkpoint is checked."""
+@dataclass
+class CheckedArchive:
+    """An uploaded archive that passed every check: its files and its config.json."""
+
+    file_name: str
+    contents: ArchiveContents
+    info: dict
+
+
+def _write_files(contents: ArchiveContents, folder: Path) -> None:
     for base, data in contents.files.items():
-        (staging / base).write_bytes(data)
-    try:
-        info = checkpoints.verify(staging)
-        dataset = checkpoints.check_dataset(info, staging.name)
-        checkpoints.load(staging)  # reads every weight: NaN or infinite numbers are refused too
-    except CheckpointError as error:
-        message = str(error).replace(str(staging), "the checkpoint").replace(f"{staging.name}: ", "")
-        raise _refuse(file_name, message) from None
-    for base in contents.files:
-        if MAP_PATTERN.fullmatch(base):
-            _check_map(staging, base, dataset, file_name)
+        (folder / base).write_bytes(data)
+
+
+def check_archive(data: bytes, file_name: str = "upload.zip") -> CheckedArchive:
+    """Every check of an uploaded checkpoint zip (see the module notes), done in a temporary folder
+    outside the checkpoints folder. Raises CheckpointError with one message naming the problem."""
+    contents = read_archive(data, file_name)
+    with tempfile.TemporaryDirectory(prefix="latent-lab-upload-") as folder:
+        unpacked = Path(folder) / "upload"
+        unpacked.mkdir()
+        _write_files(contents, unpacked)
+        try:
+            info = checkpoints.verify(unpacked)
+            dataset = checkpoints.check_dataset(info, unpacked.name)
+            checkpoints.load(unpacked)  # reads every weight: NaN or infinite numbers are refused too
+        except CheckpointError as error:
+            message = str(error).replace(str(unpacked), "the checkpoint").replace(f"{unpacked.name}: ", "")
+            raise _refuse(file_name, message) from None
+        for base in contents.files:
+            if MAP_PATTERN.fullmatch(base):
+                _check_map(unpacked, base, dataset, file_name)
+    return CheckedArchive(file_name, contents, info)
 
 
 # ---------------------------------------------------------------- names
@@ -311,31 +330,41 @@ def _check_new_name(name: str, root: Path) -> str:
 # ---------------------------------------------------------------- import
 
 
-def import_archive(data: bytes, file_name: str = "upload.zip", name: str | None = None,
-                   root: str | Path | None = None) -> Path:
-    """Check an uploaded checkpoint zip completely and add it to the checkpoints folder as `name`
-    (default: suggested_name). Returns the new folder. Raises ExplorerError with one message, and
-    writes nothing, when any check fails or the name is taken."""
+def add_archive(checked: CheckedArchive, name: str | None = None, root: str | Path | None = None) -> Path:
+    """Add a checked archive to the checkpoints folder as `name` (default: suggested_name), atomically:
+    its files go into a hidden staging folder that is renamed into place. Returns the new folder;
+    raises ExplorerError, with nothing written, when uploads are off or the name is taken."""
     if not uploads_allowed():
         raise ExplorerError("Uploading checkpoints is turned off on this server.")
     root = Path(root or checkpoints.DEFAULT_DIR)
-    contents = read_archive(data, file_name)
-    name = _check_new_name(name if name is not None else suggested_name(file_name, contents, root), root)
+    name = _check_new_name(name if name is not None else suggested_name(checked.file_name, checked.contents, root),
+                           root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.upload.", suffix=".saving", dir=root))
     except OSError as error:
         raise ExplorerError(f"Cannot write to the checkpoints folder: {error.strerror or error}.") from None
     try:
-        _unpack_and_check(contents, staging, file_name)
-        target = root / name
+        _write_files(checked.contents, staging)
         with checkpoints.folder_lock(root):
             _check_new_name(name, root)  # another upload may have taken it meanwhile
-            os.rename(staging, target)  # atomic: the folder appears complete or not at all
+            os.rename(staging, root / name)  # atomic: the folder appears complete or not at all
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ExplorerError(f"Adding {name} failed: {error.strerror or error}. Nothing was added.") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target
+    return root / name
+
+
+def import_archive(data: bytes, file_name: str = "upload.zip", name: str | None = None,
+                   root: str | Path | None = None) -> Path:
+    """check_archive, then add_archive: an uploaded zip added to the checkpoints folder, or one message and
+    nothing written."""
+    if not uploads_allowed():
+        raise ExplorerError("Uploading checkpoints is turned off on this server.")
+    return add_archive(check_archive(data, file_name), name, root)
 
 
 def load_archive(path: str | Path, device: str = "cpu") -> checkpoints.Checkpoint:

@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from explorer import checkpoints, data, latents, maps
 from explorer.errors import CheckpointError
+from ui.plain_text import escape
 
 # Interactive calls are many and small: one thread each serves concurrent users better. numpy's
 # OpenBLAS too: with 2 threads a (10, 32) @ (32, 5000) product took 8 ms instead of 0.15 ms on a
@@ -83,7 +84,8 @@ def keep_chosen_model(key: str, names: list[str], default: str) -> None:
     if chosen is None or chosen in names:
         return
     reason = dict(checkpoint_problems()).get(chosen, "it was deleted or renamed")
-    st.warning(f"Checkpoint {chosen!r} can no longer be used ({reason}); showing {default!r} instead.",
+    st.warning(f"Checkpoint {escape(repr(chosen))} can no longer be used ({escape(reason)}); showing "
+               f"{escape(repr(default))} instead.",
                icon=":material/error:")
     st.session_state[key] = default
 
@@ -95,7 +97,7 @@ def keep_chosen_models(key: str, names: list[str]) -> None:
     if not gone:
         return
     problems = dict(checkpoint_problems())
-    reasons = "; ".join(f"{name!r}: {problems.get(name, 'deleted or renamed')}" for name in gone)
+    reasons = "; ".join(escape(f"{name!r}: {problems.get(name, 'deleted or renamed')}") for name in gone)
     st.warning(f"No longer usable, so left out: {reasons}.", icon=":material/error:")
     st.session_state[key] = [name for name in chosen if name in names]
 
