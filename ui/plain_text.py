@@ -18,9 +18,12 @@ import html
 import re
 
 WORD_JOINER = "\u2060"
-# What Markdown, GFM or Streamlit give a meaning to: links and images ([ ] ( ) !), emphasis and code
-# (* _ ~ `), blocks (# + - . | >), HTML and autolinks (< & >) and formulas ($). Quotes and commas stay.
-_SIGNIFICANT = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&])")
+# What Markdown, GFM or Streamlit give a meaning to anywhere in a line: links and images ([ ]),
+# emphasis and code (* _ ~ `), HTML, autolinks and entities (< &), formulas ($), escapes (\\).
+# Dots, dashes, brackets ( ) and quotes stay as typed: without [ ] or a line start they mean nothing.
+_INLINE = re.compile(r"([\\`*_\[\]<&$~])")
+# What means something only where a block starts: a heading, quote, list item or setext underline.
+_BLOCK_START = re.compile(r"\A(\s*(?:\d+(?=[.)]))?)([#>+\-=.)])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # a newline would start a new block: a heading, a list, a table row
 # Where a word joiner goes: inside `://`, after the first w of `www.`, after `@`, and after a colon
 # before a letter (`:smile:` emoji and `:material/…:` icons are also found in the decoded text).
@@ -35,7 +38,7 @@ def escape(text: object, limit: int | None = None) -> str:
     if limit is not None and len(plain) > limit:
         plain = plain[:limit] + "…"
     plain = _JOIN_AT.sub(WORD_JOINER, plain)
-    return _SIGNIFICANT.sub(r"\\\1", plain)
+    return _BLOCK_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", plain))
 
 
 def for_plotly(text: object) -> str:
