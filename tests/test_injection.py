@@ -194,3 +194,33 @@ def test_ladder_config_fields_inject_nothing(page_app, app_env):
         assert not DANGEROUS.search(warnings[0])
     finally:
         (app_env / "vae_beta_1" / "config.json").write_text(original)
+
+
+# ---------------------------------------------------------------- in Chromium
+
+
+URL_PATHS = {"map_page": "", "compare_page": "compare", "generate_page": "generate", "denoise_page": "denoise",
+             "anomaly_page": "anomaly", "draw_page": "draw", "train_page": "train", "models_page": "models"}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_crafted_link_shows_no_link_or_image_in_chromium(app_url, page):
+    from urllib.parse import urlencode, urlparse
+
+    from browser import open_page, screenshot
+
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    for module, path in URL_PATHS.items():
+        params = {param: PAYLOADS[i % len(PAYLOADS)] for i, param in enumerate(PAGE_PARAMS[module])}
+        open_page(page, f"{app_url}/{path}?{urlencode(params)}")
+        assert page.locator(f'a[href*="{EVIL}"], img[src*="{EVIL}"]').count() == 0, module
+        shown = page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts()
+        for param, payload in params.items():
+            if param != "job":
+                assert any(f"{param} = “{payload.replace(chr(10), ' ')}”" in text.replace(WORD_JOINER, "")
+                           for text in shown), (module, param, shown)
+        if module == "map_page":
+            screenshot(page, "crafted_link_map")
+    assert not [url for url in requested if EVIL in (urlparse(url).hostname or "")]  # nothing fetched from there
