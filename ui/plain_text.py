@@ -21,7 +21,9 @@ WORD_JOINER = "\u2060"
 # What Markdown, GFM or Streamlit give a meaning to anywhere in a line: links and images ([ ]),
 # emphasis and code (* _ ~ `), HTML, autolinks and entities (< &), formulas ($), escapes (\\).
 # Dots, dashes, brackets ( ) and quotes stay as typed: without [ ] or a line start they mean nothing.
-_INLINE = re.compile(r"([\\`*_\[\]<&$~])")
+_INLINE = re.compile(r"([\\`*\[\]<&$~])")
+# Underscores between two letters or digits never emphasize (CommonMark's rule for `_`): `vae_32` stays.
+_EDGE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9])")
 # What means something only where a block starts: a heading, quote, list item or setext underline.
 _BLOCK_START = re.compile(r"\A(\s*(?:\d+(?=[.)]))?)([#>+\-=.)])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # a newline would start a new block: a heading, a list, a table row
@@ -38,7 +40,21 @@ def escape(text: object, limit: int | None = None) -> str:
     if limit is not None and len(plain) > limit:
         plain = plain[:limit] + "…"
     plain = _JOIN_AT.sub(WORD_JOINER, plain)
-    return _BLOCK_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", plain))
+    plain = _EDGE_UNDERSCORES.sub(lambda run: "\\_" * len(run.group()), _INLINE.sub(r"\\\1", plain))
+    return _BLOCK_START.sub(r"\1\\\2", plain)
+
+
+def code(text: object, limit: int | None = None) -> str:
+    """`text` as an inline code span: shown literally in monospace, whatever it holds (no Markdown,
+    autolink or emoji acts inside code). The fence is longer than any run of backticks inside, and
+    padded when the text starts or ends with one."""
+    plain = _CONTROL.sub(" ", str(text))
+    if limit is not None and len(plain) > limit:
+        plain = plain[:limit] + "…"
+    plain = _JOIN_AT.sub(WORD_JOINER, plain)  # Streamlit rewrites `:material/…:` even inside code
+    fence = "`" * (max((len(run) for run in re.findall("`+", plain)), default=0) + 1)
+    padded = f" {plain} " if plain.startswith("`") or plain.endswith("`") or not plain.strip() else plain
+    return f"{fence}{padded}{fence}"
 
 
 def for_plotly(text: object) -> str:

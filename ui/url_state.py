@@ -11,7 +11,7 @@ from typing import Callable
 
 import streamlit as st
 
-from ui.plain_text import escape
+from ui.plain_text import code, escape
 
 NOTICES = "_url_notices"
 MAX_SHOWN_VALUE = 80  # characters of a bad link value quoted in its notice
@@ -39,7 +39,7 @@ def seed_widget(key: str, param: str, parse: Callable[[str], object], default, v
             value = parsed
         except (ValueError, TypeError):
             # The value is the link's, so anyone's: shown as text, never as Markdown (ui/plain_text.py).
-            _note(f"Ignored {param} = “{escape(raw, limit=MAX_SHOWN_VALUE)}” in the link: not a valid value here; "
+            _note(f"Ignored {code(f'{param}={raw}', limit=MAX_SHOWN_VALUE)} in the link: not a valid value here; "
                   f"using {escape(repr(default))}.")
     st.session_state[key] = value
 
