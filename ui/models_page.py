@@ -49,8 +49,8 @@ def checkpoint_row(item: checkpoints.Listing) -> None:
     cells[6].download_button("Download", data=functools.partial(archive.export_archive, item.path),
                              file_name=archive.archive_name(item.name), mime="application/zip",
                              key=f"models_download_{item.name}", on_click="ignore", icon=":material/download:",
-                             help=f"{archive.archive_name(item.name)}: model.safetensors, config.json"
-                                  + (" and its stored map" if maps else ""))
+                             help=escape(f"{archive.archive_name(item.name)}: model.safetensors, config.json"
+                                         + (" and its stored map" if maps else "")))
 
 
 def models_table(listings: list[checkpoints.Listing]) -> None:
