@@ -3,7 +3,6 @@ every bad upload is refused with its own message and nothing written."""
 
 import io
 import json
-import os
 import pickle
 import stat
 import warnings
