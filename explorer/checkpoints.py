@@ -9,6 +9,10 @@ Checkpoints come from anywhere (a student's USB stick, a teacher's email), so `v
 checks one completely without allocating its weights: the config must describe a model
 of sensible size, and the safetensors header must hold exactly the tensors that model
 has, with the same shapes. `list_checkpoints` lists only verified ones as readable.
+
+The shipped checkpoints are `checkpoints/` beside the package in a source checkout; `pip install`
+puts a copy in the `latent_lab` folder beside it (see pyproject.toml), so they are found wherever
+the package is installed. With $LATENT_LAB_READ_ONLY set nothing is saved (a public deployment).
 """
 
 from __future__ import annotations
@@ -30,12 +34,13 @@ from safetensors.torch import load_file, save_file
 
 from .data import IMAGE_SHAPES
 from .errors import CheckpointError, ExplorerError
+from .install import project_path
 from .models import Autoencoder, ModelConfig, build_model
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-DEFAULT_DIR = Path(os.environ.get("LATENT_LAB_CHECKPOINTS", Path(__file__).resolve().parent.parent / "checkpoints"))
+DEFAULT_DIR = Path(os.environ.get("LATENT_LAB_CHECKPOINTS") or project_path("checkpoints"))
 # \Z, not $: `$` also matches before a trailing newline, so "abc\n" would pass.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}\Z")
 # Windows refuses these as file or folder names, with or without an extension, in any case:
@@ -93,10 +98,20 @@ def resolve(name_or_path: str | Path, root: Path | None = None) -> Path:
     return Path(root or DEFAULT_DIR) / check_name(text)
 
 
+def read_only() -> bool:
+    """True when $LATENT_LAB_READ_ONLY is 1/true/yes/on: the app trains, saves and uploads nothing."""
+    return os.environ.get("LATENT_LAB_READ_ONLY", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+READ_ONLY_MESSAGE = "This server is read-only (LATENT_LAB_READ_ONLY is set): nothing can be saved here."
+
+
 def save(model: Autoencoder, path: str | Path, info: dict | None = None) -> Path:
     """Write model weights and a JSON config (with `info` merged in) to the folder `path`, atomically."""
     path = Path(path)
     check_name(path.name)
+    if read_only():
+        raise ExplorerError(READ_ONLY_MESSAGE)
     document = {"format_version": FORMAT_VERSION, **(info or {}), "model": model.config.to_dict()}
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
     try:
@@ -113,7 +128,7 @@ def save(model: Autoencoder, path: str | Path, info: dict | None = None) -> Path
         # Keep the previous version until the new one is in place, then drop it. The lock keeps a
         # listing in another thread or process from "recovering" `.NAME.old` between the two renames.
         retired = path.parent / f".{path.name}.old"
-        with _swap_lock(path.parent):
+        with folder_lock(path.parent):
             if path.exists():
                 shutil.rmtree(retired, ignore_errors=True)
                 os.replace(path, retired)
@@ -134,6 +149,8 @@ def check_writable(folder: str | Path) -> None:
     """Raise ExplorerError now if checkpoints cannot be saved into `folder`: call it before a long
     training run, so a read-only folder is reported before the work, not after it."""
     folder = Path(folder)
+    if read_only():
+        raise ExplorerError(READ_ONLY_MESSAGE)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         Path(tempfile.mkdtemp(prefix=".write-test.", suffix=".saving", dir=folder)).rmdir()
@@ -142,8 +159,9 @@ def check_writable(folder: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def _swap_lock(root: Path, blocking: bool = True):
-    """An advisory lock (POSIX flock) on the folder itself, held while a save swaps folders.
+def folder_lock(root: Path, blocking: bool = True):
+    """An advisory lock (POSIX flock) on the folder itself, held while a save swaps folders (or an
+    upload renames its folder into place).
 
     Yields whether the lock is held. A process killed while holding it releases it. Where
     flock is unavailable (Windows) or the folder cannot be opened, yields True without locking.
@@ -163,6 +181,9 @@ def _swap_lock(root: Path, blocking: bool = True):
         yield held
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+_swap_lock = folder_lock  # its former name
 
 
 def read_info(path: str | Path) -> dict:
@@ -356,7 +377,7 @@ def _recover_interrupted_saves(root: Path) -> None:
     before them leaves a hidden `.NAME.*.saving` folder: remove it once it is clearly abandoned."""
     retired = [path for path in root.glob(".*.old") if not (root / path.name[1:-len(".old")]).exists()]
     if retired:
-        with _swap_lock(root, blocking=False) as free:
+        with folder_lock(root, blocking=False) as free:
             for path in retired if free else []:  # not free: a save is between its renames, nothing is lost
                 original = root / path.name[1:-len(".old")]
                 if not original.exists():

@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explorer import anomaly, drawing, figures, latents
+from explorer import anomaly, checkpoints, drawing, figures, latents
 from explorer.errors import ExplorerError
 from explorer.train import TrainConfig
 from ui import resources, scaffold, url_state
+from ui.plain_text import escape, for_plotly
 
 DEFAULT_MODEL = "ae_32"
 N_OOD = 100  # images per out-of-distribution set
@@ -146,7 +147,7 @@ def uploads_section(name: str, test_scores: np.ndarray, threshold: float) -> Non
                              accept_multiple_files=True, key="an_upload")
     images, names, problems = anomaly.read_uploads([(file.name, file.getvalue()) for file in files or []])
     for file_name, problem in problems:
-        st.error(f"{file_name}: {problem}", icon=":material/broken_image:")
+        st.error(f"**{escape(file_name)}**: {escape(problem)}", icon=":material/broken_image:")
     if not images:
         return
     model = resources.checkpoint(name).model
@@ -158,7 +159,7 @@ def uploads_section(name: str, test_scores: np.ndarray, threshold: float) -> Non
     for file_name, value in zip(names, values):
         rank = float((test_scores < value).mean())
         verdict = "flagged" if value > threshold else "looks normal"
-        captions.append(f"{file_name[:18]}<br>{value:.3g}: {verdict}<br>above {rank:.0%} of digits")
+        captions.append(f"{for_plotly(file_name[:18])}<br>{value:.3g}: {verdict}<br>above {rank:.0%} of digits")
     st.plotly_chart(figures.error_mosaic(batch[:, 0].numpy(), recon, maps, captions), key="an_upload_mosaic",
                     width="stretch", config={"displayModeBar": False})
 
@@ -182,8 +183,8 @@ def one_class_section(ds) -> None:
     epochs = c2.slider("Epochs", 1, 60, 15, key="an_epochs",
                        help="More epochs: slower, and usually a sharper detector. The benchmark (bench/anomaly.py) "
                             "trains 120.")
-    clicked = c3.button("Train", key="an_train", type="primary", disabled=not normal)
-    if clicked:
+    clicked = c3.button("Train", key="an_train", type="primary", disabled=not normal or checkpoints.read_only())
+    if clicked and not checkpoints.read_only():
         bar = st.progress(0.0, text="Training…")
         config = TrainConfig(epochs=epochs, batch_size=ONE_CLASS_BATCH, report_every=5)
         try:

@@ -31,6 +31,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("anomaly_page", "Anomalies", ":material/report:", "anomaly", "Use", ("model", "odd", "thr")),
     PageInfo("draw_page", "Draw a digit", ":material/draw:", "draw", "Use", ("models", "proj")),
     PageInfo("train_page", "Train", ":material/model_training:", "train", "Learn", ("job",)),
+    PageInfo("models_page", "Models", ":material/inventory_2:", "models", "Learn"),
 )
 
 

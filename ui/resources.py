@@ -20,6 +20,7 @@ import torch
 
 from explorer import checkpoints, data, kinds, latents, maps, serving
 from explorer.errors import CheckpointError
+from ui.plain_text import escape
 
 serving.limit_threads_for_serving()
 
@@ -88,7 +89,8 @@ def keep_chosen_model(key: str, names: list[str], default: str) -> None:
     if chosen is None or chosen in names:
         return
     reason = dict(checkpoint_problems()).get(chosen, "it was deleted or renamed")
-    st.warning(f"Checkpoint {chosen!r} can no longer be used ({reason}); showing {default!r} instead.",
+    st.warning(f"Checkpoint {escape(repr(chosen))} can no longer be used ({escape(reason)}); showing "
+               f"{escape(repr(default))} instead.",
                icon=":material/error:")
     st.session_state[key] = default
 
@@ -100,7 +102,7 @@ def keep_chosen_models(key: str, names: list[str]) -> None:
     if not gone:
         return
     problems = dict(checkpoint_problems())
-    reasons = "; ".join(f"{name!r}: {problems.get(name, 'deleted or renamed')}" for name in gone)
+    reasons = "; ".join(escape(f"{name!r}: {problems.get(name, 'deleted or renamed')}") for name in gone)
     st.warning(f"No longer usable, so left out: {reasons}.", icon=":material/error:")
     st.session_state[key] = [name for name in chosen if name in names]
 

@@ -17,6 +17,7 @@ from explorer.cli import METRIC_LABELS, about
 from explorer.errors import ExplorerError
 from explorer.train import evaluate_loss
 from ui import pictures, resources, url_state
+from ui.plain_text import escape
 
 DATASETS = {"mnist5k": "MNIST, 5,000 digits (28×28)", "digits": "digits, 1,797 (8×8, quick)"}
 LATENT_SIZES = (2, 4, 8, 16, 32, 64)
@@ -174,7 +175,7 @@ def save_form(snap: jobs.JobSnapshot) -> None:
     for name in snap.saved_as:
         st.success(f"Saved as **{name}**: it is now in the model list of every page. "
                    f"Open it on the [Latent map](./?model={name}) page.", icon=":material/save:")
-    if snap.saved_as:
+    if snap.saved_as or checkpoints.read_only():
         return
     with st.form("train_save_form", border=False):
         name_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
@@ -267,7 +268,7 @@ def ladder_section(settings: dict) -> None:
     ladder_jobs = st.session_state.setdefault("train_ladder_jobs", {})  # name -> the job this session started
     missing = [(beta, name) for beta, name in rungs if name not in names and reg.active_job_for(name) is None]
     active = [job for job in (reg.active_job_for(name) for _, name in rungs) if job]
-    if missing:
+    if missing and not checkpoints.read_only():
         if st.button(f"Train the {len(missing)} missing β model{'s' if len(missing) != 1 else ''}", key="train_ladder"):
             try:
                 for beta, name in missing:
@@ -339,7 +340,7 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
             else:
                 st.info(f"β = {beta:g}: not trained yet (`{name}`).")
     if differences := presets.ladder_differences(configs):
-        st.warning("These models differ in more than β (" + ", ".join(differences) + "), so not every difference "
+        st.warning("These models differ in more than β (" + escape(", ".join(differences)) + "), so not every difference "
                    "below is β's doing. Retrain them together to compare like with like.", icon=":material/warning:")
     if points:
         fig = figures.tradeoff_figure(points)
@@ -360,8 +361,11 @@ def render() -> None:
     job_id = current_job()
     snap = reg.snapshot(job_id) if job_id else None
     busy = snap is not None and snap.phase != "finished"
-    settings = training_controls(disabled=busy)
-    if settings["start"]:
+    if checkpoints.read_only():
+        st.info("This server is read-only (`LATENT_LAB_READ_ONLY`): training and saving are turned off. The β "
+                "ladder below shows the models it has.", icon=":material/lock:")
+    settings = training_controls(disabled=busy or checkpoints.read_only())
+    if settings["start"] and not checkpoints.read_only():
         try:
             job_id = reg.submit(job_spec(settings))
         except ExplorerError as error:

@@ -11,7 +11,10 @@ from typing import Callable
 
 import streamlit as st
 
+from ui.plain_text import code, escape
+
 NOTICES = "_url_notices"
+MAX_SHOWN_VALUE = 80  # characters of a bad link value quoted in its notice
 MAX_LINK_IDS = 500  # selected ids kept in a link: about 2.5k characters, which browsers and chat apps keep
 
 
@@ -35,7 +38,9 @@ def seed_widget(key: str, param: str, parse: Callable[[str], object], default, v
                 raise ValueError
             value = parsed
         except (ValueError, TypeError):
-            _note(f"Ignored `{param}={raw}` in the link: not a valid value here; using {default!r}.")
+            # The value is the link's, so anyone's: shown as text, never as Markdown (ui/plain_text.py).
+            _note(f"Ignored {code(f'{param}={raw}', limit=MAX_SHOWN_VALUE)} in the link: not a valid value here; "
+                  f"using {escape(repr(default))}.")
     st.session_state[key] = value
 
 
