@@ -6,8 +6,8 @@ function in ui/, and every computation is a call into explorer/.
 
 import streamlit as st
 
-from ui import (anomaly_page, compare_page, denoise_page, draw_page, generate_page, map_page, pictures, resources,
-                train_page)
+from ui import (anomaly_page, compare_page, compression_page, denoise_page, draw_page, generate_page, map_page,
+                network_page, pictures, reparam_page, resources, train_page)
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/explore:", layout="wide")
 pictures.use_sharp_pixels()  # digits are sent at their own size and enlarged by the browser, pixel-sharp
@@ -26,6 +26,11 @@ PAGES = {
     ],
     "Learn": [
         st.Page(train_page.render, title="Train", icon=":material/model_training:", url_path="train"),
+    ],
+    "Inside the model": [
+        st.Page(network_page.render, title="Network", icon=":material/account_tree:", url_path="network"),
+        st.Page(reparam_page.render, title="Reparameterization", icon=":material/shuffle:", url_path="reparam"),
+        st.Page(compression_page.render, title="Compression lab", icon=":material/compress:", url_path="compression"),
     ],
 }
 
