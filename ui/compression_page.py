@@ -100,7 +100,6 @@ def render() -> None:
         st.error("No checkpoints found in the checkpoints folder. Train one on the Train page.")
         return
     dataset, models = lab_controls(offer)
-    url_state.show_notices()
     try:
         key = _key(models)
         lab = _lab(dataset, key)
@@ -108,6 +107,7 @@ def render() -> None:
         st.error(str(error))
         return
     point = chosen_point(lab)
+    url_state.show_notices()
     url_state.write({"dataset": dataset, "models": models, "point": point.key if point else ""})
     left, right = st.columns([3, 2])
     left.plotly_chart(bottleneck_figures.rate_distortion_figure(lab.curves, lab.lossless), key=CHART_KEY,
