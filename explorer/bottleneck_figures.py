@@ -20,6 +20,15 @@ PART_COLORS = {"input": "#9e9e9e", "encoder": CLASS_COLORS[0], "bottleneck": CLA
 MIN_BAR = 0.012  # a 32-number code beside 6,272 conv numbers would be an invisible sliver
 
 
+SHORT_KINDS = {"Linear": "linear", "Conv2d": "conv", "ConvTranspose2d": "deconv"}
+
+
+def _stacked(shape_text: str) -> str:
+    """"32×14×14" -> "32<br>14×14": channels above height × width, so narrow columns stay readable."""
+    channels, _, rest = shape_text.partition("×")
+    return f"{channels}<br>{rest}" if rest.count("×") == 1 else shape_text
+
+
 def network_columns(result: Anatomy) -> list[dict]:
     """One column per drawn layer: the input, then every stage; label, part, size, parameters."""
     columns = [dict(label="input", part="input", shape="×".join(map(str, result.image.shape)),
@@ -37,7 +46,7 @@ def network_figure(result: Anatomy) -> go.Figure:
     columns = network_columns(result)
     largest = max(c["size"] for c in columns)
     heights = np.array([max(c["size"] / largest, MIN_BAR) for c in columns])
-    x = [f"{i}. {c['label']}" for i, c in enumerate(columns)]
+    x = [f"{i}<br>{SHORT_KINDS.get(c['label'], c['label'])}" for i, c in enumerate(columns)]
     bars = []
     for part, color in PART_COLORS.items():
         rows = [i for i, c in enumerate(columns) if c["part"] == part]
@@ -48,14 +57,14 @@ def network_figure(result: Anatomy) -> go.Figure:
             marker_line=dict(width=3 if part == "bottleneck" else 0, color=INK_COLOR),
             customdata=[[columns[i]["layer"], columns[i]["shape"], columns[i]["parameters"]] for i in rows],
             hovertemplate="%{customdata[0]}<br>output %{customdata[1]}<br>%{customdata[2]:,} parameters<extra></extra>"))
-    above = [dict(x=x[i], y=heights[i] / 2, text=f"<b>{c['shape']}</b>", showarrow=False, yanchor="bottom",
+    above = [dict(x=x[i], y=heights[i] / 2, text=f"<b>{_stacked(c['shape'])}</b>", showarrow=False, yanchor="bottom",
                   font=dict(size=13)) for i, c in enumerate(columns)]
     below = [dict(x=x[i], y=-heights[i] / 2, text=f"{c['parameters']:,}" if c["parameters"] else "", showarrow=False,
                   yanchor="top", font=dict(size=11, color="#555")) for i, c in enumerate(columns)]
     return go.Figure(bars, dict(
         barmode="overlay", bargap=0.35, height=360, font=dict(size=FONT_SIZE), margin=dict(l=10, r=10, t=40, b=10),
         annotations=above + below, showlegend=True, legend=dict(orientation="h", y=1.12, x=0),
-        yaxis=dict(visible=False, range=[-0.62, 0.62]), xaxis=dict(tickangle=0, tickfont=dict(size=11)),
+        yaxis=dict(visible=False, range=[-0.62, 0.72]), xaxis=dict(tickangle=0, tickfont=dict(size=11)),
         title=dict(text="bar height ∝ numbers the layer passes on · above: output size · below: parameters",
                    font=dict(size=13), x=1, xanchor="right", y=0.98),
     ))
@@ -65,7 +74,7 @@ def activation_figure(result: Anatomy) -> go.Figure:
     """Each stage's activation for the digit as a small heat map (conv layers: their first channels
     tiled), in running order; signed layers (the code, the output logits) on a blue–red scale around 0."""
     stages = result.stages
-    titles = [f"{s.part[:3]} · {s.shape_text}" for s in stages]
+    titles = [_stacked(s.shape_text) for s in stages]
     fig = make_subplots(rows=1, cols=len(stages), subplot_titles=titles, horizontal_spacing=0.012)
     for i, stage in enumerate(stages, start=1):
         grid = activation_grid(stage.activation)
@@ -76,7 +85,7 @@ def activation_figure(result: Anatomy) -> go.Figure:
         fig.update_xaxes(visible=False, row=1, col=i)
         fig.update_yaxes(visible=False, scaleanchor=f"x{i if i > 1 else ''}", row=1, col=i)
     fig.update_annotations(font_size=11)
-    fig.update_layout(height=190, margin=dict(l=5, r=5, t=30, b=5), font=dict(size=FONT_SIZE),
+    fig.update_layout(height=200, margin=dict(l=5, r=5, t=40, b=5), font=dict(size=FONT_SIZE),
                       plot_bgcolor="#ffffff")
     return fig
 
@@ -208,7 +217,8 @@ def rate_distortion_figure(curves: Mapping[str, list[RatePoint]], lossless: Mapp
                           xanchor="right", yanchor="bottom", font=dict(size=12), bgcolor="rgba(255,255,255,0.8)"))
     return go.Figure(traces, dict(
         height=520, font=dict(size=FONT_SIZE), margin=dict(l=10, r=10, t=10, b=10), shapes=shapes,
-        annotations=notes, clickmode="event+select", dragmode="select", hovermode="closest",
+        # Drag zooms and a click selects: Streamlit turns click-selection off while the drag mode is "select".
+        annotations=notes, clickmode="event+select", dragmode="zoom", hovermode="closest",
         xaxis=dict(type="log", title=dict(text="bytes per digit (log scale)")),
         yaxis=dict(title=dict(text="mean PSNR (dB), higher is sharper")),
         legend=dict(orientation="v", x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.85)"),

@@ -109,17 +109,18 @@ def render() -> None:
     point = chosen_point(lab)
     url_state.show_notices()
     url_state.write({"dataset": dataset, "models": models, "point": point.key if point else ""})
+    st.plotly_chart(bottleneck_figures.rate_distortion_figure(lab.curves, lab.lossless), key=CHART_KEY,
+                    on_select="rerun", selection_mode=("points",), width="stretch")
     left, right = st.columns([3, 2])
-    left.plotly_chart(bottleneck_figures.rate_distortion_figure(lab.curves, lab.lossless), key=CHART_KEY,
-                      on_select="rerun", selection_mode=("points",), width="stretch")
-    with right:
+    with left:
         st.markdown(f"**On these {lab.n_digits} test digits.** " + compression.summary(lab.curves))
-        st.caption("Not counted per digit, as JPEG's tables are not: what the receiver already holds.")
-        st.dataframe(shared_table(lab), hide_index=True, width="stretch")
         st.caption("Lossless references (dashed lines): " + ", ".join(
             f"{name} {size:.0f} bytes" for name, size in lab.lossless.items()) + ".")
+    with right:
+        st.caption("Not counted per digit, as JPEG's tables are not: what the receiver already holds.")
+        st.dataframe(shared_table(lab), hide_index=True, width="stretch")
     if point is None:
-        st.info("**Click a point** on the chart to see digits at that budget: the chosen setting, and every other "
+        st.info("**Click a point** on the chart (drag to zoom, double-click to zoom out) to see digits at that budget: the chosen setting, and every other "
                 "method's best within the same bytes.", icon=":material/touch_app:")
     else:
         budget_section(dataset, key, lab, point)
@@ -154,6 +155,6 @@ def budget_section(dataset: str, key, lab: compression.LabResult, point: compres
             thumbs = [figures.tile_images(image[None], pad=0, scale=1) for image in np.asarray(images)]
             captions = [f"a {resources.dataset(dataset).classes[int(y)]}" for y in labels[:N_SHOWN]] if label == \
                 "original" else [f"{p:.1f} dB" for p in psnr]
-            pictures.show(right.container(horizontal=True), thumbs, scale=THUMB_SCALE, caption=captions)
+            pictures.show(right, thumbs, scale=THUMB_SCALE, caption=captions)
     if absent:
         st.caption(f"Cannot go as low as {budget:.1f} bytes: " + ", ".join(absent) + ".")

@@ -102,7 +102,7 @@ def sampling_section(name, model, image, caption, post, samples, settings) -> No
     pictures.show(left, figures.tile_images(image[None], pad=0, scale=1), scale=THUMB_SCALE, caption=caption)
     thumbs = [figures.tile_images(p[None], pad=0, scale=1) for p in pictures_row]
     labels = ["decoded μ"] if settings["decode"] == DECODE_MU else [f"z{i}" for i in range(len(thumbs))]
-    pictures.show(right.container(horizontal=True), thumbs, scale=THUMB_SCALE, caption=labels)
+    pictures.show(right, thumbs, scale=THUMB_SCALE, caption=labels)
     st.markdown("**Per dimension**: the digit's μ ± σ (orange) beside the prior N(0, 1) (grey, ±1), and below it the "
                 "KL term each dimension pays for being different from the prior.")
     st.plotly_chart(bottleneck_figures.dimension_figure(post), key="rp_dims", width="stretch",
@@ -127,13 +127,10 @@ def gradient_section(model, image, seed: int) -> None:
     st.subheader("Why the trick: the gradient has to reach μ and σ")
     grads = reparam.reparameterized_gradients(model, image, seed)
     direct = reparam.direct_sample_gradients(model, image, seed)
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**z = μ + σ·ε**: the randomness is an input, z a sum")
-        st.graphviz_chart(bottleneck_figures.gradient_graph(grads), width="stretch")
-    with right:
-        st.markdown("**z drawn straight from N(μ, σ²)**")
-        st.graphviz_chart(bottleneck_figures.direct_graph(direct), width="stretch")
+    st.markdown("**z = μ + σ·ε**: the randomness ε is an input on the side, z a sum; arrows back are the gradients")
+    st.graphviz_chart(bottleneck_figures.gradient_graph(grads), width="stretch")
+    st.markdown("**z drawn straight from N(μ, σ²)**: the red dashed arrows are the gradients autograd found")
+    st.graphviz_chart(bottleneck_figures.direct_graph(direct), width="stretch")
     st.markdown(agreement_sentence(grads, direct))
     rows = {"ε": grads.epsilon, "z": grads.z, "∂L/∂z": grads.grad_z, "∂L/∂μ (via z)": grads.grad_mu_recon,
             "∂L/∂σ (via z)": grads.grad_sigma_recon, "∂KL/∂μ": grads.grad_mu_kl, "∂KL/∂σ": grads.grad_sigma_kl,
