@@ -17,7 +17,7 @@ from .reparam import DirectSample, Gradients, Posterior
 
 PART_COLORS = {"input": "#9e9e9e", "encoder": CLASS_COLORS[0], "bottleneck": CLASS_COLORS[1],
                "decoder": CLASS_COLORS[2]}
-MIN_BAR = 0.012  # a 32-number code beside 6,272 conv numbers would be an invisible sliver
+MIN_BAR = 0.04  # a 32-number code beside 6,272 conv numbers would be an invisible sliver (its label says 32)
 
 
 SHORT_KINDS = {"Linear": "linear", "Conv2d": "conv", "ConvTranspose2d": "deconv"}
@@ -54,7 +54,7 @@ def network_figure(result: Anatomy) -> go.Figure:
             continue
         bars.append(go.Bar(
             x=[x[i] for i in rows], y=heights[rows], base=-heights[rows] / 2, name=part, marker_color=color,
-            marker_line=dict(width=3 if part == "bottleneck" else 0, color=INK_COLOR),
+            marker_line=dict(width=2 if part == "bottleneck" else 0, color=INK_COLOR),
             customdata=[[columns[i]["layer"], columns[i]["shape"], columns[i]["parameters"]] for i in rows],
             hovertemplate="%{customdata[0]}<br>output %{customdata[1]}<br>%{customdata[2]:,} parameters<extra></extra>"))
     above = [dict(x=x[i], y=heights[i] / 2, text=f"<b>{_stacked(c['shape'])}</b>", showarrow=False, yanchor="bottom",

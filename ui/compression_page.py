@@ -12,7 +12,7 @@ from ui import pictures, resources, url_state
 DEFAULT_DATASET = "mnist5k"
 DEFAULT_MODELS = ("ae_32", "vae_32", "conv_ae_32", "conv_vae_32")
 N_DIGITS = 500  # the same test digits for every method
-N_SHOWN = 8  # digits drawn for a selected budget
+N_SHOWN = 10  # digits drawn for a selected budget: the first test digit of each class
 CHART_KEY = "lab_chart"
 THUMB_SCALE = 3
 
@@ -80,6 +80,11 @@ def chosen_point(lab: compression.LabResult) -> compression.RatePoint | None:
     return by_key.get(st.session_state["lab_point"])
 
 
+def shown_ids(labels: np.ndarray) -> list[int]:
+    """The first test digit of each class (test rows are grouped by class, so the first few are all 0s)."""
+    return [int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:N_SHOWN]
+
+
 def shared_table(lab: compression.LabResult) -> list[dict]:
     return [{"method": m, "held by the receiver": "decoder weights" if m != compression.PCA else "PCA axes and mean",
              "size (kB, float32)": round(size / 1000)} for m, size in lab.shared_bytes.items()]
@@ -137,7 +142,8 @@ def budget_section(dataset: str, key, lab: compression.LabResult, point: compres
     st.markdown(f"Over all {lab.n_digits} test digits: **{point.psnr:.1f} dB** mean PSNR, SSIM **{ssim:.3f}** "
                 "(1 is identical). Below, other methods at their best within the same bytes.")
     x_test, labels = resources.dataset(dataset).split("test")
-    shown = x_test[:N_SHOWN]
+    ids = shown_ids(labels.numpy())
+    shown, labels = x_test[ids], labels[ids]
     codecs = _codecs(dataset, key)
     rows = [("original", shown.numpy(), None)]
     rows.append((f"**{point.method}**  \n{point.setting}", compression.reconstruct(point, codecs, shown), point))
@@ -153,7 +159,7 @@ def budget_section(dataset: str, key, lab: compression.LabResult, point: compres
             left, right = st.columns([1, 6], vertical_alignment="center")
             left.markdown(label)
             thumbs = [figures.tile_images(image[None], pad=0, scale=1) for image in np.asarray(images)]
-            captions = [f"a {resources.dataset(dataset).classes[int(y)]}" for y in labels[:N_SHOWN]] if label == \
+            captions = [f"a {resources.dataset(dataset).classes[int(y)]}" for y in labels] if label == \
                 "original" else [f"{p:.1f} dB" for p in psnr]
             pictures.show(right, thumbs, scale=THUMB_SCALE, caption=captions)
     if absent:
