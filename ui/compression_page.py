@@ -53,7 +53,7 @@ def _codecs(dataset: str, models: tuple[tuple[str, int], ...]) -> dict:
     return compression.build_codecs(loaded, x_train, {name: resources.codes(name, "train") for name in loaded})
 
 
-@st.cache_data(max_entries=8, show_spinner="Compressing 500 test digits every way (once per server, ~20 s)…")
+@st.cache_data(max_entries=8, show_spinner="Compressing the test digits every way (once per server, then cached)…")
 def _lab(dataset: str, models: tuple[tuple[str, int], ...]) -> compression.LabResult:
     x_test, _ = resources.dataset(dataset).split("test")
     return compression.run_lab(_codecs(dataset, models), x_test[:N_DIGITS])
