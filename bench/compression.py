@@ -13,6 +13,7 @@ digits ÷ 500. JPEG: Pillow, whole files and scan data only. Writes bench/result
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -105,7 +106,7 @@ def main() -> None:
         table(["method"] + [f"{b} B" for b in compression.BUDGETS], budget_rows),
         "\n## The guide's claim: an autoencoder needs fewer bytes than JPEG for the same picture quality\n",
         table(["PSNR", "best autoencoder (bytes)", "JPEG (bytes)", "target: AE < JPEG"], claim_rows(lab)),
-        f"\nLossless references: " + ", ".join(f"{k} {v:.1f} bytes" for k, v in lab.lossless.items()) + ".\n",
+        "\nLossless references: " + ", ".join(f"{k} {v:.1f} bytes" for k, v in lab.lossless.items()) + ".\n",
         "Verdict, as the page words it: " + compression.summary(lab.curves) + "\n",
         f"Computing every method (codes of the training digits included) took {seconds:.1f} s in this process.\n",
     ]
@@ -117,8 +118,6 @@ def main() -> None:
              "MET" if cold <= PAGE_COLD_TARGET_S else "MISSED"],
             ["rerun (cached)", f"{cached:.2f} s", f"≤ {PAGE_CACHED_TARGET_S:g} s",
              "MET" if cached <= PAGE_CACHED_TARGET_S else "MISSED"]]))
-    import os
-
     sections.append(f"\nMachine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} when it finished.\n")
     text = "\n".join(sections)
     print(text)
