@@ -125,8 +125,10 @@ class Anatomy:
 
     @property
     def code_stage(self) -> Stage:
-        """The bottleneck: the μ head (the code every page plots)."""
-        return next(s for s in self.stages if s.part == "bottleneck")
+        """The bottleneck: the μ head (the code every page plots); for a model whose children are named
+        otherwise, the first stage that outputs exactly the code's numbers."""
+        named = [s for s in self.stages if s.part == "bottleneck"]
+        return named[0] if named else next(s for s in self.stages if s.shape == (self.latent_dim,))
 
 
 def anatomy(model: nn.Module, image) -> Anatomy:

@@ -110,7 +110,7 @@ def posterior_figure(others_mu: np.ndarray, labels: np.ndarray, classes: Sequenc
     fig = latent_scatter(others_mu, labels, np.arange(len(others_mu)), classes, overlays=[*rings, drawn, star],
                          faded=True, colorbar=False, axis_titles=["z₁", "z₂"], height=480, dragmode="pan")
     if zoom:
-        reach = np.maximum(4 * max(radii) * post.sigma, 0.02 * np.ptp(others_mu, axis=0))
+        reach = np.maximum(2.5 * max(radii) * post.sigma, 0.02 * np.ptp(others_mu, axis=0))
         half = float(max(reach))  # the same span both ways, so the ellipse keeps its true shape
         fig.update_xaxes(range=[post.mu[0] - half, post.mu[0] + half])
         fig.update_yaxes(range=[post.mu[1] - half, post.mu[1] + half])

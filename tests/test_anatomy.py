@@ -105,3 +105,12 @@ def test_activation_grid_lays_out_vectors_and_channels():
     np.testing.assert_array_equal(grid[4:7, 0:3], maps[4])
     assert np.isnan(grid[3]).all()
     assert math.isclose(np.nansum(grid), maps[:16].sum(), rel_tol=1e-5)
+
+
+def test_the_code_is_found_in_a_model_whose_children_are_named_otherwise(digit):
+    model = model_of("ae")
+    result = anatomy.anatomy(model, digit)
+    renamed = [anatomy.Stage(s.name, s.kind, "head" if s.part == "bottleneck" else s.part, s.shape, s.parameters,
+                             s.activation) for s in result.stages]
+    other = anatomy.Anatomy(result.image, renamed, result.reconstruction, result.total_parameters, 3)
+    np.testing.assert_array_equal(other.code_stage.activation, result.code_stage.activation)
