@@ -48,9 +48,12 @@ def _key(models: list[str]) -> tuple[tuple[str, int], ...]:
 
 @st.cache_resource(max_entries=8, show_spinner="Fitting the quantizers and PCA on the training digits…")
 def _codecs(dataset: str, models: tuple[tuple[str, int], ...]) -> dict:
-    x_train, _ = resources.dataset(dataset).split("train")
+    ds = resources.dataset(dataset)
+    x_train, _ = ds.split("train")
     loaded = {name: resources.checkpoint(name).model for name, _ in models}
-    return compression.build_codecs(loaded, x_train, {name: resources.codes(name, "train") for name in loaded})
+    # The training rows of the "all" codes the map pages cache already: no second pass over the digits.
+    train_rows = resources.split_rows(ds, "train")
+    return compression.build_codecs(loaded, x_train, {name: resources.codes(name, "all")[train_rows] for name in loaded})
 
 
 @st.cache_data(max_entries=8, show_spinner="Compressing the test digits every way (once per server, then cached)…")
