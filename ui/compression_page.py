@@ -14,7 +14,7 @@ DEFAULT_MODELS = ("ae_32", "vae_32", "conv_ae_32", "conv_vae_32")
 N_DIGITS = 500  # the same test digits for every method
 N_SHOWN = 10  # digits drawn for a selected budget: the first test digit of each class
 CHART_KEY = "lab_chart"
-THUMB_SCALE = 3
+THUMB_SCALE = 2.5  # ten 28 px digits, 70 px wide each, fit one row beside the labels
 
 
 def datasets_on_offer() -> dict[str, list[str]]:
@@ -148,18 +148,18 @@ def budget_section(dataset: str, key, lab: compression.LabResult, point: compres
     ids = shown_ids(labels.numpy())
     shown, labels = x_test[ids], labels[ids]
     codecs = _codecs(dataset, key)
-    rows = [("original", shown.numpy(), None)]
-    rows.append((f"**{point.method}**  \n{point.setting}", compression.reconstruct(point, codecs, shown), point))
+    rows = [("original", shown.numpy())]
+    rows.append((f"**{point.method}**  \n{point.setting}", compression.reconstruct(point, codecs, shown)))
     for method, points in lab.curves.items():
         best = compression.psnr_at_budget(points, budget)
         if method != point.method and best is not None:
             rows.append((f"{method}  \n{best.setting}, {best.bytes_per_digit:.0f} B",
-                         compression.reconstruct(best, codecs, shown), best))
+                         compression.reconstruct(best, codecs, shown)))
     absent = [m for m, pts in lab.curves.items() if m != point.method and compression.psnr_at_budget(pts, budget) is None]
     with st.container(key="lab_digits"):
-        for label, images, _ in rows:
+        for label, images in rows:
             psnr = compression.psnr_per_image(shown.numpy(), images)
-            left, right = st.columns([1, 6], vertical_alignment="center")
+            left, right = st.columns([1, 7], vertical_alignment="center")
             left.markdown(label)
             thumbs = [figures.tile_images(image[None], pad=0, scale=1) for image in np.asarray(images)]
             captions = [f"a {resources.dataset(dataset).classes[int(y)]}" for y in labels] if label == \
