@@ -18,6 +18,7 @@ PAD = 280  # drawing pad side in CSS pixels; the model input is shown at the sam
 DRAW_TAB, UPLOAD_TAB = ":material/draw: Draw", ":material/upload: Upload"
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 STAR_COLOR = "#ffd700"
+DRAWN_DIGIT = "drawn_digit"  # session state: the last digit drawn or uploaded (28, 28), read by "Inside the model"
 HINT = "**Draw a digit** on the black pad (or upload a picture of one) to see what each model makes of it."
 PAD_EMPTY = "The drawing is empty — draw a digit first."
 CROP_CAPTION = "The part of your picture that was read (gold box)"
@@ -162,6 +163,8 @@ def render() -> None:
         url_state.show_notices()
     with pad_col:
         digit, crop, problem_shown = input_panel()
+    if digit is not None:
+        st.session_state[DRAWN_DIGIT] = digit
     with input_col:
         st.markdown("**What the models get**")
         if digit is None and not problem_shown:

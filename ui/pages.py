@@ -32,6 +32,12 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("draw_page", "Draw a digit", ":material/draw:", "draw", "Use", ("models", "proj")),
     PageInfo("train_page", "Train", ":material/model_training:", "train", "Learn", ("job",)),
     PageInfo("models_page", "Models", ":material/inventory_2:", "models", "Learn"),
+    PageInfo("network_page", "Network", ":material/account_tree:", "network", "Inside the model",
+             ("model", "digit", "source")),
+    PageInfo("reparam_page", "Reparameterization", ":material/shuffle:", "reparam", "Inside the model",
+             ("model", "digit", "source", "seed", "samples", "decode")),
+    PageInfo("compression_page", "Compression lab", ":material/compress:", "compression", "Inside the model",
+             ("dataset", "models", "point")),
 )
 
 
