@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from .errors import ExplorerError, TrainingDiverged
+from .latents import model_device, run_batches
 
 MAX_EPOCHS = 1000
 
@@ -89,21 +90,22 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-@torch.no_grad()
 def evaluate_loss(model, x: torch.Tensor, batch_size: int = 1000, seed: int = 0,
                   y: torch.Tensor | None = None) -> dict[str, float]:
     """Mean loss terms over x in eval mode (a VAE's sampling is seeded, so this repeats exactly);
     labels y (N,) go to models that need them."""
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(seed)
+    generator = torch.Generator(device=model_device(model)).manual_seed(seed)
+
+    def summed_terms(batch: torch.Tensor, labels: torch.Tensor | None) -> dict[str, float]:
+        terms = model.loss(batch, labels=labels, generator=generator)
+        return {name: value.item() * len(batch) for name, value in terms.items()}
+
     sums: dict[str, float] = {}
-    for start in range(0, len(x), batch_size):
-        batch = x[start:start + batch_size].to(device)
-        labels = None if y is None else y[start:start + batch_size].to(device)
-        for name, value in model.loss(batch, labels=labels, generator=generator).items():
-            sums[name] = sums.get(name, 0.0) + value.item() * len(batch)
+    for terms in run_batches(model, summed_terms, x, y, batch_size=batch_size):
+        for name, value in terms.items():
+            sums[name] = sums.get(name, 0.0) + value
     model.train(was_training)
     return {name: total / len(x) for name, total in sums.items()}
 
