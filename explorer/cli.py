@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from .metrics import evaluate
 from .kinds import FLAGS, KINDS, get_kind
 from .models import ModelConfig, parameter_count
 from .runs import train_evaluate_save
-from .train import Progress, TrainConfig
+from .train import Progress, TrainConfig, time_left_words
 
 METRIC_LABELS = {
     "mse": "recon MSE/pixel",
@@ -66,15 +65,6 @@ def format_metrics(metrics: dict) -> str:
     return "\n".join(f"  {METRIC_LABELS.get(k, k):24s} {v:.4f}" for k, v in metrics.items())
 
 
-def about(seconds: float | None) -> str:
-    """Time left, as the CLI and the Train page word it: "about 12 s", "about 3 min" ("" if unknown)."""
-    if seconds is None or not math.isfinite(seconds):
-        return ""
-    if seconds <= 0:  # after the last epoch
-        return "0 s"
-    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {round(seconds / 60)} min"
-
-
 def format_losses(terms: dict[str, float]) -> str:
     """ "total 45.11, recon 40.21, KL 4.9" for a VAE; "recon 40.21" for an AE, whose total is its recon."""
     shown = {k: v for k, v in terms.items() if not (k == "total" and set(terms) == {"total", "recon"})}
@@ -84,7 +74,7 @@ def format_losses(terms: dict[str, float]) -> str:
 def format_epoch(progress: Progress) -> str:
     """One line per finished epoch, the Train page's progress text and its loss curves' points:
     "Epoch 2 of 30 · about 41 s left · train total 46.3, recon 41.2, KL 5.1 · test total ..."."""
-    line = f"Epoch {progress.epoch} of {progress.epochs} · {about(progress.seconds_left)} left · " \
+    line = f"Epoch {progress.epoch} of {progress.epochs} · {time_left_words(progress.seconds_left)} left · " \
            f"train {format_losses(progress.train)}"
     return line + (f" · test {format_losses(progress.test)}" if progress.test else "")
 

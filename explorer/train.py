@@ -69,6 +69,21 @@ class Progress:
         return self.elapsed / max(self.fraction, 1e-9) * (1 - self.fraction)
 
 
+def duration_words(seconds: float) -> str:
+    """A measured time, as the Train page says how long a run took: "4.2 s", "42 s", "1.5 min"."""
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def time_left_words(seconds: float | None) -> str:
+    """An estimate of the time left, as the CLI and the Train page word it: "about 12 s", "about 3 min",
+    "0 s" after the last epoch, "" when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds <= 0:
+        return "0 s"
+    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {round(seconds / 60)} min"
+
+
 @dataclass
 class History:
     epochs: list[dict] = field(default_factory=list)  # {"epoch", "train": {...}, "test": {...}, "seconds"}

@@ -14,10 +14,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import checkpoints, figures, generate, jobs
-from explorer.cli import METRIC_LABELS, about
+from explorer.cli import METRIC_LABELS
 from explorer.errors import ExplorerError
 from explorer.models import ModelConfig
-from explorer.train import TrainConfig, evaluate_loss
+from explorer.train import TrainConfig, duration_words, evaluate_loss, time_left_words
 from ui import pictures, resources, url_state
 
 DATASETS = {"mnist5k": "MNIST, 5,000 digits (28×28)", "digits": "digits, 1,797 (8×8, quick)"}
@@ -60,10 +60,6 @@ def free_name(base: str, taken: set[str]) -> str:
     while name in taken:
         name, n = f"{base}_{n}", n + 1
     return name
-
-
-def duration(seconds: float) -> str:
-    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
 def memo(key: str, version: tuple, build):
@@ -161,11 +157,11 @@ def progress_line(snap: jobs.JobSnapshot) -> None:
                                f"({'one trains' if at_once == 1 else f'{at_once} train'} at a time on this server).")
     elif snap.status == "running" and snap.phase == "training":
         bar.progress(min(snap.fraction, 1.0), text=f"Epoch {min(snap.epoch + 1, snap.epochs)} of {snap.epochs} · "
-                                                   f"{about(snap.seconds_left) or 'estimating time'} left")
+                                                   f"{time_left_words(snap.seconds_left) or 'estimating time'} left")
     elif snap.phase != "finished":
         bar.progress(1.0, text="Training finished · measuring the model on the test digits…")
     elif snap.status == "done":
-        bar.progress(1.0, text=f"Done: {snap.epochs} epoch{'s' if snap.epochs > 1 else ''} in {duration(snap.elapsed)}")
+        bar.progress(1.0, text=f"Done: {snap.epochs} epoch{'s' if snap.epochs > 1 else ''} in {duration_words(snap.elapsed)}")
     elif snap.status == "stopped":
         bar.progress(min(snap.fraction, 1.0), text=f"Stopped after {snap.epoch} of {snap.epochs} epochs")
     else:
