@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from . import checkpoints
-from .data import DATASETS, load_dataset
+from .data import DATASETS, DEFAULT_DATASET, load_dataset
 from .errors import ExplorerError
 from .metrics import evaluate
 from .kinds import FLAGS, KINDS, get_kind
@@ -31,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
 
     t = commands.add_parser("train", help="train a model and save it as a checkpoint folder")
     t.add_argument("--model", choices=list(KINDS), default="vae")
-    t.add_argument("--dataset", choices=DATASETS, default="mnist5k")
+    t.add_argument("--dataset", choices=DATASETS, default=DEFAULT_DATASET)
     t.add_argument("--latent-dim", type=int, default=32)
     for name, flag in FLAGS.items():  # each kind reads only its own fields; the others keep their defaults
         users = ", ".join(k.name for k in KINDS.values() if name in k.fields)
@@ -103,7 +102,7 @@ def command_train(args) -> None:
 
 def command_evaluate(args) -> None:
     checkpoint = checkpoints.load(checkpoints.resolve(args.checkpoint))
-    dataset = load_dataset(checkpoint.info.get("dataset", "mnist5k"))
+    dataset = load_dataset(checkpoint.info.get("dataset", DEFAULT_DATASET))
     print(f"{checkpoint.name}: {checkpoint.config.kind}, latent {checkpoint.config.latent_dim}, "
           f"test split of {dataset.name}\n{format_metrics(evaluate(checkpoint.model, dataset))}")
 
@@ -114,7 +113,7 @@ def command_map(args) -> None:
 
     for name in args.checkpoints:
         checkpoint = checkpoints.load(checkpoints.resolve(name))
-        dataset_name = checkpoint.info.get("dataset", "mnist5k")
+        dataset_name = checkpoint.info.get("dataset", DEFAULT_DATASET)
         x, _ = load_dataset(dataset_name).split("all")
         started = time.perf_counter()
         compute_umap(checkpoint.path, dataset_name, encode_dataset(checkpoint.model, x))
@@ -134,7 +133,7 @@ def markdown_table(listings) -> str:
         elbo = f"{metrics['neg_elbo']:.1f}" if "neg_elbo" in metrics else "—"
         lines.append(f"| {item.name} | {model['kind']} | {model['latent_dim']} | {metrics.get('mse', float('nan')):.4f} | "
                      f"{elbo} | {metrics.get('psnr', float('nan')):.1f} | {metrics.get('linear_probe', float('nan')):.1%} |")
-    data = load_dataset("mnist5k")
+    data = load_dataset(DEFAULT_DATASET)
     lines.append(f"| PCA-32 (baseline) | linear | 32 | {pca_baseline_mse(data.x_train, data.x_test):.4f} | — | — | — |")
     return "\n".join(lines)
 
