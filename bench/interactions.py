@@ -68,7 +68,7 @@ def main() -> None:
     for item in loaded.values():
         item.model.eval()
     model = loaded[MAIN_MODEL].model
-    dataset_name = loaded[MAIN_MODEL].info.get("dataset", "mnist5k")
+    dataset_name = loaded[MAIN_MODEL].info.get("dataset", data.DEFAULT_DATASET)
     ds = data.load_dataset(dataset_name)
     x, _ = ds.split("all")
     n = len(x)
@@ -82,7 +82,7 @@ def main() -> None:
     def select_detail(i):  # ui/map_page.digit_panel for 4 selected digits
         batch = x[pairs[i]]
         recon = latents.reconstruct(model, batch)
-        errors = ((recon - batch.numpy()) ** 2).reshape(len(batch), -1).mean(1)
+        errors = latents.per_image_mse(batch.numpy(), recon)
         z = latents.encode_dataset(model, batch)
         for j in range(len(batch)):
             figures.png(figures.tile_images(np.stack([batch[j].numpy(), recon[j]]), ncols=1, scale=1))

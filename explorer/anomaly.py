@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from .data import Dataset
 from .denoise import add_noise
-from .latents import DEFAULT_BATCH_SIZE, reconstruct
+from .latents import DEFAULT_BATCH_SIZE, reconstruct, reconstruction_errors
 from .errors import ExplorerError
 from .models import Autoencoder, ModelConfig
 from .runs import check_settings, fit
@@ -36,8 +36,8 @@ def error_maps(model: torch.nn.Module, x: torch.Tensor, batch_size: int = DEFAUL
 
 
 def reconstruction_scores(model: torch.nn.Module, x: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-    """Mean squared reconstruction error per image: x (N, C, H, W) -> (N,)."""
-    return error_maps(model, x, batch_size).mean(axis=(1, 2))
+    """Anomaly scores: the mean squared reconstruction error per image, x (N, C, H, W) -> (N,)."""
+    return reconstruction_errors(model, x, batch_size)
 
 
 # --- out-of-distribution sets: (N, 1, 28, 28) float32 in [0, 1] --------------------------------

@@ -32,7 +32,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from .data import IMAGE_SHAPES
+from .data import DEFAULT_DATASET, IMAGE_SHAPES
 from .errors import CheckpointError, ExplorerError
 from .install import project_path
 from .models import Autoencoder, ModelConfig, build_model
@@ -273,8 +273,8 @@ def verify(path: str | Path) -> dict:
 
 
 def check_dataset(info: dict, name: str = "checkpoint") -> str:
-    """The dataset a checkpoint was trained on (mnist5k when it does not say), if its images fit the model."""
-    dataset = info.get("dataset", "mnist5k")
+    """The dataset a checkpoint was trained on (DEFAULT_DATASET when it does not say), if its images fit the model."""
+    dataset = info.get("dataset", DEFAULT_DATASET)
     if dataset not in IMAGE_SHAPES:
         raise CheckpointError(f"{name}: trained on an unknown dataset {dataset!r}; this app knows "
                               f"{', '.join(IMAGE_SHAPES)}.")

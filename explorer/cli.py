@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
-from pathlib import Path
 
 from . import checkpoints
-from .data import DATASETS, load_dataset
+from .data import DATASETS, DEFAULT_DATASET, load_dataset
 from .errors import ExplorerError
 from .metrics import evaluate
 from .kinds import FLAGS, KINDS, get_kind
 from .models import ModelConfig, parameter_count
 from .runs import train_evaluate_save
-from .train import Progress, TrainConfig
+from .train import Progress, TrainConfig, time_left_words
 
 METRIC_LABELS = {
     "mse": "recon MSE/pixel",
@@ -32,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
 
     t = commands.add_parser("train", help="train a model and save it as a checkpoint folder")
     t.add_argument("--model", choices=list(KINDS), default="vae")
-    t.add_argument("--dataset", choices=DATASETS, default="mnist5k")
+    t.add_argument("--dataset", choices=DATASETS, default=DEFAULT_DATASET)
     t.add_argument("--latent-dim", type=int, default=32)
     for name, flag in FLAGS.items():  # each kind reads only its own fields; the others keep their defaults
         users = ", ".join(k.name for k in KINDS.values() if name in k.fields)
@@ -66,15 +64,6 @@ def format_metrics(metrics: dict) -> str:
     return "\n".join(f"  {METRIC_LABELS.get(k, k):24s} {v:.4f}" for k, v in metrics.items())
 
 
-def about(seconds: float | None) -> str:
-    """Time left, as the CLI and the Train page word it: "about 12 s", "about 3 min" ("" if unknown)."""
-    if seconds is None or not math.isfinite(seconds):
-        return ""
-    if seconds <= 0:  # after the last epoch
-        return "0 s"
-    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {round(seconds / 60)} min"
-
-
 def format_losses(terms: dict[str, float]) -> str:
     """ "total 45.11, recon 40.21, KL 4.9" for a VAE; "recon 40.21" for an AE, whose total is its recon."""
     shown = {k: v for k, v in terms.items() if not (k == "total" and set(terms) == {"total", "recon"})}
@@ -84,7 +73,7 @@ def format_losses(terms: dict[str, float]) -> str:
 def format_epoch(progress: Progress) -> str:
     """One line per finished epoch, the Train page's progress text and its loss curves' points:
     "Epoch 2 of 30 · about 41 s left · train total 46.3, recon 41.2, KL 5.1 · test total ..."."""
-    line = f"Epoch {progress.epoch} of {progress.epochs} · {about(progress.seconds_left)} left · " \
+    line = f"Epoch {progress.epoch} of {progress.epochs} · {time_left_words(progress.seconds_left)} left · " \
            f"train {format_losses(progress.train)}"
     return line + (f" · test {format_losses(progress.test)}" if progress.test else "")
 
@@ -113,7 +102,7 @@ def command_train(args) -> None:
 
 def command_evaluate(args) -> None:
     checkpoint = checkpoints.load(checkpoints.resolve(args.checkpoint))
-    dataset = load_dataset(checkpoint.info.get("dataset", "mnist5k"))
+    dataset = load_dataset(checkpoint.info.get("dataset", DEFAULT_DATASET))
     print(f"{checkpoint.name}: {checkpoint.config.kind}, latent {checkpoint.config.latent_dim}, "
           f"test split of {dataset.name}\n{format_metrics(evaluate(checkpoint.model, dataset))}")
 
@@ -124,7 +113,7 @@ def command_map(args) -> None:
 
     for name in args.checkpoints:
         checkpoint = checkpoints.load(checkpoints.resolve(name))
-        dataset_name = checkpoint.info.get("dataset", "mnist5k")
+        dataset_name = checkpoint.info.get("dataset", DEFAULT_DATASET)
         x, _ = load_dataset(dataset_name).split("all")
         started = time.perf_counter()
         compute_umap(checkpoint.path, dataset_name, encode_dataset(checkpoint.model, x))
@@ -144,7 +133,7 @@ def markdown_table(listings) -> str:
         elbo = f"{metrics['neg_elbo']:.1f}" if "neg_elbo" in metrics else "—"
         lines.append(f"| {item.name} | {model['kind']} | {model['latent_dim']} | {metrics.get('mse', float('nan')):.4f} | "
                      f"{elbo} | {metrics.get('psnr', float('nan')):.1f} | {metrics.get('linear_probe', float('nan')):.1%} |")
-    data = load_dataset("mnist5k")
+    data = load_dataset(DEFAULT_DATASET)
     lines.append(f"| PCA-32 (baseline) | linear | 32 | {pca_baseline_mse(data.x_train, data.x_test):.4f} | — | — | — |")
     return "\n".join(lines)
 

@@ -25,6 +25,9 @@ from .errors import ExplorerError
 OFFLINE_DATASETS = ("mnist5k", "digits")
 TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
 DATASETS = OFFLINE_DATASETS + tuple(TORCHVISION_DATASETS)
+# The dataset of the shipped checkpoints: what the CLI trains on, and what a checkpoint whose config
+# names no dataset was trained on.
+DEFAULT_DATASET = "mnist5k"
 IMAGE_SHAPES = {"mnist5k": (1, 28, 28), "digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
                 "kmnist": (1, 28, 28)}  # (C, H, W) of each dataset, known without loading it
 
@@ -158,7 +161,7 @@ def _load_torchvision(name: str, root: str) -> Dataset:
 
 
 @functools.lru_cache(maxsize=4)
-def load_dataset(name: str = "mnist5k", root: str | None = None) -> Dataset:
+def load_dataset(name: str = DEFAULT_DATASET, root: str | None = None) -> Dataset:
     """Load a dataset by name (see DATASETS); cached per process, treat the tensors as read-only."""
     if name == "mnist5k":
         return _load_mnist5k()

@@ -13,12 +13,12 @@ import numpy as np
 import torch
 
 from .errors import ExplorerError
-from .latents import encode_dataset, reconstruct
 from .kinds import KINDS, get_kind
+from .latents import encode_dataset, per_image_mse, reconstruct
+from .metrics import psnr_from_mse
 
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")
 NOISE_LEVEL_RANGE = {"gaussian": (0.0, 1.0), "salt_pepper": (0.0, 1.0), "mask": (0.0, 1.0)}
-PSNR_CAP_DB = 100.0  # PSNR of a perfect copy is infinite; we report this instead
 
 
 def _check_noise(kind: str, level: float) -> float:
@@ -76,13 +76,12 @@ def _as_numpy(a) -> np.ndarray:
 def psnr(clean, other) -> np.ndarray:
     """Per-image PSNR in dB with peak 1.0: clean, other (N, ...) -> (N,).
 
-    10·log10(1 / MSE). Identical images (MSE ≤ 1e-10) get PSNR_CAP_DB = 100 dB instead of infinity.
+    10·log10(1 / MSE). Identical images (MSE ≤ 1e-10) get metrics.PSNR_CAP_DB = 100 dB instead of infinity.
     """
     clean, other = _as_numpy(clean), _as_numpy(other)
     if clean.shape != other.shape:
         raise ValueError(f"psnr needs equal shapes, got {clean.shape} and {other.shape}")
-    mse = ((clean - other) ** 2).reshape(len(clean), -1).mean(axis=1)
-    return 10.0 * np.log10(1.0 / np.maximum(mse, 10.0 ** (-PSNR_CAP_DB / 10.0)))
+    return psnr_from_mse(per_image_mse(clean, other))
 
 
 @dataclass(frozen=True)

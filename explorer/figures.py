@@ -285,17 +285,13 @@ def _pick_per_cell(xy: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[first]), cell
 
 
-def spread_subset(xy: np.ndarray, k: int) -> np.ndarray:
-    """Indices (≤k,) of points spread evenly over a 2-D map, ascending.
-
-    Bins xy (N, 2) into a grid and keeps, for every non-empty cell, the point closest to the
-    cell centre (ties go to the lower index). Maps are mostly empty space between clusters, so
-    the grid is refined until about k cells are occupied, not k cells in all.
-    """
-    return _spread(np.asarray(xy, dtype=float)[:, :2], k)[0]
-
-
 def _spread(xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (≤k,) of points spread evenly over a 2-D map xy (N, 2), ascending, and the grid's cell size (2,).
+
+    Bins xy into a grid and keeps, for every non-empty cell, the point closest to the cell centre
+    (ties go to the lower index). Maps are mostly empty space between clusters, so the grid is
+    refined until about k cells are occupied, not k cells in all.
+    """
     if k <= 0 or len(xy) == 0:
         return np.zeros(0, dtype=int), np.ones(2)
     cells = k
@@ -343,7 +339,8 @@ def thumbnail_map(
     axis_titles: Sequence[str] | None = None,
     title: str | None = None,
 ) -> go.Figure:
-    """The 2-D latent_scatter with faded markers and digit images drawn at spread_subset(xy, k).
+    """The 2-D latent_scatter with faded markers and the digit images of at most k points spread
+    evenly over the map, one per occupied cell of a grid (the point nearest the cell's centre).
 
     xy (N, 2); images (N, H, W) or (N, 1, H, W) in [0, 1], light digit on black, drawn dark
     on a transparent background as layout.images sized to about one grid cell.

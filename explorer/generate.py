@@ -12,12 +12,9 @@ import torch
 from scipy.special import ndtri  # the standard normal's quantile; scipy.stats costs ~1.4 s to import
 
 from explorer.errors import ExplorerError
-from explorer.latents import (
-    as_image_batch,
-    decode_codes,
-    encode_dataset,
-    model_device,
-)
+from explorer.latents import as_image_batch, decode_codes, encode_dataset, run_batches
+from explorer.models import kl_divergence
+from explorer.projection import k_nearest
 
 MIN_STEPS, MAX_STEPS = 2, 50
 METHODS = ("linear", "spherical")
@@ -177,16 +174,14 @@ def kl_per_dimension(model, x, batch_size: int = 1024) -> np.ndarray:
     x = as_image_batch(x)
     if x.shape[0] == 0:
         raise ExplorerError("Give at least one image to measure the KL divergence on.")
-    device = model_device(model)
+
+    def kl_sums(xb: torch.Tensor) -> torch.Tensor:  # (latent,) float64: the batch's KL summed over its images
+        mu, logvar = model.encode_distribution(xb)
+        return kl_divergence(mu.double(), logvar.double()).sum(dim=0).cpu()
+
     total = torch.zeros(model.config.latent_dim, dtype=torch.float64)
-    with torch.inference_mode():
-        for start in range(0, x.shape[0], batch_size):
-            mu, logvar = model.encode_distribution(x[start : start + batch_size].to(device))
-            mu, logvar = mu.double(), logvar.double()
-            # Closed-form KL between N(mu, sigma^2) and N(0, 1), per dimension
-            # (Kingma & Welling 2014, appendix B): 0.5 * (mu^2 + sigma^2 - 1 - log sigma^2).
-            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # (b, latent)
-            total += kl.sum(dim=0).cpu()
+    for part in run_batches(model, kl_sums, x, batch_size=batch_size):
+        total += part
     return (total / x.shape[0]).numpy().astype(np.float32)
 
 
@@ -295,16 +290,6 @@ def manifold_grid(
 # ---------------------------------------------------------------- does a path stay on the data?
 
 
-def _nearest_distances(images: torch.Tensor, reference: torch.Tensor, device, chunk: int = 4096) -> torch.Tensor:
-    """Euclidean distance from each row of images (M, D) to its nearest row of reference (R, D) -> (M,)."""
-    best = torch.full((images.shape[0],), float("inf"), device=device)
-    queries = images.to(device)
-    for start in range(0, reference.shape[0], chunk):
-        d = torch.cdist(queries, reference[start : start + chunk].to(device))  # (M, chunk)
-        best = torch.minimum(best, d.min(dim=1).values)
-    return best
-
-
 def interpolation_smoothness(
     model, x_pairs_a, x_pairs_b, reference_x, steps: int = 10, method: str = "linear"
 ) -> float:
@@ -328,12 +313,10 @@ def interpolation_smoothness(
     za, zb = encode_dataset(model, xa), encode_dataset(model, xb)  # (P, latent) each
     path_fn = lerp if method == "linear" else slerp
     codes = np.concatenate([path_fn(a, b, steps)[1:-1] for a, b in zip(za, zb)])  # (P*(S-2), latent)
-    images = torch.from_numpy(decode_codes(model, codes)).flatten(1)  # (M, D)
-    n_pixels = images.shape[1]
-    with torch.inference_mode():
-        dist = _nearest_distances(images, ref.flatten(1), model_device(model))
+    images = decode_codes(model, codes).reshape(len(codes), -1)  # (M, D)
+    _, nearest = k_nearest(images, ref.flatten(1).cpu().numpy(), 1)  # (M, 1) Euclidean distances
     # ||x - r||_2 / sqrt(D) is the RMSE per pixel.
-    return float((dist / np.sqrt(n_pixels)).mean().item())
+    return float((nearest[:, 0] / np.sqrt(images.shape[1])).mean())
 
 
 def dimension_stats(model, x: torch.Tensor, codes: np.ndarray) -> dict:

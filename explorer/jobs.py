@@ -35,6 +35,7 @@ import torch
 from . import checkpoints
 from .data import load_dataset
 from .errors import ExplorerError, TrainingDiverged
+from .latents import encode_dataset, reconstruct
 from .metrics import evaluate
 from .models import ModelConfig
 from .projection import procrustes_align, project_2d
@@ -457,15 +458,13 @@ class JobRegistry:
             with job.lock:
                 job.error = f"Not saved automatically: {error}"
 
-    @torch.no_grad()
     def _record_epoch(self, job: _Job, model, shown: torch.Tensor, subset: torch.Tensor, record: dict | None = None,
                       first: dict | None = None) -> None:
         """Reconstructions of the shown digits and the latent map of the subset, after one epoch."""
         was_training = model.training
         model.eval()
-        device = next(model.parameters()).device
-        recon = model.decode(model.encode(shown.to(device))).cpu().numpy()  # (SHOWN, C, H, W)
-        codes = model.encode(subset.to(device)).cpu().numpy().astype(np.float64)  # (P, latent), μ for VAEs
+        recon = reconstruct(model, shown)  # (SHOWN, C, H, W)
+        codes = encode_dataset(model, subset).astype(np.float64)  # (P, latent), μ for VAEs
         model.train(was_training)
         if not np.isfinite(codes).all():
             raise TrainingDiverged("The codes became NaN or infinite: training diverged. Lower the learning rate.")

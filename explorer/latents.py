@@ -7,7 +7,9 @@ read-only between sessions, so nothing here changes their state).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -15,6 +17,7 @@ import torch
 from explorer.errors import ExplorerError
 
 DEFAULT_BATCH_SIZE = 1024
+T = TypeVar("T")
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
@@ -38,24 +41,34 @@ def as_image_batch(x, name: str = "x") -> torch.Tensor:
     return t
 
 
-def _batches(x: torch.Tensor, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
+def run_batches(model, fn: Callable[..., T], *tensors: torch.Tensor | None,
+                batch_size: int = DEFAULT_BATCH_SIZE) -> list[T]:
+    """fn(*batches) for consecutive batches of `tensors` -> the results in order.
+
+    The tensors (N, ...) are sliced alike along their first dimension and each batch is moved to
+    the model's device (a None stays None, e.g. absent labels); everything runs under
+    `torch.inference_mode()`. The one batched inference loop: every pass over many images uses it.
+    """
     if batch_size < 1:
         raise ExplorerError(f"batch_size must be at least 1; got {batch_size}.")
-    for start in range(0, x.shape[0], batch_size):
-        yield x[start : start + batch_size].to(device)
+    device = model_device(model)
+    n = len(tensors[0])
+    with torch.inference_mode():
+        return [fn(*(None if t is None else t[start : start + batch_size].to(device) for t in tensors))
+                for start in range(0, n, batch_size)]
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.float32, copy=False)
 
 
 def encode_dataset(model, x, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
     """Codes for images x (N, C, H, W) in [0, 1] -> (N, latent) float32. A VAE gives μ."""
     x = as_image_batch(x)
-    device = model_device(model)
-    parts = []
-    with torch.inference_mode():
-        for xb in _batches(x, batch_size, device):
-            parts.append(model.encode(xb).float().cpu().numpy())  # (b, latent)
+    parts = run_batches(model, lambda xb: model.encode(xb).float().cpu().numpy(), x, batch_size=batch_size)
     if not parts:
         return np.zeros((0, model.config.latent_dim), dtype=np.float32)
-    return np.concatenate(parts).astype(np.float32, copy=False)
+    return _joined(parts)  # (N, latent)
 
 
 def decode_codes(model, codes, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
@@ -68,12 +81,7 @@ def decode_codes(model, codes, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarr
         raise ExplorerError(
             f"Codes must be shaped (N, {latent}) for this model; got shape {tuple(z.shape)}."
         )
-    device = model_device(model)
-    parts = []
-    with torch.inference_mode():
-        for zb in _batches(z, batch_size, device):
-            parts.append(model.decode(zb).float().cpu().numpy())  # (b, C, H, W)
-    return np.concatenate(parts).astype(np.float32, copy=False)
+    return _joined(run_batches(model, lambda zb: model.decode(zb).float().cpu().numpy(), z, batch_size=batch_size))
 
 
 def reconstruct(model, x, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
@@ -82,25 +90,19 @@ def reconstruct(model, x, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
     A VAE decodes μ, so the same image always gives the same reconstruction.
     """
     x = as_image_batch(x)
-    device = model_device(model)
-    parts = []
-    with torch.inference_mode():
-        for xb in _batches(x, batch_size, device):
-            parts.append(model.decode(model.encode(xb)).float().cpu().numpy())
+    parts = run_batches(model, lambda xb: model.decode(model.encode(xb)).float().cpu().numpy(), x,
+                        batch_size=batch_size)
     if not parts:
         return np.zeros(tuple(x.shape), dtype=np.float32)
-    return np.concatenate(parts).astype(np.float32, copy=False)
+    return _joined(parts)
+
+
+def per_image_mse(x, x_hat):
+    """Mean squared error per pixel of each image: x, x_hat (N, C, H, W), both numpy or both torch -> (N,)."""
+    return ((x - x_hat) ** 2).reshape(len(x), math.prod(x.shape[1:])).mean(1)
 
 
 def reconstruction_errors(model, x, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-    """Mean squared error per pixel of each image's reconstruction: x (N, C, H, W) -> (N,)."""
+    """Mean squared error per pixel of each image's reconstruction: x (N, C, H, W) -> (N,) float32."""
     x = as_image_batch(x)
-    device = model_device(model)
-    parts = []
-    with torch.inference_mode():
-        for xb in _batches(x, batch_size, device):
-            x_hat = model.decode(model.encode(xb)).float()
-            parts.append(((x_hat - xb) ** 2).flatten(1).mean(dim=1).cpu().numpy())  # (b,)
-    if not parts:
-        return np.zeros(0, dtype=np.float32)
-    return np.concatenate(parts).astype(np.float32, copy=False)
+    return per_image_mse(x.cpu().numpy(), reconstruct(model, x, batch_size))

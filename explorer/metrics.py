@@ -6,8 +6,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .latents import encode_dataset
+from .latents import encode_dataset, model_device, per_image_mse, run_batches
 from .models import kl_divergence
+
+PSNR_CAP_DB = 100.0  # the PSNR of a perfect copy is infinite; this is reported instead
 
 
 @torch.inference_mode()
@@ -15,34 +17,36 @@ def reconstruction_metrics(model, x: torch.Tensor, batch_size: int = 1000, seed:
     """Per-image means over x (N, C, H, W): MSE per pixel, BCE summed per image (nats), PSNR (dB);
     for VAEs also the negative ELBO per image in nats (one seeded sample of z per image)."""
     model.eval()
-    device = next(model.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(seed)
-    mse, bce, neg_elbo = [], [], []
-    for start in range(0, len(x), batch_size):
-        batch = x[start:start + batch_size].to(device)
+    generator = torch.Generator(device=model_device(model)).manual_seed(seed)
+
+    def measure(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:  # each (b,)
         logits = model.decode_logits(model.encode(batch))
-        recon = torch.sigmoid(logits)
-        mse.append(((recon - batch) ** 2).flatten(1).mean(1))
-        bce.append(F.binary_cross_entropy_with_logits(logits, batch, reduction="none").flatten(1).sum(1))
-        if model.is_variational:
-            mu, logvar = model.encode_distribution(batch)
-            z = model.reparameterize(mu, logvar, generator)
-            sampled = F.binary_cross_entropy_with_logits(model.decode_logits(z), batch, reduction="none")
-            neg_elbo.append(sampled.flatten(1).sum(1) + kl_divergence(mu, logvar).sum(1))
+        mse = per_image_mse(batch, torch.sigmoid(logits))
+        bce = F.binary_cross_entropy_with_logits(logits, batch, reduction="none").flatten(1).sum(1)
+        if not model.is_variational:
+            return mse, bce, None
+        mu, logvar = model.encode_distribution(batch)
+        z = model.reparameterize(mu, logvar, generator)
+        sampled = F.binary_cross_entropy_with_logits(model.decode_logits(z), batch, reduction="none")
+        return mse, bce, sampled.flatten(1).sum(1) + kl_divergence(mu, logvar).sum(1)
+
+    mse, bce, neg_elbo = zip(*run_batches(model, measure, x, batch_size=batch_size))
     mse = torch.cat(mse).cpu().double()
     result = {
         "mse": float(mse.mean()),
         "bce": float(torch.cat(bce).mean()),
         "psnr": float(psnr_from_mse(mse).mean()),
     }
-    if neg_elbo:
+    if model.is_variational:
         result["neg_elbo"] = float(torch.cat(neg_elbo).mean())
     return result
 
 
-def psnr_from_mse(mse: torch.Tensor, cap: float = 100.0) -> torch.Tensor:
-    """PSNR in dB for images with peak 1; a perfect reconstruction is capped at `cap`."""
-    return (10 * torch.log10(1.0 / mse.clamp_min(1e-12))).clamp_max(cap)
+def psnr_from_mse(mse) -> np.ndarray:
+    """PSNR in dB of images with peak 1 from their MSE per pixel (N,) -> (N,) float64: 10·log10(1 / MSE),
+    PSNR_CAP_DB for a perfect copy (MSE ≤ 1e-10) instead of infinity."""
+    mse = np.asarray(mse, dtype=np.float64)
+    return 10.0 * np.log10(1.0 / np.maximum(mse, 10.0 ** (-PSNR_CAP_DB / 10.0)))
 
 
 def linear_probe_accuracy(codes_train: np.ndarray, y_train: np.ndarray, codes_test: np.ndarray, y_test: np.ndarray) -> float:

@@ -321,7 +321,9 @@ def bernoulli_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Per-dimension KL(N(μ, σ²) || N(0, 1)) = -½(1 + log σ² - μ² - σ²), shape like μ."""
+    """Per-dimension KL(N(μ, σ²) || N(0, 1)) = -½(1 + log σ² - μ² - σ²), shape like μ.
+
+    The closed form of Kingma & Welling 2014, appendix B."""
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
 
 

@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from .errors import ExplorerError, TrainingDiverged
+from .latents import model_device, run_batches
 
 MAX_EPOCHS = 1000
 
@@ -68,6 +69,21 @@ class Progress:
         return self.elapsed / max(self.fraction, 1e-9) * (1 - self.fraction)
 
 
+def duration_words(seconds: float) -> str:
+    """A measured time, as the Train page says how long a run took: "4.2 s", "42 s", "1.5 min"."""
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def time_left_words(seconds: float | None) -> str:
+    """An estimate of the time left, as the CLI and the Train page word it: "about 12 s", "about 3 min",
+    "0 s" after the last epoch, "" when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds <= 0:
+        return "0 s"
+    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {round(seconds / 60)} min"
+
+
 @dataclass
 class History:
     epochs: list[dict] = field(default_factory=list)  # {"epoch", "train": {...}, "test": {...}, "seconds"}
@@ -89,21 +105,22 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-@torch.no_grad()
 def evaluate_loss(model, x: torch.Tensor, batch_size: int = 1000, seed: int = 0,
                   y: torch.Tensor | None = None) -> dict[str, float]:
     """Mean loss terms over x in eval mode (a VAE's sampling is seeded, so this repeats exactly);
     labels y (N,) go to models that need them."""
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(seed)
+    generator = torch.Generator(device=model_device(model)).manual_seed(seed)
+
+    def summed_terms(batch: torch.Tensor, labels: torch.Tensor | None) -> dict[str, float]:
+        terms = model.loss(batch, labels=labels, generator=generator)
+        return {name: value.item() * len(batch) for name, value in terms.items()}
+
     sums: dict[str, float] = {}
-    for start in range(0, len(x), batch_size):
-        batch = x[start:start + batch_size].to(device)
-        labels = None if y is None else y[start:start + batch_size].to(device)
-        for name, value in model.loss(batch, labels=labels, generator=generator).items():
-            sums[name] = sums.get(name, 0.0) + value.item() * len(batch)
+    for terms in run_batches(model, summed_terms, x, y, batch_size=batch_size):
+        for name, value in terms.items():
+            sums[name] = sums.get(name, 0.0) + value
     model.train(was_training)
     return {name: total / len(x) for name, total in sums.items()}
 
@@ -126,10 +143,48 @@ def train(
     Raises TrainingDiverged as soon as a loss is NaN or infinite.
     """
     config.validate(len(x_train))
+    run = _start_run(model, x_train, y_train, config)
+    history = History()
+    for epoch in range(1, config.epochs + 1):
+        sums, seen, step = _train_epoch(run, epoch, on_progress, stop)
+        record = {"epoch": epoch, "train": _means(sums, seen), "test": None}
+        if x_test is not None:
+            record["test"] = evaluate_loss(model, x_test, y=y_test)
+        record["seconds"] = round(time.perf_counter() - run.started, 3)
+        history.epochs.append(record)
+        if on_progress:
+            on_progress(Progress(epoch, config.epochs, step, run.steps, record["train"], record["test"],
+                                 time.perf_counter() - run.started, True))
+        if stop is not None and stop.is_set():
+            history.stopped_early = epoch < config.epochs or step < run.steps
+            break
+
+    model.eval()
+    return history
+
+
+@dataclass
+class _Run:
+    """Everything one training run keeps from step to step."""
+
+    model: torch.nn.Module
+    config: TrainConfig
+    x_train: torch.Tensor  # (N, C, H, W) on the training device
+    y_train: torch.Tensor | None  # (N,) on the training device
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler | None
+    noise: torch.Generator  # DAE corruption, VAE sampling
+    shuffle: torch.Generator  # the order of the images, random shifts
+    steps: int  # per epoch
+    started: float  # time.perf_counter() when the first epoch began
+
+
+def _start_run(model, x_train: torch.Tensor, y_train: torch.Tensor | None, config: TrainConfig) -> _Run:
+    """Move the model and data to the training device and set up the optimizer and generators."""
     device = resolve_device(config.device)
     # Private generators, not torch's global one: jobs training side by side in one process would
     # otherwise draw each other's random numbers. (Same seed, same stream as torch.manual_seed gave.)
-    noise = torch.Generator(device=device).manual_seed(config.seed)  # DAE corruption, VAE sampling
+    noise = torch.Generator(device=device).manual_seed(config.seed)
     shuffle = torch.Generator().manual_seed(config.seed)
     model.to(device).train()
     x_train = x_train.to(device)
@@ -139,58 +194,51 @@ def train(
     steps = math.ceil(len(x_train) / config.batch_size)
     # Small steps at the end settle the weights into a minimum instead of bouncing around it.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * steps) if config.cosine else None
-    history = History()
-    started = time.perf_counter()
+    return _Run(model, config, x_train, y_train, optimizer, schedule, noise, shuffle, steps, time.perf_counter())
 
-    for epoch in range(1, config.epochs + 1):
-        order = torch.randperm(len(x_train), generator=shuffle).to(device)
-        sums: dict[str, torch.Tensor] = {}
-        seen = 0
-        for step in range(1, steps + 1):
-            # index_select copies rows in one pass; x[idx] takes 5x longer (62 vs 12 µs per batch of 128).
-            rows = order[(step - 1) * config.batch_size: step * config.batch_size]
-            batch = x_train.index_select(0, rows)
-            labels = None if y_train is None else y_train.index_select(0, rows)
-            if config.shift:
-                batch = random_shift(batch, config.shift, shuffle)
-            terms = model.loss(batch, labels=labels, generator=noise)
-            loss = terms["total"]
-            value = loss.item()  # one number read back; cheaper than a torch.isfinite kernel every step
-            if not math.isfinite(value):
-                raise TrainingDiverged(
-                    f"The loss became {value} at epoch {epoch}, step {step}: training diverged. "
-                    f"Lower the learning rate (now {config.lr:g}) and try again."
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if schedule:
-                schedule.step()
-            # Accumulate on-device; a .item() per term per step would sync for nothing.
-            for name, value in terms.items():
-                sums[name] = sums.get(name, 0) + value.detach() * len(batch)
-            seen += len(batch)
-            stopping = stop is not None and stop.is_set()
-            if on_progress and config.report_every and step % config.report_every == 0 and step < steps:
-                on_progress(Progress(epoch, config.epochs, step, steps, _means(sums, seen), None,
-                                     time.perf_counter() - started, False))
-            if stopping:
-                break
 
-        record = {"epoch": epoch, "train": _means(sums, seen), "test": None}
-        if x_test is not None:
-            record["test"] = evaluate_loss(model, x_test, y=y_test)
-        record["seconds"] = round(time.perf_counter() - started, 3)
-        history.epochs.append(record)
-        if on_progress:
-            on_progress(Progress(epoch, config.epochs, step, steps, record["train"], record["test"],
-                                 time.perf_counter() - started, True))
-        if stop is not None and stop.is_set():
-            history.stopped_early = epoch < config.epochs or step < steps
+def _train_epoch(run: _Run, epoch: int, on_progress: Callable[[Progress], None] | None,
+                 stop: threading.Event | None) -> tuple[dict[str, torch.Tensor], int, int]:
+    """One pass over the shuffled training images -> (loss terms summed over images, images seen, last step).
+    The last step is below run.steps when `stop` was set mid-epoch."""
+    # Locals, not attributes, in the step loop: it runs thousands of times a second.
+    model, config, x_train, y_train = run.model, run.config, run.x_train, run.y_train
+    optimizer, schedule, noise, shuffle, steps, started = (run.optimizer, run.schedule, run.noise, run.shuffle,
+                                                           run.steps, run.started)
+    order = torch.randperm(len(x_train), generator=shuffle).to(x_train.device)
+    sums: dict[str, torch.Tensor] = {}
+    seen = 0
+    for step in range(1, steps + 1):
+        # index_select copies rows in one pass; x[idx] takes 5x longer (62 vs 12 µs per batch of 128).
+        rows = order[(step - 1) * config.batch_size: step * config.batch_size]
+        batch = x_train.index_select(0, rows)
+        labels = None if y_train is None else y_train.index_select(0, rows)
+        if config.shift:
+            batch = random_shift(batch, config.shift, shuffle)
+        terms = model.loss(batch, labels=labels, generator=noise)
+        loss = terms["total"]
+        value = loss.item()  # one number read back; cheaper than a torch.isfinite kernel every step
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"The loss became {value} at epoch {epoch}, step {step}: training diverged. "
+                f"Lower the learning rate (now {config.lr:g}) and try again."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if schedule:
+            schedule.step()
+        # Accumulate on-device; a .item() per term per step would sync for nothing.
+        for name, value in terms.items():
+            sums[name] = sums.get(name, 0) + value.detach() * len(batch)
+        seen += len(batch)
+        stopping = stop is not None and stop.is_set()
+        if on_progress and config.report_every and step % config.report_every == 0 and step < steps:
+            on_progress(Progress(epoch, config.epochs, step, steps, _means(sums, seen), None,
+                                 time.perf_counter() - started, False))
+        if stopping:
             break
-
-    model.eval()
-    return history
+    return sums, seen, step
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:

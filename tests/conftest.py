@@ -18,6 +18,22 @@ def tiny_images():
 
 
 @pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's 8×8 digits (they ship with it): a real dataset that trains in seconds."""
+    from explorer.data import load_dataset
+
+    return load_dataset("digits")
+
+
+@pytest.fixture(params=["ae", "vae"])
+def model(request):
+    """A stand-in AE and VAE (tests/standins.py) whose every number the test controls, in eval mode."""
+    from standins import TinyAE, TinyVAE
+
+    return {"ae": TinyAE, "vae": TinyVAE}[request.param]().eval()
+
+
+@pytest.fixture(scope="session")
 def checkpoint_copy(tmp_path_factory):
     """A private copy of the shipped checkpoints, so app tests that save models leave the repo alone."""
     import os
@@ -77,6 +93,12 @@ def page_app(app_env):
         return AppTest.from_string(script, default_timeout=180)
 
     return make
+
+
+@pytest.fixture
+def app(page_app, request):
+    """AppTest of the page a test module names in its PAGE, e.g. PAGE = "train_page"."""
+    return page_app(request.module.PAGE)
 
 
 @pytest.fixture

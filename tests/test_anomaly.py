@@ -181,11 +181,6 @@ TINY = TrainConfig(epochs=1, batch_size=64)
 ONE_CLASS_KIND = anomaly.ONE_CLASS_MODEL["kind"]
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")  # 8×8, ships with scikit-learn
-
-
 def test_train_one_class_trains_on_the_normal_classes_only(digits, monkeypatch):
     seen = {}
     real_train = runs.train

@@ -12,9 +12,7 @@ from explorer import anomaly, checkpoints, data, drawing
 from ui import anomaly_page
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("anomaly_page")
+PAGE = "anomaly_page"  # the conftest fixture `app` runs this page
 
 
 def pr_sentence(app) -> str:

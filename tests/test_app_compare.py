@@ -23,9 +23,7 @@ def highlighted_ids(app) -> list[list[int]]:
     return out
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("compare_page")
+PAGE = "compare_page"  # the conftest fixture `app` runs this page
 
 
 def test_renders_both_default_models_with_prior_samples_and_scores(app):

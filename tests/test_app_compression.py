@@ -10,9 +10,7 @@ from explorer import checkpoints, compression, data, latents
 from ui import compression_page
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("compression_page")
+PAGE = "compression_page"  # the conftest fixture `app` runs this page
 
 
 def rd_chart(app) -> dict:

@@ -11,9 +11,7 @@ from explorer import checkpoints, data, denoise
 from ui import denoise_page
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("denoise_page")
+PAGE = "denoise_page"  # the conftest fixture `app` runs this page
 
 
 def psnr_summary(app) -> str:

@@ -41,9 +41,7 @@ def image_captions(app) -> list[str]:
     return [caption for image in app.get("image") for caption in image.captions]
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("draw_page")
+PAGE = "draw_page"  # the conftest fixture `app` runs this page
 
 
 def draw(app, image: Image.Image, strokes: int = 2):

@@ -8,9 +8,7 @@ from explorer import checkpoints, data, generate
 from ui import generate_page
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("generate_page")
+PAGE = "generate_page"  # the conftest fixture `app` runs this page
 
 
 def image_url(app, caption_start: str) -> str:

@@ -8,9 +8,7 @@ def selection(indices):
     return {"selection": {"points": [], "point_indices": indices, "box": [], "lasso": []}}
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("map_page")
+PAGE = "map_page"  # the conftest fixture `app` runs this page
 
 
 def test_the_app_opens_on_the_map_with_navigation(whole_app):

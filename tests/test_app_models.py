@@ -15,9 +15,7 @@ from ui.plain_text import WORD_JOINER
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("models_page")
+PAGE = "models_page"  # the conftest fixture `app` runs this page
 
 
 @pytest.fixture

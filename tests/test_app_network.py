@@ -10,9 +10,7 @@ from explorer import checkpoints
 from ui import draw_page
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("network_page")
+PAGE = "network_page"  # the conftest fixture `app` runs this page
 
 
 def chart(app, key: str) -> dict:

@@ -10,9 +10,7 @@ from chart_json import array
 from explorer import checkpoints, data, reparam
 
 
-@pytest.fixture
-def app(page_app):
-    return page_app("reparam_page")
+PAGE = "reparam_page"  # the conftest fixture `app` runs this page
 
 
 def chart(app, key: str) -> dict:

@@ -1,30 +1,38 @@
 """The Train page under AppTest: renders, trains a tiny run to the end, saves it (or refuses a bad name).
 
-AppTest cannot run a fragment's `run_every`, so the tests rerun the page until the job is done.
+AppTest cannot run a fragment's `run_every`, so the tests wait for the job to end, then rerun the page.
 """
 
 import json
-import time
 
 import pytest
 
 from explorer import checkpoints, presets, runs
 
-
-@pytest.fixture
-def app(page_app):
-    return page_app("train_page")
+PAGE = "train_page"  # the conftest fixture `app` runs this page
+LADDER = ("vae_beta_0p5", "vae_beta_1", "vae_beta_4")
 
 
 def finished(app, timeout=120.0):
-    """Rerun the page until the save form shows (the job is done), like the fragment's timer would."""
-    deadline = time.monotonic() + timeout
-    while not any(s.value.startswith("How good") for s in app.subheader):
-        assert time.monotonic() < deadline, "training did not finish"
-        assert not app.exception, app.exception
-        time.sleep(0.5)
-        app.run()
+    """Wait for the page's job to end, then rerun the page as the fragment's timer would: the save form shows."""
+    from ui import train_page
+
+    assert train_page.registry().wait(app.query_params["job"], timeout=timeout).phase == "finished"
+    app.run()
+    assert not app.exception, app.exception
+    assert any(s.value.startswith("How good") for s in app.subheader)
     return app
+
+
+def ladder_jobs_ended(timeout=180.0) -> None:
+    """Wait for the β ladder's training jobs (queued or running) to end: saved, or failed."""
+    from ui import train_page
+
+    registry = train_page.registry()
+    for name in LADDER:
+        job_id = registry.active_job_for(name)
+        if job_id is not None:
+            registry.wait(job_id, timeout=timeout)
 
 
 def chart_title(chart) -> str | None:
@@ -184,7 +192,6 @@ def test_a_link_with_the_job_reattaches_to_it(app, page_app):
     assert reloaded.query_params["job"] == job_id
 
 
-LADDER = ("vae_beta_0p5", "vae_beta_1", "vae_beta_4")
 
 
 def test_the_shipped_beta_ladder_shows_at_once_with_the_kl_falling_as_beta_rises(app):
@@ -228,8 +235,6 @@ def shipped_ladder_back(app_env):
 def test_a_failed_ladder_model_says_why(app, app_env, monkeypatch, shipped_ladder_back):
     import shutil
 
-    from explorer import jobs
-
     def crash(*args, **kwargs):
         raise RuntimeError("out of memory (pretend)")
 
@@ -238,11 +243,9 @@ def test_a_failed_ladder_model_says_why(app, app_env, monkeypatch, shipped_ladde
     app.run()
     assert app.button(key="train_ladder").label == "Train the 1 missing β model"
     app.button(key="train_ladder").click().run()
-    deadline = time.monotonic() + 60
-    while not any("vae_beta_4" in e.value and "out of memory" in e.value for e in app.error):
-        assert time.monotonic() < deadline, [e.value for e in app.error]
-        time.sleep(0.3)
-        app.run()
+    ladder_jobs_ended()
+    app.run()
+    assert any("vae_beta_4" in e.value and "out of memory" in e.value for e in app.error), [e.value for e in app.error]
     assert not app.exception
     assert app.button(key="train_ladder").label == "Train the 1 missing β model"  # the slot is free again
 
@@ -259,10 +262,8 @@ def test_the_beta_ladder_trains_missing_models_and_compares_them(app, app_env, s
     assert app.button(key="train_ladder").label == "Train the 3 missing β models"
     app.button(key="train_ladder").click().run()
     assert not app.exception
-    deadline = time.monotonic() + 180
-    while not all((app_env / name).is_dir() for name in LADDER):
-        assert time.monotonic() < deadline, "the ladder did not finish"
-        time.sleep(0.5)
+    ladder_jobs_ended()
+    assert all((app_env / name).is_dir() for name in LADDER)  # saved before their jobs counted as ended
     app.run()
     assert not app.exception
     assert "train_ladder" not in [button.key for button in app.button]  # nothing left to train

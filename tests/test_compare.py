@@ -17,7 +17,8 @@ from explorer.models import ModelConfig, build_model
 
 
 @pytest.fixture(params=list(KINDS))
-def model(request):
+def kind_model(request):
+    """An untrained model of every registered kind, for 8×8 images."""
     torch.manual_seed(0)
     config = ModelConfig(kind=request.param, image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), channels=(4, 8))
     return build_model(config).eval()
@@ -55,17 +56,17 @@ def test_pairs_reject_bad_arguments(n, count):
 # ---------------------------------------------------------------- smoothness
 
 
-def test_smoothness_interpolates_test_pairs_against_the_train_digits(model, tiny_dataset):
-    score = smoothness_score(model, tiny_dataset, pairs=5, steps=6, seed=4)
+def test_smoothness_interpolates_test_pairs_against_the_train_digits(kind_model, tiny_dataset):
+    score = smoothness_score(kind_model, tiny_dataset, pairs=5, steps=6, seed=4)
     index = random_pairs(len(tiny_dataset.x_test), 5, seed=4)
-    expected = interpolation_smoothness(model, tiny_dataset.x_test[index[:, 0]], tiny_dataset.x_test[index[:, 1]],
-                                        tiny_dataset.x_train, 6, "linear")
+    expected = interpolation_smoothness(kind_model, tiny_dataset.x_test[index[:, 0]],
+                                        tiny_dataset.x_test[index[:, 1]], tiny_dataset.x_train, 6, "linear")
     assert np.isfinite(score) and score >= 0
     assert score == pytest.approx(expected)
 
 
-def test_smoothness_is_the_same_on_a_rerun(model, tiny_dataset):
-    assert smoothness_score(model, tiny_dataset, pairs=4) == smoothness_score(model, tiny_dataset, pairs=4)
+def test_smoothness_is_the_same_on_a_rerun(kind_model, tiny_dataset):
+    assert smoothness_score(kind_model, tiny_dataset, pairs=4) == smoothness_score(kind_model, tiny_dataset, pairs=4)
 
 
 # ---------------------------------------------------------------- table

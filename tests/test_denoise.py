@@ -5,9 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.denoise import (NOISE_KINDS, PSNR_CAP_DB, DenoiseReport, add_noise, denoise_report,
-                              latent_shift, psnr, segment_coordinates)
+from explorer.denoise import (NOISE_KINDS, DenoiseReport, add_noise, denoise_report, latent_shift, psnr,
+                              segment_coordinates)
 from explorer.errors import ExplorerError
+from explorer.metrics import PSNR_CAP_DB
 
 
 class TinyAE(nn.Module):

@@ -136,30 +136,34 @@ def test_scatter_rejects_mismatched_lengths():
         figures.latent_scatter(xy, labels[:-1], ids, CLASSES)
 
 
-# --- spread_subset / thumbnail_map ------------------------------------------------------
+# --- thumbnail_map ----------------------------------------------------------------------
 
-def test_spread_subset_covers_every_blob():
+def thumbnail_points(xy, k):
+    """The rows of xy (N, 2) whose digit images thumbnail_map draws, from the images' positions."""
+    n = len(xy)
+    fig = figures.thumbnail_map(xy, np.zeros((n, 1, 4, 4)), np.arange(n) % 10, np.arange(n), CLASSES, k=k)
+    drawn = [(image.x, image.y) for image in fig.layout.images]
+    return [int(np.flatnonzero((xy[:, 0] == x) & (xy[:, 1] == y))[0]) for x, y in drawn]
+
+
+def test_thumbnails_cover_every_blob():
     xy = four_blobs()
-    idx = figures.spread_subset(xy, 16)
-    assert len(idx) <= 16
-    assert len(np.unique(idx)) == len(idx)
-    quadrants = {(x > 0, y > 0) for x, y in xy[idx]}
-    assert len(quadrants) == 4
+    rows = thumbnail_points(xy, 16)
+    assert len(rows) <= 16 and len(set(rows)) == len(rows)
+    assert {(x > 0, y > 0) for x, y in xy[rows]} == {(False, False), (False, True), (True, False), (True, True)}
 
 
 @pytest.mark.parametrize("k", [1, 5, 50, 1000])
-def test_spread_subset_size_and_determinism(k):
+def test_thumbnails_are_at_most_k_distinct_points_and_seeded(k):
     xy, _, _ = make_map(n=300)
-    idx = figures.spread_subset(xy, k)
-    assert 1 <= len(idx) <= min(k, len(xy))
-    assert len(np.unique(idx)) == len(idx)
-    np.testing.assert_array_equal(idx, figures.spread_subset(xy, k))
+    rows = thumbnail_points(xy, k)
+    assert 1 <= len(rows) <= min(k, len(xy)) and len(set(rows)) == len(rows)
+    assert rows == thumbnail_points(xy, k)
 
 
-def test_spread_subset_empty_inputs():
-    assert len(figures.spread_subset(np.zeros((0, 2)), 10)) == 0
-    assert len(figures.spread_subset(np.ones((5, 2)), 0)) == 0
-    assert len(figures.spread_subset(np.ones((5, 2)), 10)) == 1  # all points in one cell
+def test_no_thumbnails_for_k_0_and_one_for_points_all_in_one_place():
+    assert thumbnail_points(np.ones((5, 2)), 0) == []
+    assert len(thumbnail_points(np.ones((5, 2)), 10)) == 1
 
 
 def test_thumbnail_map_draws_one_image_per_spread_point():
@@ -169,8 +173,7 @@ def test_thumbnail_map_draws_one_image_per_spread_point():
     images[:, :, 2:6, 3:5] = 1.0
     labels, ids = np.arange(n) % 10, np.arange(n)
     fig = figures.thumbnail_map(xy, images, labels, ids, CLASSES, k=16)
-    expected = len(figures.spread_subset(xy, 16))
-    assert len(fig.layout.images) == expected
+    assert 4 <= len(fig.layout.images) <= 16
     assert len(fig.data[0].x) == n
     first = fig.layout.images[0]
     assert first.source.startswith("data:image/png;base64,")

@@ -48,11 +48,6 @@ class ScaledAE(TinyAE):
         return x.flatten(1)[:, :3] * torch.tensor([1.0, 3.0, 2.0])
 
 
-@pytest.fixture(params=[TinyAE, TinyVAE], ids=["ae", "vae"])
-def model(request):
-    return request.param().eval()
-
-
 def rand_images(n, seed=1):
     return torch.rand(n, 1, SIDE, SIDE, generator=torch.Generator().manual_seed(seed))
 

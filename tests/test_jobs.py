@@ -16,9 +16,10 @@ from explorer.jobs import JobRegistry, JobSpec
 from explorer.models import ModelConfig
 from explorer.train import TrainConfig
 
-def spec(kind="vae", epochs=1, name="tiny", lr=1e-2, autosave=False):
+def spec(kind="vae", epochs=1, name="tiny", lr=1e-2, autosave=False, seed=0):
     model = ModelConfig(kind=kind, image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), channels=(4,))
-    return JobSpec("digits", model, TrainConfig(epochs=epochs, batch_size=64, lr=lr, report_every=5), name, autosave)
+    training = TrainConfig(epochs=epochs, batch_size=64, lr=lr, seed=seed, report_every=5)
+    return JobSpec("digits", model, training, name, autosave)
 
 
 def wait_until(condition, timeout=30.0):
@@ -39,6 +40,57 @@ def registry():
     registry = JobRegistry(max_running=1)
     yield registry
     stop_all(registry)
+
+
+class Trainings:
+    """Stands between the jobs and the trainer (runs.train), telling runs apart by their seed: records
+    the order they start in and the most that train at once, and can hold a run at its start until
+    released, so a test knows a slot is taken for as long as it looks, without sleeping."""
+
+    def __init__(self, real_train):
+        self._real_train = real_train
+        self._lock = threading.Lock()
+        self._began: dict[int, threading.Event] = {}
+        self._held: dict[int, threading.Event] = {}
+        self.order: list[int] = []
+        self.peak = 0
+        self._running = 0
+
+    def began(self, seed: int) -> threading.Event:
+        with self._lock:
+            return self._began.setdefault(seed, threading.Event())
+
+    def hold(self, seed: int) -> None:
+        self._held[seed] = threading.Event()
+
+    def release(self, seed: int) -> None:
+        self._held[seed].set()
+
+    def release_all(self) -> None:
+        for held in self._held.values():
+            held.set()
+
+    def __call__(self, model, x_train, config, **kwargs):
+        with self._lock:
+            self.order.append(config.seed)
+            self._running += 1
+            self.peak = max(self.peak, self._running)
+        self.began(config.seed).set()
+        try:
+            if config.seed in self._held:
+                assert self._held[config.seed].wait(60), "never released"
+            return self._real_train(model, x_train, config, **kwargs)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+
+@pytest.fixture
+def trainings(monkeypatch):
+    watcher = Trainings(runs.train)
+    monkeypatch.setattr(runs, "train", watcher)
+    yield watcher
+    watcher.release_all()  # before the registry fixtures stop the jobs
 
 
 @pytest.fixture
@@ -88,37 +140,42 @@ def test_progress_is_visible_while_training_and_stop_ends_it_early(registry):
     assert 2 <= len(result.history) < 1000 and result.metrics is not None
 
 
-def test_jobs_beyond_max_running_wait_in_fifo_order(registry):
-    first = registry.submit(spec(epochs=1000))
-    second = registry.submit(spec(epochs=1))
-    third = registry.submit(spec(epochs=1))
-    wait_until(lambda: registry.snapshot(first).status == "running")
-    assert registry.snapshot(second).status == "queued"
+def test_jobs_beyond_max_running_wait_in_fifo_order(registry, trainings):
+    trainings.hold(1)  # the first job keeps its slot, in training, until released
+    first = registry.submit(spec(epochs=1000, seed=1))
+    second = registry.submit(spec(epochs=1, seed=2))
+    third = registry.submit(spec(epochs=1, seed=3))
+    assert trainings.began(1).wait(60)
+    assert registry.snapshot(first).status == "running"
+    assert registry.snapshot(second).status == "queued"  # waiting while the first trains
     assert registry.queue_position(second) == 1 and registry.queue_position(third) == 2
     assert registry.snapshot(third).queue_position == 2 and registry.queue_position(first) is None
-    time.sleep(0.3)
-    assert registry.snapshot(second).status == "queued"  # still waiting while the first trains
 
     registry.stop(first)
+    trainings.release(1)
     assert registry.wait(second, timeout=60).status == "done"
     assert registry.wait(third, timeout=60).status == "done"
     assert registry.snapshot(first).status == "stopped"
+    assert trainings.order == [1, 2, 3] and trainings.peak == 1  # in turn, never two at once
 
 
-def test_with_two_slots_two_jobs_train_at_once_and_the_third_waits(make_registry):
+def test_with_two_slots_two_jobs_train_at_once_and_the_third_waits(make_registry, trainings):
     registry = make_registry(max_running=2)
-    first, second, third = (registry.submit(spec(epochs=1000)), registry.submit(spec(epochs=1000)),
-                            registry.submit(spec(epochs=1)))
-    wait_until(lambda: registry.snapshot(first).epoch >= 1 and registry.snapshot(second).epoch >= 1)
+    trainings.hold(1)
+    trainings.hold(2)
+    first, second, third = (registry.submit(spec(epochs=1000, seed=1)), registry.submit(spec(epochs=1000, seed=2)),
+                            registry.submit(spec(epochs=1, seed=3)))
+    assert trainings.began(1).wait(60) and trainings.began(2).wait(60)  # both in training at once
     assert registry.snapshot(first).status == registry.snapshot(second).status == "running"
     waiting = registry.snapshot(third)
     assert waiting.status == "queued" and waiting.queue_position == 1 and registry.queue_position(first) is None
-    time.sleep(0.3)
-    assert registry.snapshot(third).status == "queued"  # both slots still busy
 
     registry.stop(first)
+    trainings.release(1)
     assert registry.wait(third, timeout=60).status == "done"
     assert registry.snapshot(second).status == "running"  # the other slot kept training meanwhile
+    # The first two start in either order (two threads at once); the third only after a slot freed.
+    assert sorted(trainings.order[:2]) == [1, 2] and trainings.order[2:] == [3] and trainings.peak == 2
 
 
 @pytest.mark.parametrize("cpus, expected", [(2, 1), (1, 1), (4, 2), (8, 4)])
@@ -357,15 +414,20 @@ def test_an_autosaving_job_is_on_disk_by_the_time_it_stops_counting_as_active(re
     """The β ladder polls: 'not active' must mean 'saved', or it shows a finished rung as missing."""
     monkeypatch.setattr(checkpoints, "DEFAULT_DIR", tmp_path)
     real_write = registry._write
+    writing, looked = threading.Event(), threading.Event()
 
-    def slow_write(*args, **kwargs):
-        time.sleep(0.5)  # a slow disk: the gap between training's end and the checkpoint
+    def slow_write(*args, **kwargs):  # a slow disk: the save lasts until the test has looked
+        writing.set()
+        assert looked.wait(60)
         return real_write(*args, **kwargs)
 
     monkeypatch.setattr(registry, "_write", slow_write)
-    registry.submit(spec(name="vae_beta_1", autosave=True))
-    wait_until(lambda: registry.active_job_for("vae_beta_1") is not None)
-    wait_until(lambda: registry.active_job_for("vae_beta_1") is None, timeout=60)
+    job_id = registry.submit(spec(name="vae_beta_1", autosave=True))
+    assert writing.wait(60)
+    assert registry.active_job_for("vae_beta_1") == job_id  # trained, not saved yet: still active
+    looked.set()
+    registry.wait(job_id, timeout=60)
+    assert registry.active_job_for("vae_beta_1") is None
     assert (tmp_path / "vae_beta_1" / checkpoints.CONFIG_FILE).is_file()
 
 
@@ -377,13 +439,24 @@ def test_jobs_started_together_build_their_models_from_the_same_seeded_weights(m
         initial.append(torch.cat([p.detach().flatten() for p in model.parameters()]).clone())
         return real_train(model, *args, **kwargs)
 
+    real_build_model, arrived, all_arrived = runs.build_model, [], threading.Event()
+
+    def counting_build_model(config, seed=None):
+        arrived.append(seed)
+        if len(arrived) == 3:
+            all_arrived.set()
+        return real_build_model(config, seed=seed)
+
     vae = kinds.KINDS["vae"]
 
     def slow_init(config):
-        time.sleep(0.1)  # between seeding and building: time for the other jobs to seed and draw
+        # Seeded, not yet built, until every job has come to build its model: without the seed lock
+        # the others would seed and draw from torch's generator meanwhile.
+        assert all_arrived.wait(60)
         return vae.build(config)
 
     monkeypatch.setitem(kinds.KINDS, "vae", dataclasses.replace(vae, build=slow_init))
+    monkeypatch.setattr(runs, "build_model", counting_build_model)
     monkeypatch.setattr(runs, "train", recording_train)
     registry = make_registry(max_running=3)
     ids = [registry.submit(spec(epochs=1)) for _ in range(3)]

@@ -10,20 +10,14 @@ from standins import TINY_FIELDS, tiny_config
 
 from explorer import checkpoints, kinds
 from explorer.cli import main
-from explorer.data import load_dataset
 from explorer.jobs import JobRegistry, JobSpec
 from explorer.metrics import evaluate
-from explorer.models import BASE_FIELDS, ModelConfig, build_model
+from explorer.models import BASE_FIELDS, ModelConfig
 from explorer.runs import fit
 from explorer.train import TrainConfig
 
 KIND_NAMES = list(kinds.KINDS)
 ONE_EPOCH = TrainConfig(epochs=1, batch_size=64, lr=1e-2, seed=0)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 def expected_terms(kind: kinds.ModelKind) -> set[str]:

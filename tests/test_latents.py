@@ -7,12 +7,7 @@ import torch
 from explorer.errors import ExplorerError
 from explorer.latents import decode_codes, encode_dataset, reconstruct, reconstruction_errors
 
-from standins import SIDE, TinyAE, TinyVAE
-
-
-@pytest.fixture(params=[TinyAE, TinyVAE], ids=["ae", "vae"])
-def model(request):
-    return request.param().eval()
+from standins import SIDE, TinyVAE
 
 
 @pytest.fixture

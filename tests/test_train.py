@@ -6,7 +6,8 @@ import torch
 from explorer import ExplorerError, TrainingDiverged
 from explorer.kinds import KINDS
 from explorer.models import ModelConfig, build_model
-from explorer.train import TrainConfig, random_shift, resolve_device, train
+from explorer.train import (TrainConfig, duration_words, random_shift, resolve_device, time_left_words,
+                           train)
 
 
 def tiny(kind="vae", seed=0):
@@ -110,3 +111,16 @@ def test_cosine_schedule_decays_the_learning_rate_to_zero(images, monkeypatch):
     monkeypatch.setattr(torch.optim.Adam, "step", record)
     train(tiny("ae"), images, TrainConfig(epochs=2, batch_size=16, lr=1e-2, cosine=True))
     assert seen[0] == pytest.approx(1e-2) and seen[-1] < 1e-3 and seen == sorted(seen, reverse=True)
+
+
+@pytest.mark.parametrize("seconds, words", [(4.25, "4.2 s"), (42.4, "42 s"), (89.4, "89 s"), (90, "1.5 min"),
+                                            (600, "10.0 min")])
+def test_a_measured_duration_is_worded_in_seconds_then_minutes(seconds, words):
+    assert duration_words(seconds) == words
+
+
+@pytest.mark.parametrize("seconds, words", [(None, ""), (float("nan"), ""), (float("inf"), ""), (0, "0 s"),
+                                            (-3, "0 s"), (0.2, "about 1 s"), (12.4, "about 12 s"),
+                                            (89, "about 89 s"), (90, "about 2 min"), (185, "about 3 min")])
+def test_time_left_is_a_rough_estimate_or_nothing_when_unknown(seconds, words):
+    assert time_left_words(seconds) == words

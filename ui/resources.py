@@ -194,13 +194,13 @@ def latent_map(name: str, split: str, method: str) -> LatentMap:
     rows = split_rows(dataset_of(name), split)
     if method == "umap":
         try:  # reads the weights file to key the stored map
-            projector = umap_service().get(_path(name), checkpoint(name).info.get("dataset", "mnist5k"),
+            projector = umap_service().get(_path(name), checkpoint(name).info.get("dataset", data.DEFAULT_DATASET),
                                            _codes(name, v, "all"))
         except OSError:
             raise CheckpointError(f"Checkpoint {name!r} is gone or unreadable. Pick another model.") from None
         if projector is not None:
             return LatentMap(projector.embedding_[rows], projector, "umap")
-        problem = umap_service().problem(_path(name), checkpoint(name).info.get("dataset", "mnist5k"))
+        problem = umap_service().problem(_path(name), checkpoint(name).info.get("dataset", data.DEFAULT_DATASET))
         note = (f"UMAP failed ({problem}); showing PCA." if problem
                 else "UMAP for this model is being computed in the background; showing PCA until it is ready.")
         pca = _pca(name, v, 2)
@@ -211,7 +211,7 @@ def latent_map(name: str, split: str, method: str) -> LatentMap:
 
 def umap_pending(name: str) -> bool:
     """True while the checkpoint's UMAP map is being computed in the background."""
-    return not umap_service().wait(_path(name), checkpoint(name).info.get("dataset", "mnist5k"), timeout=0)
+    return not umap_service().wait(_path(name), checkpoint(name).info.get("dataset", data.DEFAULT_DATASET), timeout=0)
 
 
 def rerun_when_umap_ready(names: list[str]) -> None:

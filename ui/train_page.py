@@ -13,9 +13,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import checkpoints, figures, generate, jobs, kinds, presets
-from explorer.cli import METRIC_LABELS, about
+from explorer.cli import METRIC_LABELS
 from explorer.errors import ExplorerError
-from explorer.train import evaluate_loss
+from explorer.train import duration_words, evaluate_loss, time_left_words
 from ui import pictures, resources, url_state
 from ui.plain_text import escape
 
@@ -38,10 +38,6 @@ def registry() -> jobs.JobRegistry:
 
 
 # ---------------------------------------------------------------- pure helpers
-
-
-def duration(seconds: float) -> str:
-    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
 def memo(key: str, version: tuple, build):
@@ -127,11 +123,11 @@ def progress_line(snap: jobs.JobSnapshot) -> None:
                                f"({'one trains' if at_once == 1 else f'{at_once} train'} at a time on this server).")
     elif snap.status == "running" and snap.phase == "training":
         bar.progress(min(snap.fraction, 1.0), text=f"Epoch {min(snap.epoch + 1, snap.epochs)} of {snap.epochs} · "
-                                                   f"{about(snap.seconds_left) or 'estimating time'} left")
+                                                   f"{time_left_words(snap.seconds_left) or 'estimating time'} left")
     elif snap.phase != "finished":
         bar.progress(1.0, text="Training finished · measuring the model on the test digits…")
     elif snap.status == "done":
-        bar.progress(1.0, text=f"Done: {snap.epochs} epoch{'s' if snap.epochs > 1 else ''} in {duration(snap.elapsed)}")
+        bar.progress(1.0, text=f"Done: {snap.epochs} epoch{'s' if snap.epochs > 1 else ''} in {duration_words(snap.elapsed)}")
     elif snap.status == "stopped":
         bar.progress(min(snap.fraction, 1.0), text=f"Stopped after {snap.epoch} of {snap.epochs} epochs")
     else:
