@@ -45,7 +45,7 @@ def test_clicking_a_point_on_the_rate_distortion_chart_shows_its_digits(app_url,
 @pytest.mark.browser
 def test_network_page_renders_the_layers(app_url, page):
     open_page(page, f"{app_url}/network?model=conv_vae_32&digit=3")
-    assert page.locator("h1", has_text="Inside the network").count() == 1
+    assert page.locator("h1", has_text="Network").count() == 1
     assert page.locator(EXCEPTION).count() == 0
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg')
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 3

@@ -58,7 +58,7 @@ def loss_metrics(terms: dict[str, float], beta: float) -> None:
 
 
 def render() -> None:
-    st.title("Inside the network")
+    st.title("Network")
     st.markdown(
         "A digit of 784 numbers is squeezed, layer by layer, into a short **code** (the bottleneck) and "
         "expanded back into a picture; training makes the picture match the digit. **Look for** how few numbers "

@@ -52,7 +52,7 @@ def agreement_sentence(grads: reparam.Gradients, direct: reparam.DirectSample) -
 
 
 def render() -> None:
-    st.title("The reparameterization trick")
+    st.title("Reparameterization")
     st.markdown(
         "A VAE's encoder does not give one code per digit but a small cloud: a mean **μ** and a spread **σ** in each "
         "dimension. Training draws a code from that cloud, decodes it, and needs the loss's gradient to reach μ and "
