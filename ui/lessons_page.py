@@ -139,7 +139,7 @@ def where_it_lands() -> None:
                                                name_of(digit), lmap.axis_titles), key="lesson2_reveal",
                     width="stretch")
     explanation("The encoder was never told the classes, yet digits of one class land together, because "
-                "rebuilding them needs similar codes. Classes that are drawn alike (4 and 9, 3 and 5) end up neighbours.")
+                "rebuilding them needs similar codes. Classes that are drawn alike end up neighbours.")
     explore_link("map_page", {"model": name, "proj": "umap", "ids": [clicked]})
 
 
@@ -282,7 +282,7 @@ def render() -> None:
     st.markdown("**Predict, then reveal.** Each lesson asks you one question about the models; make your guess, "
                 "then see what the trained models really do. Copy the link to hand out a lesson.")
     url_state.seed_widget("lesson_menu", "lesson", int, 1, lambda v: v in BY_NUMBER)
-    menu, body = st.columns([1, 3], gap="large")
+    menu, body = st.columns([1.3, 3], gap="large")
     number = menu.radio("Lesson", list(BY_NUMBER), format_func=menu_label, key="lesson_menu")
     lesson = BY_NUMBER[number]
     with body:

@@ -21,11 +21,11 @@ STYLESHEET = """<style>
 [data-testid="stMain"] button p { font-size: 1.45rem !important; }
 [data-testid="stMain"] [data-baseweb="radio"] > div:first-child,
 [data-testid="stMain"] [data-baseweb="checkbox"] > div:first-child { transform: scale(1.4); margin-right: 0.6rem; }
-[data-testid="stMain"] [data-baseweb="select"] { font-size: 1.4rem; }
+[data-testid="stMain"] [data-baseweb="select"] div { font-size: 1.4rem !important; }
 [data-testid="stMain"] [data-testid="stImage"] img { min-width: 100%; height: auto; }
 [data-testid="stMain"] .js-plotly-plot .xtick text, [data-testid="stMain"] .js-plotly-plot .ytick text,
-[data-testid="stMain"] .js-plotly-plot .g-xtitle text, [data-testid="stMain"] .js-plotly-plot .g-ytitle text,
-[data-testid="stMain"] .js-plotly-plot .legendtext { font-size: 20px !important; }
+[data-testid="stMain"] .js-plotly-plot .g-xtitle text,
+[data-testid="stMain"] .js-plotly-plot .g-ytitle text { font-size: 20px !important; }
 </style>"""
 
 
