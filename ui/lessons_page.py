@@ -18,7 +18,7 @@ import streamlit as st
 from explorer import lesson_figures
 from explorer.errors import ExplorerError
 from ui import lesson_results as results
-from ui import pages, pictures, resources, scaffold, url_state
+from ui import pages, pictures, scaffold, url_state
 
 
 @dataclass(frozen=True)
