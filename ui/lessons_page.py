@@ -160,7 +160,8 @@ def walking_between() -> None:
     st.caption(results.LIKENESS_RULE)
     results.show_two_mosaics(outcome["images"], (f"AE midpoints ({ae})", f"VAE midpoints ({vae})"))
     explanation("The KL term pulls a VAE's codes together around the origin, so the space between two digits holds "
-                "codes the decoder has learned to use. An AE may leave gaps there, which decode to blends.")
+                "codes its decoder has learned to use. An AE gets no such push: whether its midpoints stay digit-like "
+                "depends on how training happened to arrange its codes, which is what the numbers above measure.")
     first = outcome["first_pair"]
     explore_link("compare_page", {"left": ae, "right": vae, "ids": list(first)})
 
@@ -210,9 +211,8 @@ def denoising() -> None:
     st.markdown(f"These digits got Gaussian noise (σ = {results.NOISE_LEVEL}). Two autoencoders rebuilt them; one "
                 "was trained to remove noise (a **denoising AE**), the other only on clean digits.")
     pictures.show(st, quiz["mosaics"][0], scale=2, caption="Noisy inputs")
-    columns = st.columns(2)
-    for letter, mosaic, column in zip("AB", quiz["mosaics"][1:], columns):
-        pictures.show(column, mosaic, scale=2, caption=f"Reconstruction {letter}")
+    for letter, mosaic in zip("AB", quiz["mosaics"][1:]):  # rows, not columns: each as wide as the noisy one
+        pictures.show(st, mosaic, scale=2, caption=f"Reconstruction {letter}")
     answer = choice(7, "Which came from the denoising AE?", {"A": "A", "B": "B"})
     if not reveal_button(7, answer is not None):
         return
