@@ -6,10 +6,11 @@ function in ui/, and every computation is a call into explorer/.
 
 import streamlit as st
 
-from ui import pages, pictures, resources
+from ui import pages, pictures, presentation, resources
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/explore:", layout="wide")
 pictures.use_sharp_pixels()  # digits are sent at their own size and enlarged by the browser, pixel-sharp
+presentation.presentation_toggle()  # larger everything for a projector, in the link as ?present=1
 resources.show_checkpoint_problems()  # in the sidebar on every page: which checkpoints are left out, and why
 
 

@@ -121,6 +121,7 @@ def test_pca_caption_gives_the_explained_variance_of_the_codes(app):
 
     from explorer import checkpoints, data, latents
 
+    app.query_params["proj"] = "pca"  # the map opens on the stored UMAP otherwise
     app.run()
     [caption] = [c.value for c in app.caption if c.value.startswith("Explained variance")]
     ckpt = checkpoints.load(checkpoints.DEFAULT_DIR / "vae_32")

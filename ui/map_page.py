@@ -22,7 +22,8 @@ STRIP_COLUMNS = 6  # at most, interpolation images per row in the panel
 def map_controls(names: list[str]) -> dict:
     """Model, split, projection and view; seeded from the URL once per session."""
     url_state.seed_widget("map_split", "split", str, "all", lambda v: v in SPLITS)
-    url_state.seed_widget("map_projection", "proj", str, "pca", lambda v: v in PROJECTIONS)
+    url_state.seed_widget("map_projection", "proj", str, resources.opening_projection(st.query_params.get("model"), names),
+                          lambda v: v in PROJECTIONS)
     url_state.seed_widget("map_thumbnails", "thumbs", url_state.parse_flag, False)
     url_state.seed_widget("map_steps", "steps", int, 10, lambda v: 5 <= v <= 20)
     url_state.seed_widget("map_method", "interp", str, "linear", lambda v: v in METHODS)

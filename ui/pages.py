@@ -24,6 +24,7 @@ class PageInfo:
 PAGES: tuple[PageInfo, ...] = (
     PageInfo("map_page", "Latent map", ":material/scatter_plot:", "", "Explore",
              ("model", "split", "proj", "thumbs", "ids", "steps", "interp")),
+    PageInfo("lessons_page", "Lessons", ":material/school:", "lessons", "Learn", ("lesson", "answer", "reveal")),
     PageInfo("compare_page", "AE vs VAE", ":material/compare:", "compare", "Explore",
              ("left", "right", "proj", "ids", "steps", "interp", "seed", "prior")),
     PageInfo("generate_page", "Generate", ":material/casino:", "generate", "Explore", ("model", "seed", "temp", "digit")),
@@ -45,9 +46,12 @@ def page(module: str) -> PageInfo:
     return next(p for p in PAGES if p.module == module)
 
 
+SECTIONS_FIRST = ("Learn",)  # shown above the start page's section: the lessons lead
+
+
 def sections() -> dict[str, list[PageInfo]]:
-    """Pages grouped under their navigation headings, in order."""
-    grouped: dict[str, list[PageInfo]] = {}
+    """Pages grouped under their navigation headings, in order (SECTIONS_FIRST on top)."""
+    grouped: dict[str, list[PageInfo]] = {name: [] for name in SECTIONS_FIRST}
     for info in PAGES:
         grouped.setdefault(info.section, []).append(info)
     return grouped

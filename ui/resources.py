@@ -209,6 +209,14 @@ def latent_map(name: str, split: str, method: str) -> LatentMap:
     return LatentMap(pca.transform(_codes(name, v, split)), pca, method)
 
 
+def opening_projection(name: str | None, names: list[str]) -> str:
+    """The projection a map opens on: "umap" when the model (else the default one) has a UMAP map stored
+    beside its checkpoint, else "pca"; both show at once. (PCA of a VAE's codes is often one round cloud.)"""
+    name = name if name in names else (DEFAULT_MODEL if DEFAULT_MODEL in names else names[0])
+    dataset = checkpoint(name).info.get("dataset", "mnist5k")
+    return "umap" if maps.umap_path(_path(name), dataset).exists() else "pca"
+
+
 def umap_pending(name: str) -> bool:
     """True while the checkpoint's UMAP map is being computed in the background."""
     return not umap_service().wait(_path(name), checkpoint(name).info.get("dataset", data.DEFAULT_DATASET), timeout=0)

@@ -1,0 +1,34 @@
+"""The lessons' own maps: one to predict on (no classes shown) and one that reveals the answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer import figures
+
+BLANK_COLOUR = "#8a8f98"
+
+
+def blank_map(xy: np.ndarray, ids: np.ndarray, axis_titles, height: int = 520) -> go.Figure:
+    """Every digit as a grey dot with no class (not even on hover): the student clicks where a digit
+    will land. One Scattergl trace, customdata [id] rows, so a click comes back as the row's index."""
+    xy = np.asarray(xy, dtype=float)
+    trace = go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name="digits",
+                         customdata=np.asarray(ids).reshape(-1, 1),
+                         marker=dict(size=5, color=BLANK_COLOUR, opacity=0.6),
+                         hovertemplate="click here<extra></extra>")
+    layout = go.Layout(height=height, margin=dict(l=10, r=10, t=10, b=10), font=dict(size=figures.FONT_SIZE),
+                       showlegend=False, clickmode="event+select", dragmode="pan", hovermode="closest",
+                       xaxis=dict(title=axis_titles[0], showticklabels=False),
+                       yaxis=dict(title=axis_titles[1], showticklabels=False))
+    return go.Figure(data=[trace], layout=layout)
+
+
+def landing_map(xy: np.ndarray, labels: np.ndarray, class_names, clicked: int, centre: np.ndarray,
+                digit_name: str, axis_titles) -> go.Figure:
+    """The same map coloured by class, with the clicked digit ringed and the chosen class's centre starred."""
+    star = figures.overlay(np.asarray(centre)[None], f"where the {digit_name}s are",
+                           marker=dict(symbol="star", size=26, color="#111", line=dict(color="#fff", width=2)))
+    return figures.latent_scatter(xy, labels, np.arange(len(xy)), class_names, highlight_ids=[clicked],
+                                  overlays=[star], axis_titles=axis_titles, height=520, dragmode="pan")

@@ -1,0 +1,159 @@
+"""What each guided lesson reveals, computed from the shipped models (never written down).
+
+Every function takes models and data and returns plain numbers and images, so a lesson's answer
+stays true when a checkpoint is retrained. "Looks like a digit" is judged without a classifier:
+an image *looks like a digit* when it is as similar to its nearest training digit as 90 % of the real
+test digits are to theirs (`digit_likeness_threshold`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from explorer import anomaly, denoise, generate, latents
+from explorer.compare import random_pairs
+from explorer.latents import as_image_batch
+
+
+# --------------------------------------------------------------- shared: does an image look like a real digit?
+
+
+def nearest_real_similarity(images, reference, chunk: int = 2048) -> np.ndarray:
+    """Cosine similarity of each image (M, C, H, W) to its most similar reference image (R, C, H, W) -> (M,).
+
+    Cosine, not pixel distance: a blurred blob is close in RMSE to many thin digits (it sits near their
+    average), but its pixel pattern matches none of them; cosine also ignores overall brightness."""
+    def unit(x) -> torch.Tensor:
+        flat = as_image_batch(x).flatten(1).double()
+        return flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+    queries, ref = unit(images), unit(reference)
+    best = torch.full((queries.shape[0],), -1.0, dtype=torch.float64)
+    with torch.inference_mode():
+        for start in range(0, ref.shape[0], chunk):
+            best = torch.maximum(best, (queries @ ref[start:start + chunk].T).max(dim=1).values)
+    return best.numpy()
+
+
+def digit_likeness_threshold(x_test, x_train, quantile: float = 0.1) -> float:
+    """The similarity to the nearest training digit that all but `quantile` of the real test digits reach:
+    an image at least this similar looks as much like a digit as 90 % of real ones do."""
+    return float(np.quantile(nearest_real_similarity(x_test, x_train), quantile))
+
+
+def share_like_digits(images, x_train, threshold: float) -> float:
+    """Share of images (M, C, H, W) at least `threshold`-similar to some real training digit."""
+    return float((nearest_real_similarity(images, x_train) >= threshold).mean())
+
+
+def closer_choice(value_a: float, value_b: float, a: str, b: str, same: str, tolerance: float) -> str:
+    """`a` or `b`, whichever value is larger, or `same` when they differ by at most `tolerance`."""
+    if abs(value_a - value_b) <= tolerance:
+        return same
+    return a if value_a > value_b else b
+
+
+# --------------------------------------------------------------- lesson 1: compression through a bottleneck
+
+
+def reconstruction_mse(model, x) -> float:
+    """Mean reconstruction MSE per pixel over images x (N, C, H, W)."""
+    return float(latents.reconstruction_errors(model, x).mean())
+
+
+def bottleneck_answer(mse_small: float, mse_large: float, tolerance: float = 0.1) -> str:
+    """"worse", "same" or "better": the small code's error against the large one's, the same within 10 %."""
+    ratio = mse_small / mse_large
+    return "same" if abs(ratio - 1) <= tolerance else ("worse" if ratio > 1 else "better")
+
+
+# --------------------------------------------------------------- lesson 2: where a digit lands on the map
+
+
+def neighbour_labels(xy: np.ndarray, labels: np.ndarray, point: np.ndarray, k: int = 50) -> np.ndarray:
+    """Labels of the k digits nearest to `point` on the map (xy (N, 2)) -> (k,)."""
+    order = np.argsort(np.hypot(*(np.asarray(xy) - np.asarray(point)).T), kind="stable")
+    return np.asarray(labels)[order[:k]]
+
+
+def class_centres(xy: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Median map position of each class -> (n_classes, 2) (the median is not pulled by a few strays)."""
+    return np.stack([np.median(xy[labels == c], axis=0) for c in range(n_classes)])
+
+
+def nearest_class(centres: np.ndarray, digit: int) -> int:
+    """The class whose centre sits closest to `digit`'s centre on the map."""
+    distance = np.hypot(*(centres - centres[digit]).T)
+    distance[digit] = np.inf
+    return int(np.argmin(distance))
+
+
+def landing_result(xy: np.ndarray, labels: np.ndarray, n_classes: int, digit: int, clicked: int, k: int = 50) -> dict:
+    """Where `digit` really lands against the clicked row: the share of `digit`s among the click's k
+    nearest digits, the class most common there, the digit's centre and its nearest neighbour class."""
+    near = neighbour_labels(xy, labels, xy[clicked], k)
+    centres = class_centres(xy, labels, n_classes)
+    return dict(share=float((near == digit).mean()), majority=int(np.bincount(near, minlength=n_classes).argmax()),
+                centre=centres[digit], neighbour=nearest_class(centres, digit), k=k)
+
+
+# --------------------------------------------------------------- lessons 3 and 4: midpoints and prior samples
+
+
+def midpoints(model, x, pairs: np.ndarray) -> np.ndarray:
+    """Decoded halfway codes between the rows of each pair (P, 2) of images x -> (P, C, H, W)."""
+    a, b = latents.encode_dataset(model, x[pairs[:, 0]]), latents.encode_dataset(model, x[pairs[:, 1]])
+    return latents.decode_codes(model, (a + b) / 2)
+
+
+def midpoint_pairs(n: int, count: int = 64, seed: int = 0) -> np.ndarray:
+    """Seeded pairs of test rows (count, 2): the same pairs for every model."""
+    return random_pairs(n, count, seed)
+
+
+def prior_images(model, count: int = 64, seed: int = 0) -> np.ndarray:
+    """`count` codes from N(0, I), decoded -> (count, C, H, W)."""
+    return generate.sample_prior(model, count, seed=seed)[1]
+
+
+def prior_answer(share_ae: float, share_vae: float, enough: float = 0.5) -> str:
+    """"both", "vae", "ae" or "neither": which models' random codes mostly decode to digit-like images."""
+    return {(True, True): "both", (False, True): "vae", (True, False): "ae", (False, False): "neither"}[
+        (share_ae >= enough, share_vae >= enough)]
+
+
+# --------------------------------------------------------------- lesson 6: β and active units
+
+
+def active_unit_count(model, x) -> tuple[int, int]:
+    """(active units, latent size) of a VAE over images x: units whose mean KL exceeds 0.01 nats."""
+    return generate.active_units(generate.kl_per_dimension(model, x)), model.config.latent_dim
+
+
+# --------------------------------------------------------------- lesson 7: which reconstruction came from the DAE
+
+
+def denoising_quiz(models: dict, clean: torch.Tensor, kind: str, level: float, seed: int = 0) -> dict:
+    """The noisy digits and each model's reconstructions in a seeded order ("A", "B", ...), with the mean PSNR
+    each reached: {"noisy": (N, C, H, W), "order": [model names], "images": [...], "psnr": {name: dB}}."""
+    noisy = denoise.add_noise(clean, kind, level, seed)
+    names = list(models)
+    order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
+    images = [latents.reconstruct(models[name], noisy) for name in order]
+    return dict(noisy=noisy.numpy(), order=order, images=images,
+                psnr={name: float(denoise.psnr(clean, image).mean()) for name, image in zip(order, images)})
+
+
+# --------------------------------------------------------------- lesson 8: a threshold that catches odd inputs
+
+
+def threshold_result(normal: np.ndarray, odd: np.ndarray, threshold: float, options: list[float]) -> dict:
+    """Precision, recall and F1 at `threshold`, and the threshold among `options` with the best F1."""
+    def f1(t: float) -> float:
+        p, r = anomaly.precision_recall_at(normal, odd, t)
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    precision, recall = anomaly.precision_recall_at(normal, odd, threshold)
+    best = max(options, key=f1)
+    return dict(precision=precision, recall=recall, f1=f1(threshold), best=best, best_f1=f1(best))

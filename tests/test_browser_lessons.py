@@ -1,0 +1,83 @@
+"""The real app in Chromium: from the start page into the lessons, three lessons completed by clicking
+(one prediction is a click on the map), and every lesson screenshotted in presentation mode."""
+
+import numpy as np
+import pytest
+
+from browser import open_page, points_on_screen, screenshot, wait_idle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def revealed_text(page) -> str:
+    alert = page.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentWarning"]').first
+    alert.wait_for(timeout=60_000)
+    return alert.inner_text()
+
+
+def reveal(page) -> str:
+    page.get_by_role("button", name="Reveal").click()
+    wait_idle(page)
+    return revealed_text(page)
+
+
+def open_lesson_from_the_menu(page, title: str) -> None:
+    page.locator('[data-testid="stRadio"]').first.get_by_text(title).click()
+    wait_idle(page)
+    page.get_by_role("heading", name=title).wait_for(timeout=30_000)
+
+
+def test_three_lessons_completed_by_clicking_from_the_start_page(app_url, page):
+    open_page(page, app_url)
+    page.get_by_role("heading", name="Latent map").wait_for()
+    page.get_by_role("link", name="Lessons").click()  # click 1: the navigation's first entry
+    wait_idle(page)
+    page.get_by_role("heading", name="1. Compression through a bottleneck").wait_for(timeout=60_000)
+
+    page.get_by_text("Clearly worse (blurrier, details lost)").click()
+    wait_idle(page)
+    assert "Reconstruction error per pixel" in reveal(page)
+    assert "lesson=1" in page.url and "answer=worse" in page.url and "reveal=1" in page.url
+
+    open_lesson_from_the_menu(page, "2. What the latent map shows")  # click 2: any lesson from the menu
+    page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.scroll_into_view_if_needed()
+    xy = points_on_screen(page, 0)
+    target = int(np.argmin(np.hypot(*(xy - np.median(xy, axis=0)).T)))  # a dot near the middle of the map
+    page.mouse.click(*xy[target])
+    wait_idle(page)
+    page.get_by_text("Your guess: the dot at #").wait_for(timeout=30_000)
+    assert "of the 50 digits nearest to your dot are 7s" in reveal(page)
+    assert "answer=7%40" in page.url or "answer=7@" in page.url
+    page.wait_for_function("""() => document.querySelectorAll('[data-testid="stPlotlyChart"]').length >= 2""")
+
+    open_lesson_from_the_menu(page, "7. Denoising")
+    page.get_by_text("B", exact=True).click()
+    wait_idle(page)
+    assert "came from the denoising AE" in reveal(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    explore = page.get_by_role("link", name="Explore this yourself")
+    assert "denoise?" in explore.get_attribute("href")
+    with page.context.expect_page() as opened:  # a new tab: the lesson stays open behind it
+        explore.click()
+    full = opened.value
+    full.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+    full.get_by_role("heading", name="Denoise").first.wait_for(timeout=60_000)
+    assert "models=dae_32%2Cae_32" in full.url and "level=0.4" in full.url
+    assert full.locator('[data-testid="stException"]').count() == 0
+
+
+LINKS = {1: "answer=worse", 2: "answer=7@2500", 3: "answer=vae", 4: "answer=vae", 5: "", 6: "answer=5",
+         7: "answer=A", 8: "answer=0.05"}
+
+
+@pytest.mark.parametrize("number", list(LINKS))
+def test_each_lesson_revealed_in_presentation_mode(app_url, page, number):
+    open_page(page, f"{app_url}/lessons?lesson={number}&{LINKS[number]}&reveal=1&present=1")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    if LINKS[number]:
+        revealed_text(page)
+        page.wait_for_timeout(1500)  # charts and pictures finish drawing
+    size = page.evaluate("""() => parseFloat(getComputedStyle(
+        document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p')).fontSize)""")
+    assert size >= 22  # presentation mode: ~1.45rem
+    screenshot(page, f"lesson_{number}_presentation")

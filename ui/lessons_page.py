@@ -1,0 +1,307 @@
+"""Lessons: predict, then reveal. One lesson per idea of the guide: a few sentences, one prediction made
+with a real widget, a Reveal button showing what the shipped models really do, and a link to the full page.
+
+Progress lives in the link (?lesson=3&answer=vae&reveal=1), so a teacher hands out "lesson 3" as a URL.
+A lesson is one entry in LESSONS; lessons whose page is still being built are listed as coming.
+Every revealed number is computed (explorer/lessons.py), never written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlencode
+
+import numpy as np
+import streamlit as st
+
+from explorer import lesson_figures
+from explorer.errors import ExplorerError
+from ui import lesson_results as results
+from ui import pages, pictures, scaffold, url_state
+
+
+@dataclass(frozen=True)
+class Lesson:
+    number: int
+    title: str
+    page: str  # the module (ui/pages.py) of the page that explores it further
+    show: Callable[[], None] | None = None  # draws the lesson; None while its page is being built
+
+    @property
+    def coming(self) -> bool:
+        return self.show is None
+
+
+def answer_key(number: int) -> str:
+    return f"lesson{number}_answer"
+
+
+def revealed_key(number: int) -> str:
+    return f"lesson{number}_revealed"
+
+
+def explore_link(module: str, params: dict) -> None:
+    """"Explore this yourself": the full page with the lesson's models and state, in the same tab.
+    Only parameters the target page reads (ui/pages.py) go in the link."""
+    info = pages.page(module)
+    query = urlencode({k: ",".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+                       for k, v in params.items() if k in info.params})
+    st.markdown(f"[:material/open_in_new: **Explore this yourself** on the {info.title} page]"
+                f"(./{info.url_path}?{query})")
+
+
+def explanation(text: str) -> None:
+    st.info(text, icon=":material/lightbulb:")
+
+
+def verdict(correct: bool, text: str) -> None:
+    (st.success if correct else st.warning)(text, icon=":material/check_circle:" if correct else ":material/info:")
+
+
+def seed_answer(number: int, parse: Callable[[str], object], default, valid: Callable = lambda v: True) -> None:
+    """The prediction widget's first value: the link's `answer` when the link is at this lesson, else `default`."""
+    if results.link_lesson() == number:
+        url_state.seed_widget(answer_key(number), "answer", parse, default, valid)
+    else:
+        st.session_state.setdefault(answer_key(number), default)
+
+
+def choice(number: int, label: str, options: dict[str, str]) -> str | None:
+    """A one-click prediction among `options` (key -> wording); None until the student picks."""
+    seed_answer(number, str, None, lambda v: v in options)
+    return st.radio(label, list(options), format_func=options.get, key=answer_key(number),
+                    on_change=hide_reveal, args=(number,))
+
+
+def hide_reveal(number: int) -> None:
+    """A new prediction hides the old reveal: the student predicts again, then looks again."""
+    st.session_state[revealed_key(number)] = False
+
+
+def reveal_button(number: int, ready: bool) -> bool:
+    """The Reveal button (disabled until a prediction is made); True once revealed."""
+    if st.button("Reveal", type="primary", icon=":material/visibility:", disabled=not ready, key=f"lesson{number}_go"):
+        st.session_state[revealed_key(number)] = True
+    if not ready:
+        st.caption("Make your prediction first.")
+    return ready and st.session_state.get(revealed_key(number), False)
+
+
+# ------------------------------------------------------------------------------------------ the lessons
+
+
+def bottleneck() -> None:
+    small, large = results.BOTTLENECK
+    st.markdown(f"An autoencoder squeezes each 784-pixel digit through a few numbers and rebuilds it. "
+                f"`{small}` keeps **{results.latent_size(small)}** numbers per digit, "
+                f"`{large}` keeps **{results.latent_size(large)}**.")
+    answer = choice(1, f"How will digits rebuilt from {results.latent_size(small)} numbers compare?",
+                    {"worse": "Clearly worse (blurrier, details lost)", "same": "About the same",
+                     "better": "Better"})
+    if not reveal_button(1, answer is not None):
+        return
+    outcome = results.bottleneck()
+    correct = answer == outcome["answer"]
+    verdict(correct, f"Reconstruction error per pixel over the test digits: {outcome['mse_small']:.4f} with "
+                     f"{results.latent_size(small)} numbers against {outcome['mse_large']:.4f} with "
+                     f"{results.latent_size(large)} ({outcome['mse_small'] / outcome['mse_large']:.1f}×). "
+                     + ("You predicted it." if correct else "Not what you predicted."))
+    pictures.show(st, outcome["mosaic"], scale=2, caption=f"Rows: the digits, rebuilt by {small}, rebuilt by {large}.")
+    explanation("A bottleneck forces the model to keep only what matters most for rebuilding: with 2 numbers it "
+                "keeps the rough shape and class, and loses the strokes' details. More numbers keep more detail.")
+    explore_link("compare_page", {"left": small, "right": large})
+
+
+def where_it_lands() -> None:
+    name, digits = results.MAP_MODEL, results.map_digits()
+    st.markdown(f"The latent map places every digit by its code (`{name}`, UMAP). Digits the model finds "
+                "alike sit together. Below, all 5,000 digits are grey: **pick a digit, then click a dot where "
+                "you think that digit's examples sit.**")
+    seed_answer(2, lambda t: int(t.split("@")[0]), 7, lambda v: v in range(len(digits)))
+    digit = st.selectbox("Digit to place", range(len(digits)), format_func=digits.__getitem__, key=answer_key(2),
+                         on_change=hide_reveal, args=(2,))
+    lmap = results.lesson_map()
+    st.plotly_chart(lesson_figures.blank_map(lmap.xy, np.arange(len(lmap.xy)), lmap.axis_titles),
+                    key="lesson2_map", on_select="rerun", selection_mode=("points",), width="stretch")
+    clicked = results.clicked_row(len(lmap.xy))
+    if clicked is not None:
+        st.caption(f"Your guess: the dot at #{clicked}.")
+    if not reveal_button(2, clicked is not None):
+        return
+    outcome = results.landing(digit, clicked)
+    name_of = digits.__getitem__
+    verdict(outcome["share"] >= 0.5,
+            f"{outcome['share']:.0%} of the {outcome['k']} digits nearest to your dot are {name_of(digit)}s "
+            f"(most there are {name_of(outcome['majority'])}s). The {name_of(digit)}s' closest neighbours on this "
+            f"map are the {name_of(outcome['neighbour'])}s.")
+    st.plotly_chart(lesson_figures.landing_map(lmap.xy, results.map_labels(), digits, clicked, outcome["centre"],
+                                               name_of(digit), lmap.axis_titles), key="lesson2_reveal",
+                    width="stretch")
+    explanation("The encoder was never told the classes, yet digits of one class land together, because "
+                "rebuilding them needs similar codes. Classes that are drawn alike end up neighbours.")
+    explore_link("map_page", {"model": name, "proj": "umap", "ids": [clicked]})
+
+
+def walking_between() -> None:
+    ae, vae = results.COMPARED
+    st.markdown(f"Encode two digits, walk halfway between their codes, and decode the midpoint. "
+                f"An AE (`{ae}`) only learns to rebuild; a VAE (`{vae}`) is also pushed to fill the space "
+                "between codes.")
+    answer = choice(3, "Whose midpoints will still look like digits?",
+                    {"ae": "The AE's", "vae": "The VAE's", "same": "Both about equally"})
+    if not reveal_button(3, answer is not None):
+        return
+    outcome = results.midpoint_shares()
+    correct = answer == outcome["answer"]
+    verdict(correct, f"Midpoints that look like a real digit: {outcome['ae']:.0%} for the AE, "
+                     f"{outcome['vae']:.0%} for the VAE, over {results.PAIRS} pairs. "
+                     + ("You predicted it." if correct else "Not what you predicted."))
+    st.caption(results.LIKENESS_RULE)
+    results.show_two_mosaics(outcome["images"], (f"AE midpoints ({ae})", f"VAE midpoints ({vae})"))
+    explanation("The KL term pulls a VAE's codes together around the origin, so the space between two digits holds "
+                "codes its decoder has learned to use. An AE gets no such push: whether its midpoints stay digit-like "
+                "depends on how training happened to arrange its codes, which is what the numbers above measure.")
+    first = outcome["first_pair"]
+    explore_link("compare_page", {"left": ae, "right": vae, "ids": list(first)})
+
+
+def sampling_prior() -> None:
+    ae, vae = results.COMPARED
+    st.markdown(f"Draw random codes from N(0, I), the VAE's prior, and decode them with both `{ae}` and `{vae}`.")
+    answer = choice(4, "Which model turns random codes into digits?",
+                    {"both": "Both", "vae": "Only the VAE", "ae": "Only the AE", "neither": "Neither"})
+    if not reveal_button(4, answer is not None):
+        return
+    outcome = results.prior_shares()
+    correct = answer == outcome["answer"]
+    verdict(correct, f"Random codes that decode to a digit-like image: {outcome['ae']:.0%} for the AE, "
+                     f"{outcome['vae']:.0%} for the VAE (a model counts when at least half do). "
+                     + ("You predicted it." if correct else "Not what you predicted."))
+    st.caption(results.LIKENESS_RULE)
+    results.show_two_mosaics(outcome["images"], (f"AE ({ae})", f"VAE ({vae})"))
+    explanation("A VAE is trained so that its codes look like draws from N(0, I): its decoder has seen codes all "
+                "over that cloud. An AE's codes live wherever training put them, so most random draws miss them.")
+    explore_link("compare_page", {"left": ae, "right": vae, "prior": "1"})
+
+
+def beta_units() -> None:
+    name = results.BETA_MODEL
+    size = results.latent_size(name)
+    st.markdown(f"A VAE's loss is **reconstruction + β·KL**. The KL term charges for every latent unit that "
+                f"carries information. `{name}` was trained with β = {results.beta_of(name):g} and has {size} units.")
+    seed_answer(6, int, size // 2, lambda v: 0 <= v <= size)
+    answer = st.slider("How many units will stay in use?", 0, size, key=answer_key(6), on_change=hide_reveal,
+                       args=(6,))
+    if not reveal_button(6, True):
+        return
+    outcome = results.active_units()
+    off = abs(answer - outcome["active"])
+    verdict(off <= 1, f"{outcome['active']} of {size} units carry information (mean KL above "
+                      f"{results.ACTIVE_NATS} nats); you said {answer}, "
+                      + ("spot on." if off == 0 else f"{off} off."))
+    st.plotly_chart(outcome["figure"], key="lesson6_kl", config={"displayModeBar": False})
+    explanation("Every used unit costs KL, and a large β makes that cost high, so the model switches off the units "
+                "it can spare. What is left is a few units that matter most for rebuilding the digits.")
+    explore_link("generate_page", {"model": name})
+
+
+def denoising() -> None:
+    quiz = results.denoising_quiz()
+    st.markdown(f"These digits got Gaussian noise (σ = {results.NOISE_LEVEL}). Two autoencoders rebuilt them; one "
+                "was trained to remove noise (a **denoising AE**), the other only on clean digits.")
+    pictures.show(st, quiz["mosaics"][0], scale=2, caption="Noisy inputs")
+    for letter, mosaic in zip("AB", quiz["mosaics"][1:]):  # rows, not columns: each as wide as the noisy one
+        pictures.show(st, mosaic, scale=2, caption=f"Reconstruction {letter}")
+    answer = choice(7, "Which came from the denoising AE?", {"A": "A", "B": "B"})
+    if not reveal_button(7, answer is not None):
+        return
+    dae_letter = "AB"[quiz["order"].index(results.DAE)]
+    correct = answer == dae_letter
+    psnr = ", ".join(f"{letter} ({name}) {quiz['psnr'][name]:.1f} dB" for letter, name in zip("AB", quiz["order"]))
+    verdict(correct, f"{dae_letter} came from the denoising AE. Peak signal-to-noise against the clean digits: {psnr} "
+                     f"(higher is cleaner). " + ("You spotted it." if correct else "Not what you picked."))
+    explanation("A denoising AE sees noisy digits and is scored against the clean ones, so it learns what noise is "
+                "and drops it. A plain AE learned to copy whatever it is given, noise included.")
+    explore_link("denoise_page", {"models": list(results.DENOISERS), "noise": "gaussian",
+                                  "level": results.NOISE_LEVEL, "seed": results.QUIZ_SEED})
+
+
+def anomalies() -> None:
+    name = results.ANOMALY_MODEL
+    st.markdown(f"`{name}` scores every input by how badly it rebuilds it: things unlike its training digits should "
+                "score high. **Set the threshold** above which an input is flagged as odd (inverted, rotated, "
+                "noisy or scribbled images are mixed with real test digits).")
+    options = results.anomaly_options()
+    start = options[len(options) // 4]  # low on purpose: the student moves it
+    seed_answer(8, lambda t: lessons_threshold(options, t), start)
+    threshold = st.select_slider("Flag inputs scoring above", options, key=answer_key(8), format_func=lambda v: f"{v:.3g}",
+                                 on_change=hide_reveal, args=(8,))
+    if not reveal_button(8, True):
+        return
+    outcome = results.anomaly_at(threshold)
+    verdict(outcome["f1"] >= outcome["best_f1"] - 0.05,
+            f"At {threshold:.3g}: precision {outcome['precision']:.0%} (of the flagged inputs, how many are odd), "
+            f"recall {outcome['recall']:.0%} (of the odd inputs, how many are flagged). The best threshold here, "
+            f"{outcome['best']:.3g}, reaches F1 {outcome['best_f1']:.2f}; yours {outcome['f1']:.2f}.")
+    st.plotly_chart(outcome["figure"], key="lesson8_hist", config={"displayModeBar": False})
+    explanation("A low threshold catches every odd input but also flags many real digits (recall up, precision down); "
+                "a high one does the opposite. Where to put it depends on which mistake costs more.")
+    explore_link("anomaly_page", {"model": name, "thr": threshold})
+
+
+def lessons_threshold(options: list[float], text: str) -> float:
+    value = float(text)
+    if not options[0] <= value <= options[-1]:
+        raise ValueError("out of range")
+    return min(options, key=lambda o: abs(o - value))
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(1, "Compression through a bottleneck", "compare_page", bottleneck),
+    Lesson(2, "What the latent map shows", "map_page", where_it_lands),
+    Lesson(3, "Walking between two digits: AE vs VAE", "compare_page", walking_between),
+    Lesson(4, "Sampling from the prior", "compare_page", sampling_prior),
+    Lesson(5, "The reparameterization trick", "Reparameterization"),
+    Lesson(6, "Reconstruction + KL, and β weighs them", "generate_page", beta_units),
+    Lesson(7, "Denoising", "denoise_page", denoising),
+    Lesson(8, "Anomaly detection", "anomaly_page", anomalies),
+    Lesson(9, "Style and content: the conditional VAE", "Conditional VAE"),
+    Lesson(10, "From autoencoders to diffusion", "Diffusion"),
+)
+BY_NUMBER = {lesson.number: lesson for lesson in LESSONS}
+
+
+def menu_label(number: int) -> str:
+    lesson = BY_NUMBER[number]
+    return f"{number}. {lesson.title}" + (f" (coming with the {lesson.page} page)" if lesson.coming else "")
+
+
+def render() -> None:
+    st.title("Lessons")
+    st.markdown("**Predict, then reveal.** Each lesson asks you one question about the models; make your guess, "
+                "then see what the trained models really do. Copy the link to hand out a lesson.")
+    url_state.seed_widget("lesson_menu", "lesson", int, 1, lambda v: v in BY_NUMBER)
+    menu, body = st.columns([1.3, 3], gap="large")
+    number = menu.radio("Lesson", list(BY_NUMBER), format_func=menu_label, key="lesson_menu")
+    lesson = BY_NUMBER[number]
+    with body:
+        st.header(f"{number}. {lesson.title}")
+        if lesson.coming:
+            url_state.show_notices()
+            st.info(f"This lesson comes with the {lesson.page} page, which is being built.",
+                    icon=":material/construction:")
+            url_state.write({"lesson": number, "answer": None, "reveal": None})
+            return
+        if results.link_lesson() == number:
+            url_state.seed_widget(revealed_key(number), "reveal", url_state.parse_flag, False)
+        if scaffold.offered_models() is None:
+            return
+        try:
+            lesson.show()
+        except ExplorerError as error:  # e.g. a lesson's checkpoint was deleted or damaged
+            st.error(str(error))
+        url_state.show_notices()
+    answer = results.answer_text(number, st.session_state.get(answer_key(number)))
+    url_state.write({"lesson": number, "answer": answer,
+                     "reveal": "1" if answer is not None and st.session_state.get(revealed_key(number)) else None})
