@@ -157,3 +157,27 @@ def threshold_result(normal: np.ndarray, odd: np.ndarray, threshold: float, opti
     precision, recall = anomaly.precision_recall_at(normal, odd, threshold)
     best = max(options, key=f1)
     return dict(precision=precision, recall=recall, f1=f1(threshold), best=best, best_f1=f1(best))
+
+
+# --------------------------------------------------------------- 5: where the samples of z fall around μ
+
+SAMPLE_ANSWERS = ("at_mu", "near_mu", "anywhere")
+
+
+def sample_spread(mu: np.ndarray, sigma: np.ndarray, samples: np.ndarray, codes: np.ndarray) -> dict:
+    """How samples z = μ + σ·ε (S, latent) of one digit's posterior N(μ, σ²) lie: the share within 1σ and 2σ
+    of μ (Mahalanobis distance), their spread against the spread of every digit's μ in `codes` (N, latent),
+    and which of SAMPLE_ANSWERS describes them: all at μ (no spread), near μ (most within 2σ and a cloud
+    smaller than the map's), or anywhere."""
+    radius = np.sqrt((((samples - mu) / sigma) ** 2).sum(axis=1))  # (S,)
+    spread = float(np.sqrt(((samples - mu) ** 2).sum(axis=1).mean()))
+    map_spread = float(np.sqrt(((codes - codes.mean(axis=0)) ** 2).sum(axis=1).mean()))
+    within_2 = float((radius <= 2).mean())
+    if spread == 0:
+        answer = "at_mu"
+    elif within_2 >= 0.5 and spread < map_spread:
+        answer = "near_mu"
+    else:
+        answer = "anywhere"
+    return {"within_1": float((radius <= 1).mean()), "within_2": within_2, "spread": spread,
+            "map_spread": map_spread, "answer": answer}

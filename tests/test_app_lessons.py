@@ -138,7 +138,23 @@ def test_a_new_prediction_hides_the_reveal(page_app):
     assert not app.success and not app.warning and "reveal" not in app.query_params
 
 
-@pytest.mark.parametrize("number", [5, 9, 10])
+def test_lesson_5_reveals_where_the_real_samples_of_z_fall(page_app, digits):
+    from explorer import reparam
+
+    app = open_lesson(page_app, 5)
+    assert app.button(key="lesson5_go").disabled
+    text = predict_and_reveal(app, 5, "anywhere")
+    vae = model("vae_2")
+    post = reparam.posterior(vae, digits.x_test[0])
+    samples = reparam.reparameterize(post, reparam.draw_epsilon(2, 64, 0))
+    codes = latents.encode_dataset(vae, digits.split("all")[0])
+    spread = lessons.sample_spread(post.mu, post.sigma, samples, codes)
+    assert f"{spread['within_1']:.0%} of the samples lie within 1σ of μ and {spread['within_2']:.0%} within 2σ" in text
+    assert ("You predicted it." in text) == (spread["answer"] == "anywhere")
+    assert any("reparam?model=vae_2&digit=0&seed=0" in m.value for m in app.markdown)
+
+
+@pytest.mark.parametrize("number", [9, 10])
 def test_lessons_whose_page_is_not_built_are_listed_as_coming_not_faked(page_app, number):
     app = open_lesson(page_app, number)
     assert not app.exception and not app.button

@@ -114,3 +114,16 @@ def test_the_blank_map_hides_the_classes_and_the_landing_map_shows_them():
     names = [trace.name for trace in revealed.data]
     assert "highlighted" in names and "where the 1s are" in names
     assert list(revealed.data[names.index("highlighted")].customdata[0])[0] == 25
+
+
+def test_sample_spread_counts_samples_inside_the_ellipses_and_names_the_pattern():
+    from explorer.lessons import sample_spread
+
+    mu, sigma = np.array([1.0, -1.0]), np.array([0.5, 2.0])
+    samples = mu + sigma * np.array([[0.5, 0.0], [0.0, 1.5], [3.0, 0.0], [0.0, 0.0]])  # radii 0.5, 1.5, 3, 0
+    codes = np.random.default_rng(0).normal(0, 10, size=(500, 2))
+    spread = sample_spread(mu, sigma, samples, codes)
+    assert spread["within_1"] == 0.5 and spread["within_2"] == 0.75 and spread["answer"] == "near_mu"
+    assert sample_spread(mu, sigma, np.repeat(mu[None], 4, axis=0), codes)["answer"] == "at_mu"
+    tight_map = np.random.default_rng(0).normal(0, 0.01, size=(500, 2))
+    assert sample_spread(mu, sigma, samples, tight_map)["answer"] == "anywhere"

@@ -14,6 +14,7 @@ BOTTLENECK = ("vae_2", "vae_32")  # a 2-number code against a 32-number one, sam
 MAP_MODEL = "vae_32"
 COMPARED = ("ae_32", "vae_32")  # AE, then VAE
 BETA_MODEL = "vae_beta_4"
+REPARAM_MODEL, REPARAM_DIGIT, REPARAM_SEED, REPARAM_SAMPLES = "vae_2", 0, 0, 64  # the plane drawn exactly
 DAE, DENOISERS = "dae_32", ("dae_32", "ae_32")
 NOISE_LEVEL = 0.4  # the Gaussian σ dae_32 was trained on
 QUIZ_SEED = 0
@@ -197,3 +198,18 @@ def anomaly_at(threshold: float) -> dict:
     outcome = lessons.threshold_result(normal, odd, threshold, anomaly_options())
     outcome["figure"] = figures.log_score_histogram(normal, odd, threshold)
     return outcome
+
+
+# ------------------------------------------------------------------------------ 5: the reparameterization trick
+
+
+def reparam_samples() -> dict:
+    """The test digit's posterior on vae_2, seeded samples z = μ + σ·ε, and how they lie (lessons.sample_spread)."""
+    from explorer import reparam
+
+    model = resources.checkpoint(REPARAM_MODEL).model
+    post = reparam.posterior(model, test_digits(REPARAM_MODEL)[REPARAM_DIGIT])
+    samples = reparam.reparameterize(post, reparam.draw_epsilon(len(post.mu), REPARAM_SAMPLES, REPARAM_SEED))
+    codes = resources.codes(REPARAM_MODEL, "all")
+    return {"post": post, "samples": samples, "codes": codes,
+            **lessons.sample_spread(post.mu, post.sigma, samples, codes)}

@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from explorer import lesson_figures
+from explorer import bottleneck_figures, lesson_figures
 from explorer.errors import ExplorerError
 from ui import lesson_results as results
-from ui import pages, pictures, scaffold, url_state
+from ui import pages, pictures, resources, scaffold, url_state
 
 
 @dataclass(frozen=True)
@@ -185,6 +185,31 @@ def sampling_prior() -> None:
     explore_link("compare_page", {"left": ae, "right": vae, "prior": "1"})
 
 
+def reparameterization() -> None:
+    name = results.REPARAM_MODEL
+    st.markdown(f"A VAE's encoder gives each digit a mean μ and a spread σ; in training the decoder gets "
+                f"z = μ + σ·ε with ε drawn from N(0, I). Take test digit #{results.REPARAM_DIGIT} on `{name}`, whose "
+                f"code has 2 numbers, and draw {results.REPARAM_SAMPLES} values of ε.")
+    answer = choice(5, "Where will the samples of z fall?",
+                    {"at_mu": "All exactly at μ", "near_mu": "In a small cloud around μ, most within 2σ",
+                     "anywhere": "Anywhere on the map, like random codes"})
+    if not reveal_button(5, answer is not None):
+        return
+    outcome = results.reparam_samples()
+    correct = answer == outcome["answer"]
+    verdict(correct, f"{outcome['within_1']:.0%} of the samples lie within 1σ of μ and {outcome['within_2']:.0%} "
+                     f"within 2σ; their cloud spreads {outcome['spread']:.2f} from μ, the map's digits "
+                     f"{outcome['map_spread']:.2f} from their centre. "
+                     + ("You predicted it." if correct else "Not what you predicted."))
+    labels = resources.dataset_of(name).split("all")[1].numpy()
+    fig = bottleneck_figures.posterior_figure(outcome["codes"], labels, resources.dataset_of(name).classes,
+                                              outcome["post"], outcome["samples"], zoom=True)
+    st.plotly_chart(fig, key="lesson5_plane", config={"displayModeBar": False})
+    explanation("Sampling through z = μ + σ·ε keeps the randomness in ε, so the loss's gradient flows back to μ and "
+                "σ. The samples stay near μ: they teach the decoder that nearby codes mean the same digit.")
+    explore_link("reparam_page", {"model": name, "digit": results.REPARAM_DIGIT, "seed": results.REPARAM_SEED})
+
+
 def beta_units() -> None:
     name = results.BETA_MODEL
     size = results.latent_size(name)
@@ -262,7 +287,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(2, "What the latent map shows", "map_page", where_it_lands),
     Lesson(3, "Walking between two digits: AE vs VAE", "compare_page", walking_between),
     Lesson(4, "Sampling from the prior", "compare_page", sampling_prior),
-    Lesson(5, "The reparameterization trick", "Reparameterization"),
+    Lesson(5, "The reparameterization trick", "reparam_page", reparameterization),
     Lesson(6, "Reconstruction + KL, and β weighs them", "generate_page", beta_units),
     Lesson(7, "Denoising", "denoise_page", denoising),
     Lesson(8, "Anomaly detection", "anomaly_page", anomalies),
