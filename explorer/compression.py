@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .errors import ExplorerError
-from .latents import decode_codes, encode_dataset
+from .latents import decode_codes, encode_dataset, per_image_mse
 from .metrics import psnr_from_mse
 
 BITS = tuple(range(1, 9))  # 0 bits would send nothing; more than 8 never helps 8-bit pictures
@@ -122,8 +122,7 @@ def jpeg_roundtrip(x: np.ndarray, quality: int) -> tuple[np.ndarray, np.ndarray,
 
 def psnr_per_image(x: np.ndarray, recon: np.ndarray) -> np.ndarray:
     """(N,) PSNR in dB of each reconstruction against its image (peak 1, capped at 100 dB)."""
-    mse = ((np.asarray(x, np.float64) - np.asarray(recon, np.float64)) ** 2).reshape(len(x), -1).mean(1)
-    return psnr_from_mse(torch.from_numpy(mse)).numpy()
+    return psnr_from_mse(per_image_mse(np.asarray(x, np.float64), np.asarray(recon, np.float64)))
 
 
 def mean_ssim(x: np.ndarray, recon: np.ndarray) -> float:

@@ -213,8 +213,12 @@ def opening_projection(name: str | None, names: list[str]) -> str:
     """The projection a map opens on: "umap" when the model (else the default one) has a UMAP map stored
     beside its checkpoint, else "pca"; both show at once. (PCA of a VAE's codes is often one round cloud.)"""
     name = name if name in names else (DEFAULT_MODEL if DEFAULT_MODEL in names else names[0])
-    dataset = checkpoint(name).info.get("dataset", "mnist5k")
-    return "umap" if maps.umap_path(_path(name), dataset).exists() else "pca"
+    # From the listing, not the loaded model: the choice of a default must not load (or fail on) a checkpoint.
+    listing = next((item for item in readable_checkpoints() if item.name == name), None)
+    if listing is None:
+        return "pca"
+    dataset = listing.info.get("dataset", data.DEFAULT_DATASET)
+    return "umap" if maps.umap_path(listing.path, dataset).exists() else "pca"
 
 
 def umap_pending(name: str) -> bool:
