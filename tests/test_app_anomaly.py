@@ -1,14 +1,13 @@
 """The anomaly page under AppTest: scores, threshold, uploads and one-class training."""
 
 import io
-import json
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from chart_json import array
+from chart_json import array, chart
 from explorer import anomaly, checkpoints, data, drawing
 from ui import anomaly_page
 
@@ -28,11 +27,6 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def chart(app, key: str) -> dict:
-    """The figure of the plotly chart with this widget key (AppTest ids end in "-<key>")."""
-    found = [c for c in app.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
-    assert len(found) == 1, f"expected one chart with key {key!r}"
-    return json.loads(found[0].proto.spec)
 
 
 def trace(spec: dict, name: str) -> dict:
