@@ -143,7 +143,9 @@ function selectedIds(points) {
 
 function listen(div, setStateValue) {
   const send = (ids) => setStateValue("selection", { point_indices: ids });
-  div.on("plotly_selected", (event) => { if (event && event.points) send(selectedIds(event.points)); });
+  div.on("plotly_selected", (event) => {
+    if (event && event.points && event.points.length) send(selectedIds(event.points)); // not an empty box
+  });
   div.on("plotly_click", (event) => {
     const ids = selectedIds(event.points || []);
     if (ids.length) send(ids.slice(0, 1));
@@ -174,9 +176,11 @@ async function draw(state, data, setStateValue, version) {
     if (!state.listening && data.selectable) { listen(state.div, setStateValue); state.listening = true; }
     state.baseUrl = data.base;
   } else if (overlayKey !== state.overlayKey || layoutKey !== state.layoutKey) {
+    const shapes = overlayShapes(data.overlays);
     if (is3d(base)) await Plotly.react(state.div, [state.trace, ...data.overlays], layout, config);
-    else if (layoutKey !== state.layoutKey) await Plotly.relayout(state.div, { ...data.layout, ...overlayShapes(data.overlays) });
-    else await Plotly.relayout(state.div, overlayShapes(data.overlays));
+    // The same trace object: Plotly.react finds no change in the data, redraws only the shapes and
+    // annotations, and drops any stale selection outline (a new layout has none).
+    else await Plotly.react(state.div, [state.trace], { ...layout, ...shapes }, config);
   }
   state.overlayKey = overlayKey;
   state.layoutKey = layoutKey;
