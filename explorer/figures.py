@@ -227,7 +227,8 @@ def map_layout(axis_titles: Sequence[str], *, title: str | None = None, height: 
     )
     axes = {name: dict(title=dict(text=text)) for name, text in zip(("xaxis", "yaxis", "zaxis"), axis_titles)}
     if len(axis_titles) == 2:
-        layout.update({name: dict(axis, zeroline=False) for name, axis in axes.items()})
+        # automargin: room for the tick labels (plotly_white gives it to a go.Figure, not to plain dicts)
+        layout.update({name: dict(axis, zeroline=False, automargin=True) for name, axis in axes.items()})
     else:
         layout["scene"] = axes
     return layout

@@ -4,7 +4,6 @@
 import json
 
 import numpy as np
-import pytest
 from chart_json import array
 
 from explorer import figures

@@ -2,7 +2,8 @@
 //
 // The base map (one WebGL trace of every digit) is fetched once per URL and drawn once. What a
 // click changes (rings, paths, placed points) arrives as small overlay traces. On a 2-D map they are
-// drawn as SVG shapes and annotations with Plotly.relayout: changing any trace of a WebGL subplot
+// drawn as SVG shapes and annotations (Plotly.react with the same trace object, so the data is
+// unchanged and only they are redrawn): changing any trace of a WebGL subplot
 // makes Plotly recompute and redraw every trace in it (0.3 s for 5,000 points, 2-3 s for 70,000 in
 // software WebGL), while shapes are redrawn alone (about 0.05 s whatever the map's size).
 // A 3-D scene has no shapes, so there the overlays are traces, applied with Plotly.react.
