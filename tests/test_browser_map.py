@@ -168,6 +168,7 @@ def test_no_page_holds_more_than_four_webgl_charts(app_url, page, path):
     page.add_init_script(f"({WEBGL_COUNTER})()")
     open_page(page, f"{app_url}/{path}")
     wait_drawn(page)
+    page.wait_for_function("() => [...window.__webgl].some(c => c.isConnected)", timeout=60_000)
     page.wait_for_timeout(1000)
     # Counted per chart, as tests/test_app_webgl.py does: Plotly gives a 2-D WebGL chart two contexts.
     charts = page.evaluate("""() => new Set([...window.__webgl].filter(c => c.isConnected)
