@@ -107,9 +107,9 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-# A Plotly chart is drawn: its SVG layer and, for Scattergl, its WebGL canvas exist, and the app is idle.
+# A Plotly chart or latent map is drawn: its SVG layer and, for Scattergl, its WebGL canvas exist, and the app is idle.
 CHART_RENDERED_JS = """() => {
-  const chart = document.querySelector('[data-testid="stPlotlyChart"]');
+  const chart = document.querySelector('[data-testid="stPlotlyChart"], .latent-map[data-drawn]');
   return !!(chart && chart.querySelector('.main-svg') && chart.querySelector('canvas')
             && document.querySelector('%s'));
 }""" % IDLE.replace("'", "\\'")

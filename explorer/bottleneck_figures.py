@@ -12,7 +12,8 @@ from plotly.subplots import make_subplots
 
 from .anatomy import Anatomy, activation_grid
 from .compression import RatePoint
-from .figures import CLASS_COLORS, FONT_SIZE, INFERNO, INK_COLOR, latent_scatter, overlay
+from .figures import (CLASS_COLORS, FONT_SIZE, INFERNO, INK_COLOR, digit_points, map_figure, map_layout,
+                      overlay)
 from .reparam import DirectSample, Gradients, Posterior
 
 PART_COLORS = {"input": "#9e9e9e", "encoder": CLASS_COLORS[0], "bottleneck": CLASS_COLORS[1],
@@ -107,8 +108,8 @@ def posterior_figure(others_mu: np.ndarray, labels: np.ndarray, classes: Sequenc
                                                          line=dict(width=1, color="#ffffff")),
                     customdata=np.arange(len(samples)).reshape(-1, 1),
                     hovertemplate="sample %{customdata[0]}: z = (%{x:.3f}, %{y:.3f})<extra></extra>")
-    fig = latent_scatter(others_mu, labels, np.arange(len(others_mu)), classes, overlays=[*rings, drawn, star],
-                         faded=True, colorbar=False, axis_titles=["z₁", "z₂"], height=480, dragmode="pan")
+    base = digit_points(others_mu, labels, np.arange(len(others_mu)), classes, opacity=0.3, colorbar=False)
+    fig = map_figure([base, *rings, drawn, star], map_layout(["z₁", "z₂"], height=480, dragmode="pan"))
     if zoom:
         reach = np.maximum(2.5 * max(radii) * post.sigma, 0.02 * np.ptp(others_mu, axis=0))
         half = float(max(reach))  # the same span both ways, so the ellipse keeps its true shape

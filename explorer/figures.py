@@ -60,151 +60,162 @@ def _marker_size(n: int, dims: int) -> int:
     return 6 if n <= 2000 else 4 if n <= 20000 else 3
 
 
-def latent_scatter(
+def _check_points(xy: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> None:
+    if xy.ndim != 2 or xy.shape[1] not in (2, 3):
+        raise ValueError(f"xy must have shape (N, 2) or (N, 3), got {xy.shape}")
+    n = len(xy)
+    if labels.shape != (n,) or ids.shape != (n,):
+        raise ValueError(f"labels and ids must have shape ({n},), got {labels.shape} and {ids.shape}")
+
+
+def _coords(xy: np.ndarray) -> dict:
+    """x, y (and z) of a trace as float32: a map's positions need no more, and the browser gets half the bytes."""
+    xy = np.asarray(xy, dtype=np.float32)
+    return dict(zip("xyz", (np.ascontiguousarray(xy[:, i]) for i in range(xy.shape[1]))))
+
+
+def _trace_type(dims: int) -> str:
+    # 2-D maps use Scattergl for every trace: Plotly draws every WebGL trace above every SVG trace,
+    # so an SVG highlight or path would vanish under thousands of points. All Scattergl traces of
+    # one subplot share a single WebGL context.
+    return "scattergl" if dims == 2 else "scatter3d"
+
+
+def _small_ints(values: np.ndarray) -> np.ndarray:
+    """Non-negative ints in the narrowest type plotly.js reads (ids and labels travel as typed arrays)."""
+    return values.astype(np.uint16 if len(values) == 0 or values.max() < 2**16 else np.int32)
+
+
+def _point_hover(class_names: Sequence[str], class_title: str) -> tuple[str, bool]:
+    """The hover template of a digit (id and class), and whether its class name is read from `text`.
+
+    Digits are named by their labels: hover then reads the label from customdata, and the trace
+    skips a text array of N strings (half of its JSON encoding time for 5,000 points)."""
+    labels_are_names = list(class_names) == [str(i) for i in range(len(class_names))]
+    name = "%{customdata[1]}" if labels_are_names else "%{text}"
+    return f"id %{{customdata[0]}}<br>{class_title} {name}", not labels_are_names
+
+
+def _point_data(ids: np.ndarray, labels: np.ndarray, class_names: Sequence[str], needs_text: bool) -> dict:
+    data = dict(customdata=_small_ints(np.column_stack([ids, labels])))  # numpy: plotly validates lists item by item
+    if needs_text:
+        data["text"] = np.asarray(class_names, dtype=object)[labels].astype(str)
+    return data
+
+
+def _class_marker(n_classes: int, class_names: Sequence[str], title: str) -> dict:
+    return dict(
+        colorscale=_discrete_colorscale(n_classes),
+        cmin=-0.5,
+        cmax=n_classes - 0.5,
+        colorbar=dict(title=dict(text=title), tickvals=list(range(n_classes)), ticktext=list(class_names),
+                      thickness=15),
+    )
+
+
+POINT_OPACITY = 0.8
+
+
+def digit_points(
     xy: np.ndarray,
     labels: np.ndarray,
     ids: np.ndarray,
     class_names: Sequence[str],
     *,
-    highlight_ids: Sequence[int] = (),
-    path_xy: np.ndarray | None = None,
-    axis_titles: Sequence[str] | None = None,
-    title: str | None = None,
     color_values: np.ndarray | None = None,
-    color_title: str | None = None,
-    overlays: Sequence[dict] = (),
-    underlays: Sequence[dict] = (),
-    faded: bool = False,
+    color_title: str = "value",
+    class_title: str = "class",
+    opacity: float = POINT_OPACITY,
     colorbar: bool = True,
-    height: int = 560,
-    dragmode: str = "select",
-) -> go.Figure:
-    """Map of the latent space, one point per example.
+) -> dict:
+    """The base trace of a latent map (a dict): one point per example, coloured by class.
 
-    xy (N, 2) or (N, 3); labels (N,) ints indexing class_names; ids (N,) dataset row ids.
-    Trace 0 ("digits") holds every point with customdata rows [id, label]; selection point indices
-    refer to that trace. Then, in drawing order: `underlays`, "highlighted" (highlight_ids, in
-    the order given, unknown ids skipped), "path" (path_xy (S, 2 or 3), start and end labelled)
-    and `overlays`. Under- and overlays are 2-D traces from `overlay`, e.g. new inputs placed on
-    the map: on top, or under the highlights when they would crowd them out.
-    color_values (N,) colours by a continuous value instead of the class; `faded` pales the
-    points, for maps whose story is in the overlays.
-
-    The figure is built in one constructor call from plain dicts: Plotly validates a figure
-    on every add_trace/update_layout, and a page may draw several of these per rerun.
+    xy (N, 2) or (N, 3); labels (N,) ints indexing class_names; ids (N,) dataset row ids, kept in
+    customdata rows [id, label] so a selection comes back as ids. color_values (N,) colours by a
+    continuous value (named color_title) instead of the class.
     """
     xy = np.asarray(xy, dtype=float)
     labels = np.asarray(labels).astype(int)
     ids = np.asarray(ids).astype(int)
-    if xy.ndim != 2 or xy.shape[1] not in (2, 3):
-        raise ValueError(f"xy must have shape (N, 2) or (N, 3), got {xy.shape}")
+    _check_points(xy, labels, ids)
     n, dims = xy.shape
-    if labels.shape != (n,) or ids.shape != (n,):
-        raise ValueError(f"labels and ids must have shape ({n},), got {labels.shape} and {ids.shape}")
-    if color_values is not None and np.shape(color_values) != (n,):
-        raise ValueError(f"color_values must have shape ({n},), got {np.shape(color_values)}")
-    if (overlays or underlays) and dims != 2:
-        raise ValueError("overlays are 2-D traces; this map is 3-D")
-    if axis_titles is None:
-        axis_titles = [f"dim {i + 1}" for i in range(dims)]
-    # 2-D overlays are Scattergl too: Plotly draws every WebGL trace above every SVG trace,
-    # so an SVG highlight or path would vanish under thousands of points. All Scattergl
-    # traces of one subplot share a single WebGL context.
-    kind = "scattergl" if dims == 2 else "scatter3d"
-
-    def coords(a: np.ndarray) -> dict:
-        out = dict(x=a[:, 0], y=a[:, 1])
-        if dims == 3:
-            out["z"] = a[:, 2]
-        return out
-
-    names = np.asarray(class_names, dtype=object)
-    # Digits are named by their labels: hover can then read the label from customdata, and the
-    # figure skips a text array of N strings (half of its JSON encoding time for 5,000 points).
-    labels_are_names = list(class_names) == [str(i) for i in range(len(class_names))]
-    point_hover = "id %{customdata[0]}<br>class " + ("%{customdata[1]}" if labels_are_names else "%{text}")
-    hover = point_hover
-
-    def point_data(rows) -> dict:
-        data = dict(customdata=np.column_stack([ids[rows], labels[rows]]))  # numpy: plotly validates lists item by item
-        if not labels_are_names:
-            data["text"] = names[labels[rows]].astype(str)
-        return data
-
+    hover, needs_text = _point_hover(class_names, class_title)
     if color_values is None:
-        n_classes = len(class_names)
-        marker = dict(
-            color=labels,
-            colorscale=_discrete_colorscale(n_classes),
-            cmin=-0.5,
-            cmax=n_classes - 0.5,
-            colorbar=dict(
-                title=dict(text="class"),
-                tickvals=list(range(n_classes)),
-                ticktext=list(class_names),
-                thickness=15,
-            ),
-        )
+        marker = dict(color=_small_ints(labels), **_class_marker(len(class_names), class_names, class_title))
     else:
-        marker = dict(
-            color=np.asarray(color_values, dtype=float),
-            colorscale=CONTINUOUS_COLORSCALE,
-            colorbar=dict(title=dict(text=color_title or ""), thickness=15),
-        )
-        hover += f"<br>{color_title or 'value'} %{{marker.color:.3g}}"
-    marker.update(size=_marker_size(n, dims), opacity=0.3 if faded else 0.8, showscale=colorbar)
-    traces = [dict(
-        type=kind,
-        **coords(xy),
+        if np.shape(color_values) != (n,):
+            raise ValueError(f"color_values must have shape ({n},), got {np.shape(color_values)}")
+        marker = dict(color=np.asarray(color_values, dtype=np.float32), colorscale=CONTINUOUS_COLORSCALE,
+                      colorbar=dict(title=dict(text=color_title), thickness=15))
+        hover += f"<br>{color_title} %{{marker.color:.3g}}"
+    marker.update(size=_marker_size(n, dims), opacity=opacity, showscale=colorbar)
+    return dict(type=_trace_type(dims), **_coords(xy), mode="markers", name="digits", marker=marker,
+                **_point_data(ids, labels, class_names, needs_text), hovertemplate=hover + "<extra></extra>")
+
+
+def highlight_points(
+    xy: np.ndarray,
+    labels: np.ndarray,
+    ids: np.ndarray,
+    class_names: Sequence[str],
+    wanted: Sequence[int],
+    *,
+    name: str = "highlighted",
+    class_title: str = "class",
+) -> dict | None:
+    """Rings around the points of `wanted` ids (in the order given, unknown ids skipped), in their
+    class colours; None when none of them is on the map. Arguments as for digit_points."""
+    xy = np.asarray(xy, dtype=float)
+    labels = np.asarray(labels).astype(int)
+    ids = np.asarray(ids).astype(int)
+    _check_points(xy, labels, ids)
+    rows = _rows_of(ids, wanted)
+    if not rows:
+        return None
+    dims = xy.shape[1]
+    hover, needs_text = _point_hover(class_names, class_title)
+    return dict(
+        type=_trace_type(dims),
+        **_coords(xy[rows]),
         mode="markers",
-        name="digits",
-        marker=marker,
-        **point_data(slice(None)),
-        hovertemplate=hover + "<extra></extra>",
-    )]
-    traces += underlays
+        name=name,
+        marker=dict(size=14 if dims == 2 else 7, color=[CLASS_COLORS[labels[r] % len(CLASS_COLORS)] for r in rows],
+                    line=dict(width=2.5, color=INK_COLOR)),
+        **_point_data(ids[rows], labels[rows], class_names, needs_text),
+        hovertemplate=f"{hover}<extra>{name}</extra>",
+    )
 
-    rows = _rows_of(ids, highlight_ids)
-    if rows:
-        traces.append(dict(
-            type=kind,
-            **coords(xy[rows]),
-            mode="markers",
-            name="highlighted",
-            marker=dict(
-                size=14 if dims == 2 else 7,
-                color=[CLASS_COLORS[labels[r] % len(CLASS_COLORS)] for r in rows],
-                line=dict(width=2.5, color=INK_COLOR),
-            ),
-            **point_data(rows),
-            hovertemplate=point_hover + "<extra>highlighted</extra>",
-        ))
 
-    if path_xy is not None:
-        path_xy = np.asarray(path_xy, dtype=float)
-        if path_xy.ndim != 2 or path_xy.shape[1] != dims:
-            raise ValueError(f"path_xy must have shape (S, {dims}), got {path_xy.shape}")
-        s = len(path_xy)
-        ends = np.zeros(s, dtype=bool)
-        ends[[0, -1]] = True
-        traces.append(dict(
-            type=kind,
-            **coords(path_xy),
-            mode="lines+markers+text",
-            name="path",
-            line=dict(color=INK_COLOR, width=3),
-            marker=dict(
-                size=np.where(ends, 14, 7).tolist(),
-                color=np.where(ends, INK_COLOR, "#ffffff").tolist(),
-                line=dict(width=2, color=INK_COLOR),
-            ),
-            text=["start"] + [""] * (s - 2) + ["end"] if s > 1 else ["start"],
-            textposition=_end_label_positions(path_xy),
-            textfont=dict(color=INK_COLOR, size=FONT_SIZE + 2),
-            hovertemplate="path step %{pointNumber}<extra></extra>",
-        ))
-    traces += overlays
+def path_line(path_xy: np.ndarray, *, end_labels: Sequence[str] = ("start", "end"), name: str = "path") -> dict:
+    """A path over a map (a dict): path_xy (S, 2) or (S, 3) joined by a line, its two ends big and
+    labelled with end_labels on their outer sides."""
+    path_xy = np.asarray(path_xy, dtype=float)
+    if path_xy.ndim != 2 or path_xy.shape[1] not in (2, 3) or len(path_xy) == 0:
+        raise ValueError(f"path_xy must have shape (S, 2) or (S, 3) with S >= 1, got {path_xy.shape}")
+    s = len(path_xy)
+    ends = np.zeros(s, dtype=bool)
+    ends[[0, -1]] = True
+    first, last = end_labels
+    return dict(
+        type=_trace_type(path_xy.shape[1]),
+        **_coords(path_xy),
+        mode="lines+markers+text",
+        name=name,
+        line=dict(color=INK_COLOR, width=3),
+        marker=dict(size=np.where(ends, 14, 7).tolist(), color=np.where(ends, INK_COLOR, "#ffffff").tolist(),
+                    line=dict(width=2, color=INK_COLOR)),
+        text=[first] + [""] * (s - 2) + [last] if s > 1 else [first],
+        textposition=_end_label_positions(path_xy),
+        textfont=dict(color=INK_COLOR, size=FONT_SIZE + 2),
+        hovertemplate=f"{name} step %{{pointNumber}}<extra></extra>",
+    )
 
+
+def map_layout(axis_titles: Sequence[str], *, title: str | None = None, height: int = 560,
+               dragmode: str = "select") -> dict:
+    """The layout of a latent map (a dict) with one axis title per dimension (2 or 3 of them)."""
+    if len(axis_titles) not in (2, 3):
+        raise ValueError(f"a map has 2 or 3 axes, got titles {list(axis_titles)}")
     layout = dict(
         height=height,
         margin=dict(l=10, r=10, t=50 if title else 10, b=10),
@@ -214,20 +225,27 @@ def latent_scatter(
         dragmode=dragmode,
         hovermode="closest",
     )
-    if dims == 2:
-        layout.update(xaxis=dict(title=dict(text=axis_titles[0]), zeroline=False),
-                      yaxis=dict(title=dict(text=axis_titles[1]), zeroline=False))
+    axes = {name: dict(title=dict(text=text)) for name, text in zip(("xaxis", "yaxis", "zaxis"), axis_titles)}
+    if len(axis_titles) == 2:
+        # automargin: room for the tick labels (plotly_white gives it to a go.Figure, not to plain dicts)
+        layout.update({name: dict(axis, zeroline=False, automargin=True) for name, axis in axes.items()})
     else:
-        layout.update(scene=dict(xaxis=dict(title=dict(text=axis_titles[0])),
-                                 yaxis=dict(title=dict(text=axis_titles[1])),
-                                 zaxis=dict(title=dict(text=axis_titles[2]))))
-    return go.Figure(data=traces, layout=layout)
+        layout["scene"] = axes
+    return layout
+
+
+def map_figure(traces: Sequence[dict | None], layout: dict) -> go.Figure:
+    """A latent map as a Plotly figure: the traces (None skipped) in drawing order, base first.
+
+    Built in one constructor call from plain dicts: Plotly validates a figure on every
+    add_trace/update_layout."""
+    return go.Figure(data=[t for t in traces if t is not None], layout=layout)
 
 
 def overlay(xy: np.ndarray, name: str, *, mode: str = "markers", marker: dict | None = None, line: dict | None = None,
             hovertemplate: str | None = None, text: Sequence[str] | None = None,
             customdata: np.ndarray | None = None) -> dict:
-    """A 2-D trace (as a dict) to lay over a latent_scatter map: new points (xy (K, 2)) or, with
+    """A 2-D trace (as a dict) to lay over a latent map: new points (xy (K, 2)) or, with
     mode="lines" and NaN rows between pieces, line segments. WebGL like the map, so it is drawn on top."""
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     trace = dict(type="scattergl", x=xy[:, 0], y=xy[:, 1], mode=mode, name=name)
@@ -328,53 +346,37 @@ def _ink_png_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def thumbnail_map(
-    xy: np.ndarray,
-    images: np.ndarray,
-    labels: np.ndarray,
-    ids: np.ndarray,
-    class_names: Sequence[str],
-    k: int = 300,
-    *,
-    axis_titles: Sequence[str] | None = None,
-    title: str | None = None,
-) -> go.Figure:
-    """The 2-D latent_scatter with faded markers and the digit images of at most k points spread
-    evenly over the map, one per occupied cell of a grid (the point nearest the cell's centre).
+THUMBNAIL_OPACITY = 0.25  # the digits' dots under their thumbnails: there, but out of the way
+
+
+def thumbnails(xy: np.ndarray, images: np.ndarray, k: int = 300) -> dict:
+    """Layout entries that draw digit images at about k points spread evenly over a 2-D map (_spread): `images`, and
+    axis ranges widened so edge thumbnails are not cut. Merge them into map_layout's dict.
 
     xy (N, 2); images (N, H, W) or (N, 1, H, W) in [0, 1], light digit on black, drawn dark
-    on a transparent background as layout.images sized to about one grid cell.
+    on a transparent background, each sized to about one grid cell.
     """
     xy = np.asarray(xy, dtype=float)
     if xy.ndim != 2 or xy.shape[1] != 2:
-        raise ValueError(f"thumbnail_map needs a 2-D map, xy of shape (N, 2); got {xy.shape}")
+        raise ValueError(f"thumbnails need a 2-D map, xy of shape (N, 2); got {xy.shape}")
     images = _gray_stack(images)
     if len(images) != len(xy):
         raise ValueError(f"need one image per point: {len(images)} images for {len(xy)} points")
-    fig = latent_scatter(xy, labels, ids, class_names, axis_titles=axis_titles, title=title)
-    fig.update_traces(marker_opacity=0.25, selector=0)
     rows, cell = _spread(xy, k)
     if len(rows) == 0:
-        return fig
-    # A little larger than a cell: neighbours may touch, but each digit stays readable.
-    size = 1.4 * cell
-    fig.update_layout(
+        return {}
+    size = 1.4 * cell  # a little larger than a cell: neighbours may touch, but each digit stays readable
+    return dict(
         images=[
-            dict(
-                source=_ink_png_uri(images[r]),
-                xref="x", yref="y",
-                x=float(xy[r, 0]), y=float(xy[r, 1]),
-                sizex=float(size[0]), sizey=float(size[1]),
-                xanchor="center", yanchor="middle",
-                sizing="contain", layer="above",
-            )
+            dict(source=_ink_png_uri(images[r]), xref="x", yref="y", x=float(xy[r, 0]), y=float(xy[r, 1]),
+                 sizex=float(size[0]), sizey=float(size[1]), xanchor="center", yanchor="middle",
+                 sizing="contain", layer="above")
             for r in rows
         ],
-        # Autorange ignores layout images; widen the axes so edge thumbnails are not cut.
-        xaxis_range=[xy[:, 0].min() - size[0], xy[:, 0].max() + size[0]],
-        yaxis_range=[xy[:, 1].min() - size[1], xy[:, 1].max() + size[1]],
+        # Autorange ignores layout images.
+        xaxis=dict(range=[float(xy[:, 0].min() - size[0]), float(xy[:, 0].max() + size[0])]),
+        yaxis=dict(range=[float(xy[:, 1].min() - size[1]), float(xy[:, 1].max() + size[1])]),
     )
-    return fig
 
 
 def png(image: np.ndarray) -> bytes:

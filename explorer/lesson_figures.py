@@ -30,5 +30,7 @@ def landing_map(xy: np.ndarray, labels: np.ndarray, class_names, clicked: int, c
     """The same map coloured by class, with the clicked digit ringed and the chosen class's centre starred."""
     star = figures.overlay(np.asarray(centre)[None], f"where the {digit_name}s are",
                            marker=dict(symbol="star", size=26, color="#111", line=dict(color="#fff", width=2)))
-    return figures.latent_scatter(xy, labels, np.arange(len(xy)), class_names, highlight_ids=[clicked],
-                                  overlays=[star], axis_titles=axis_titles, height=520, dragmode="pan")
+    ids = np.arange(len(xy))
+    traces = [figures.digit_points(xy, labels, ids, class_names),
+              figures.highlight_points(xy, labels, ids, class_names, [clicked]), star]
+    return figures.map_figure(traces, figures.map_layout(axis_titles, height=520, dragmode="pan"))

@@ -22,6 +22,7 @@ CHROMIUM = os.environ.get("LATENT_LAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+MAP = ".latent-map"  # a latent map's Plotly plot (ui/latent_map.js); data-drawn names the view it shows
 
 
 def free_port() -> int:
@@ -130,11 +131,11 @@ def screenshot(page, name: str) -> Path:
 
 
 def points_on_screen(page, chart_index: int) -> np.ndarray:
-    """(N, 2) page pixel positions of the chart's trace-0 points (the digits), in row order."""
+    """(N, 2) page pixel positions of the map's trace-0 points (the digits), in row order."""
     xy = page.evaluate("""(i) => {
-        const gd = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[i];
+        const gd = document.querySelectorAll('.latent-map')[i];
         const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
-        // _fullData: plotly has decoded the base64 arrays Streamlit sends into typed arrays there
+        // _fullData: plotly has decoded the base64 arrays of the base map into typed arrays there
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[0];
         return [Array.from(t.x).map(v => area.left + xa.l2p(v)), Array.from(t.y).map(v => area.top + ya.l2p(v))];
     }""", chart_index)
@@ -169,7 +170,7 @@ def box_select_points(page, chart_index: int, rows: tuple[int, int], pad: float 
 
 def box_select(page, chart_index: int, start: tuple[float, float], end: tuple[float, float]) -> None:
     """Drag a selection box across the chart's plot area; corners as fractions of its size."""
-    area = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').nth(chart_index)
+    area = page.locator(f"{MAP} .nsewdrag").nth(chart_index)
     area.scroll_into_view_if_needed()
     box = area.bounding_box()
     page.mouse.move(box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1])

@@ -1,12 +1,11 @@
 """The anomaly page under AppTest: scores, threshold, uploads and one-class training."""
 
-import json
 
 import numpy as np
 import pytest
 import torch
 
-from chart_json import array
+from chart_json import array, chart
 from standins import png_bytes
 from explorer import anomaly, checkpoints, data, drawing
 from ui import anomaly_page
@@ -19,11 +18,6 @@ def pr_sentence(app) -> str:
     return next(m.value for m in app.markdown if m.value.startswith("At threshold"))
 
 
-def chart(app, key: str) -> dict:
-    """The figure of the plotly chart with this widget key (AppTest ids end in "-<key>")."""
-    found = [c for c in app.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
-    assert len(found) == 1, f"expected one chart with key {key!r}"
-    return json.loads(found[0].proto.spec)
 
 
 def trace(spec: dict, name: str) -> dict:

@@ -109,7 +109,7 @@ def test_a_broken_checkpoint_is_not_offered_and_the_page_keeps_working(app, app_
         assert any("right=broken_vae" in w.value for w in app.warning)
         assert "broken_vae" not in app.selectbox(key="cmp_right").options
         assert app.selectbox(key="cmp_right").value == "vae_32"
-        assert len(app.get("plotly_chart")) == 2
+        assert len(specs(app)) == 2
     finally:
         shutil.rmtree(broken)
 

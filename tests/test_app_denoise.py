@@ -1,12 +1,11 @@
 """The denoise page under AppTest: renders, reacts to the noise settings, keeps them in the URL."""
 
-import json
 import re
 
 import numpy as np
 import pytest
 
-from chart_json import array
+from chart_json import array, chart, keyed_specs
 from explorer import checkpoints, data, denoise
 from ui import denoise_page
 
@@ -30,14 +29,8 @@ def summary_numbers(app) -> dict[str, float]:
     return numbers
 
 
-def chart(app, key: str) -> dict:
-    """The figure of the plotly chart with this widget key (AppTest ids end in "-<key>")."""
-    [found] = [c for c in app.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
-    return json.loads(found.proto.spec)
-
-
 def chart_keys(app) -> list[str]:
-    return [c.proto.id.split("-", 2)[-1] for c in app.get("plotly_chart")]
+    return [key for key, _ in keyed_specs(app)]
 
 
 def trace(spec: dict, name: str) -> dict:

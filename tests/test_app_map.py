@@ -44,34 +44,13 @@ def test_a_new_selection_ends_with_its_path_and_highlights_on_the_map(app):
     app.run()
     assert set(map_traces(app)) == {"digits"}
     app.session_state["map_chart"] = selection([3, 4])
-    app.run()  # the panel comes over the old map, then a second run redraws the map
+    app.run()
     traces = map_traces(app)
     assert sorted(array(traces["highlighted"]["customdata"])[:, 0].tolist()) == [3, 4]
     assert len(array(traces["path"]["x"])) == 10
     app.session_state["map_steps"] = 7
     app.run()
     assert len(array(map_traces(app)["path"]["x"])) == 7
-    assert app.session_state["map_on_screen"]["path"] == (3, 4, 7, "linear")
-
-
-def test_the_page_pauses_for_its_pictures_only_when_a_selection_changes_the_map(app, monkeypatch):
-    import types
-
-    from ui import selection as selection_module
-
-    pauses = []
-    monkeypatch.setattr(selection_module, "time", types.SimpleNamespace(sleep=pauses.append))
-    app.run()
-    app.run()
-    assert pauses == []  # the first map, and the same map again: no pictures to put first
-    app.session_state["map_chart"] = selection([3, 4])
-    app.run()
-    assert pauses == [selection_module.PAINT_PAUSE_S]
-    app.run()
-    assert len(pauses) == 1  # nothing changed
-    app.selectbox(key="map_model").select("ae_32").run()
-    assert not app.exception
-    assert len(pauses) == 1  # a new model is a new map: everything is drawn at once
 
 
 def test_url_parameters_round_trip(app):

@@ -6,6 +6,7 @@ AppTest cannot run a fragment's `run_every`, so the tests wait for the job to en
 import json
 
 import pytest
+from chart_json import specs
 
 from explorer import checkpoints, presets, runs
 
@@ -204,7 +205,7 @@ def test_the_shipped_beta_ladder_shows_at_once_with_the_kl_falling_as_beta_rises
     app.run()
     assert not app.exception
     assert "train_ladder" not in [button.key for button in app.button]
-    titles = [chart_title(chart) for chart in app.get("plotly_chart")]
+    titles = [(spec["layout"].get("title") or {}).get("text") for spec in specs(app)]  # charts and maps
     assert sorted(t for t in titles if t and t.startswith("β")) == ["β = 0.5", "β = 1", "β = 4"]
     assert not app.warning  # trained alike: nothing but β differs
     [tradeoff] = [json.loads(c.proto.spec) for c in app.get("plotly_chart") if chart_title(c) == "Rate–distortion trade-off"]
@@ -267,7 +268,7 @@ def test_the_beta_ladder_trains_missing_models_and_compares_them(app, app_env, s
     app.run()
     assert not app.exception
     assert "train_ladder" not in [button.key for button in app.button]  # nothing left to train
-    titles = [chart_title(chart) for chart in app.get("plotly_chart")]
+    titles = [(spec["layout"].get("title") or {}).get("text") for spec in specs(app)]  # charts and maps
     assert sorted(t for t in titles if t and t.startswith("β")) == ["β = 0.5", "β = 1", "β = 4"]
     assert "Rate–distortion trade-off" in titles
     assert not app.warning  # the three were trained together, alike

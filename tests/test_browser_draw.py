@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 PAD = "canvas.upper-canvas"  # Fabric's event layer inside the component's (open) shadow root
 RECONSTRUCTION = '[data-testid="stImage"]:has-text("reconstruction")'
-CHART = '[data-testid="stPlotlyChart"]'
+CHART = ".latent-map"  # the maps (ui/latent_map.js)
 # A "4" as two strokes, in fractions of the pad's size.
 STROKES = [[(0.38, 0.15), (0.26, 0.58), (0.74, 0.58)], [(0.62, 0.22), (0.62, 0.9)]]
 

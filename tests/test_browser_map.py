@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser import box_select, box_select_points, isolated_pair, open_page, points_on_screen, screenshot, wait_idle
+from browser import MAP, box_select, box_select_points, isolated_pair, open_page, points_on_screen, screenshot, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_box_selecting_two_digits_shows_their_interpolation_and_path(app_url, page):
     open_page(page, app_url)
     assert page.get_by_role("heading", name="Latent map").is_visible()
-    page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.scroll_into_view_if_needed()
+    page.locator(f"{MAP} .nsewdrag").first.scroll_into_view_if_needed()
     first, second = isolated_pair(points_on_screen(page, 0))
     box_select_points(page, 0, (first, second))
     wait_idle(page)
@@ -22,9 +22,11 @@ def test_box_selecting_two_digits_shows_their_interpolation_and_path(app_url, pa
     strip = page.locator('[data-testid="stImage"]', has_text="Decoded codes along the path").locator("img")
     strip.wait_for(timeout=30_000)
     assert strip.evaluate("img => img.complete && img.naturalWidth > 0")  # the strip's pixels arrived
-    page.wait_for_function("""() => {  // the path is drawn on the map: 10 steps by default
-        const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-        return gd._fullData.some(t => t.name === "path" && t._length === 10);
+    page.wait_for_function("""() => {  // the path is drawn on the map: 10 steps by default, its ends labelled
+        const gd = document.querySelector('.latent-map');
+        const dots = (gd.layout.shapes || []).filter(s => s.type === "circle" && s.fillcolor === "#ffffff");
+        const labels = (gd.layout.annotations || []).map(a => a.text);
+        return gd.dataset.drawn === gd.dataset.wanted && dots.length === 8 && labels.join() === "start,end";
     }""", timeout=30_000)
     assert f"ids={first}%2C{second}" in page.url or f"ids={second}%2C{first}" in page.url  # shareable
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -68,15 +70,107 @@ def test_a_model_without_a_stored_umap_shows_pca_then_its_umap_without_a_click(t
     (tmp_path / "vae_2_fresh" / "umap_mnist5k.npz").unlink()
     with streamlit_server(tmp_path) as server:
         open_page(page, f"{server.url}/?model=vae_2_fresh&proj=umap")
-        x_title = page.locator('[data-testid="stPlotlyChart"] .g-xtitle').first
+        x_title = page.locator(f"{MAP} .g-xtitle").first
         assert x_title.text_content().startswith("PC1")
         assert page.get_by_text("UMAP for this model is being computed").is_visible()
         # numba compiles UMAP once per machine (its cache may be cold here): allow for it
         page.wait_for_function("""() => {
-            const t = document.querySelector('[data-testid="stPlotlyChart"] .g-xtitle');
+            const t = document.querySelector('.latent-map .g-xtitle');
             return t && t.textContent === "UMAP-1";
         }""", timeout=170_000)
         wait_idle(page)
         assert page.get_by_text("UMAP for this model is being computed").count() == 0
         assert (tmp_path / "vae_2_fresh" / "umap_mnist5k.npz").is_file()  # stored for next time
         assert page.locator('[data-testid="stException"]').count() == 0
+
+
+# --- the map component (ui/latent_map.js) --------------------------------------------------
+
+DRAWN = "() => [...document.querySelectorAll('.latent-map')].every(m => m.dataset.drawn && m.dataset.drawn === m.dataset.wanted)"
+
+
+def wait_drawn(page) -> None:
+    """Until every map on the page shows what the last rerun sent it."""
+    wait_idle(page)
+    page.wait_for_function(DRAWN, timeout=60_000)
+
+
+def test_a_selection_redraws_the_overlays_and_leaves_the_digits_in_place(app_url, page):
+    open_page(page, app_url)
+    wait_drawn(page)
+    page.evaluate("() => { window.__canvas = document.querySelector('.latent-map canvas'); }")
+    first, second = isolated_pair(points_on_screen(page, 0))
+    box_select_points(page, 0, (first, second))
+    page.get_by_role("heading", name="2 selected").wait_for(timeout=30_000)
+    wait_drawn(page)
+    state = page.evaluate("""() => {
+        const gd = document.querySelector('.latent-map');
+        const rings = (gd.layout.shapes || []).filter(s => s.type === "circle" && s.line.width === 2.5);
+        return {traces: gd._fullData.length, points: gd._fullData[0]._length, rings: rings.length,
+                sameCanvas: gd.querySelector('canvas') === window.__canvas,
+                bases: performance.getEntriesByType('resource').filter(e => e.name.endsWith('.json')).length};
+    }""")
+    # One WebGL trace, the same canvas: the rings and the path are SVG shapes over it; the base was fetched once.
+    assert state == {"traces": 1, "points": 5000, "rings": 2, "sameCanvas": True, "bases": 1}
+
+
+def test_clicking_a_digit_selects_it_and_hovering_names_it(app_url, page):
+    open_page(page, app_url)
+    wait_drawn(page)
+    xy = points_on_screen(page, 0)
+    row, _ = isolated_pair(xy, min_gap=12.0)
+    page.mouse.move(*xy[row])
+    hover = page.locator(".latent-map .hoverlayer .hovertext")
+    hover.first.wait_for(timeout=10_000)
+    assert f"id {row}" in hover.first.text_content() and "class" in hover.first.text_content()
+    page.mouse.click(*xy[row])
+    page.get_by_role("heading", name="1 selected").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.url.endswith(f"ids={row}")
+
+
+def test_the_3d_map_draws_its_rings_and_path_in_the_scene(app_url, page):
+    open_page(page, f"{app_url}/?proj=pca3&ids=3,400")
+    wait_drawn(page)
+    names = page.evaluate("() => document.querySelector('.latent-map')._fullData.map(t => t.type + ':' + t.name)")
+    assert names == ["scatter3d:digits", "scatter3d:highlighted", "scatter3d:path"]
+    screenshot(page, "map_3d")
+
+
+def test_selecting_on_one_compare_map_rings_the_digits_on_both(app_url, page):
+    open_page(page, f"{app_url}/compare")
+    wait_drawn(page)
+    first, second = isolated_pair(points_on_screen(page, 0))
+    box_select_points(page, 0, (first, second))
+    page.get_by_text("2 selected").wait_for(timeout=30_000)
+    wait_drawn(page)
+    per_map = page.evaluate("""() => [...document.querySelectorAll('.latent-map')].map(gd => ({
+        rings: (gd.layout.shapes || []).filter(s => s.type === "circle" && s.line.width === 2.5).length,
+        labels: (gd.layout.annotations || []).map(a => a.text).join()}))""")
+    assert per_map == [{"rings": 2, "labels": "start,end"}] * 2
+    screenshot(page, "compare")
+
+
+WEBGL_COUNTER = """() => {  // every canvas that gets a WebGL context, counted while it is on the page
+  window.__webgl = new Set();
+  const original = HTMLCanvasElement.prototype.getContext;
+  HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+    const context = original.call(this, kind, ...rest);
+    if (context && /webgl/.test(kind)) window.__webgl.add(this);
+    return context;
+  };
+}"""
+
+
+@pytest.mark.parametrize("path", ["?ids=3,400", "?proj=pca3&ids=3,400", "compare?ids=3,400&prior=1", "denoise",
+                                  "anomaly"])
+def test_no_page_holds_more_than_four_webgl_charts(app_url, page, path):
+    page.add_init_script(f"({WEBGL_COUNTER})()")
+    open_page(page, f"{app_url}/{path}")
+    wait_drawn(page)
+    page.wait_for_function("() => [...window.__webgl].some(c => c.isConnected)", timeout=60_000)
+    page.wait_for_timeout(1000)
+    # Counted per chart, as tests/test_app_webgl.py does: Plotly gives a 2-D WebGL chart two contexts.
+    charts = page.evaluate("""() => new Set([...window.__webgl].filter(c => c.isConnected)
+                                           .map(c => c.closest('.js-plotly-plot'))).size""")
+    assert 1 <= charts <= 4

@@ -25,124 +25,130 @@ def four_blobs(per_blob=50, seed=0):
     return np.concatenate([c + rng.normal(scale=0.5, size=(per_blob, 2)) for c in centres])
 
 
-# --- latent_scatter -------------------------------------------------------------------
+# --- latent maps: trace builders and one layout -----------------------------------------
 
-def test_scatter_trace0_holds_every_point_with_ids():
+def test_digit_points_hold_every_point_with_its_id_and_label():
     xy, labels, ids = make_map()
-    fig = figures.latent_scatter(xy, labels, ids, CLASSES)
+    fig = figures.map_figure([figures.digit_points(xy, labels, ids, CLASSES)], figures.map_layout(("a", "b")))
     t = fig.data[0]
     assert isinstance(t, go.Scattergl)
     assert t.name == "digits"
-    assert len(t.x) == len(xy)
-    np.testing.assert_allclose(t.x, xy[:, 0])
-    np.testing.assert_allclose(t.y, xy[:, 1])
+    np.testing.assert_allclose(np.column_stack([t.x, t.y]), xy, rtol=1e-6)  # float32 on the wire
     assert [row[0] for row in t.customdata] == ids.tolist()
+    assert [row[1] for row in t.customdata] == labels.tolist()
     np.testing.assert_array_equal(t.marker.color, labels)
     assert "customdata[0]" in t.hovertemplate
-    assert fig.layout.dragmode == "select"
-    assert fig.layout.showlegend is False
-    assert len(fig.data) == 1
+    assert fig.layout.dragmode == "select" and fig.layout.showlegend is False
+    assert fig.layout.xaxis.title.text == "a" and fig.layout.yaxis.title.text == "b"
 
 
-def test_scatter_colorbar_names_the_classes():
+def test_digit_points_travel_as_compact_typed_arrays():
     xy, labels, ids = make_map()
-    bar = figures.latent_scatter(xy, labels, ids, CLASSES).data[0].marker.colorbar
+    t = figures.digit_points(xy, labels, ids, CLASSES)
+    assert t["x"].dtype == np.float32 and t["customdata"].dtype == np.uint16 and t["marker"]["color"].dtype == np.uint16
+    big = figures.digit_points(np.zeros((3, 2)), np.zeros(3), np.array([0, 1, 70_000]), CLASSES)
+    assert big["customdata"][:, 0].tolist() == [0, 1, 70_000]  # ids beyond 16 bits keep their value
+
+
+def test_the_class_colorbar_names_the_classes_with_the_given_title():
+    xy, labels, ids = make_map()
+    bar = figures.map_figure([figures.digit_points(xy, labels, ids, CLASSES, class_title="digit")],
+                             figures.map_layout(("a", "b"))).data[0].marker.colorbar
     assert list(bar.ticktext) == CLASSES
     assert list(bar.tickvals) == list(range(10))
+    assert bar.title.text == "digit"
 
 
-def test_scatter_3d_uses_scatter3d():
+def test_a_3d_map_uses_scatter3d_and_a_scene():
     xy, labels, ids = make_map(dims=3)
-    fig = figures.latent_scatter(xy, labels, ids, CLASSES, axis_titles=("a", "b", "c"))
-    assert isinstance(fig.data[0], go.Scatter3d)
-    np.testing.assert_allclose(fig.data[0].z, xy[:, 2])
+    fig = figures.map_figure([figures.digit_points(xy, labels, ids, CLASSES), figures.path_line(xy[:4])],
+                             figures.map_layout(("a", "b", "c")))
+    assert isinstance(fig.data[0], go.Scatter3d) and isinstance(fig.data[1], go.Scatter3d)
+    np.testing.assert_allclose(fig.data[0].z, xy[:, 2], rtol=1e-6)
     assert fig.layout.scene.zaxis.title.text == "c"
 
 
-def test_scatter_highlight_trace_has_exactly_the_highlighted_points():
+def test_highlights_are_exactly_the_wanted_points_in_order():
     xy, labels, ids = make_map()
     wanted = [ids[5], ids[17], ids[3], 999_999]  # the last id does not exist and is skipped
-    fig = figures.latent_scatter(xy, labels, ids, CLASSES, highlight_ids=wanted)
-    assert len(fig.data) == 2
-    h = fig.data[1]
-    assert isinstance(h, go.Scattergl)
-    np.testing.assert_allclose(np.column_stack([h.x, h.y]), xy[[5, 17, 3]])
-    assert [row[0] for row in h.customdata] == [ids[5], ids[17], ids[3]]
+    h = figures.highlight_points(xy, labels, ids, CLASSES, wanted, name="chosen")
+    np.testing.assert_allclose(np.column_stack([h["x"], h["y"]]), xy[[5, 17, 3]], rtol=1e-6)
+    assert h["customdata"][:, 0].tolist() == [ids[5], ids[17], ids[3]]
+    assert h["name"] == "chosen" and "chosen" in h["hovertemplate"]
+    assert h["marker"]["color"] == [figures.CLASS_COLORS[labels[r]] for r in (5, 17, 3)]
+    assert figures.highlight_points(xy, labels, ids, CLASSES, [999_999]) is None
 
 
-def test_scatter_path_trace_has_every_step():
-    xy, labels, ids = make_map()
-    path = np.linspace([-1, -1], [1, 2], 9)
-    fig = figures.latent_scatter(xy, labels, ids, CLASSES, path_xy=path)
-    p = fig.data[-1]
-    assert p.name == "path"
-    assert len(p.x) == 9
-    assert p.text[0] == "start" and p.text[-1] == "end"
+def test_the_path_has_every_step_and_its_end_labels():
+    path = figures.path_line(np.linspace([-1, -1], [1, 2], 9), end_labels=("#3", "#4"))
+    assert path["name"] == "path" and len(path["x"]) == 9
+    assert path["text"][0] == "#3" and path["text"][-1] == "#4" and set(path["text"][1:-1]) == {""}
+    assert path["marker"]["size"][0] > path["marker"]["size"][1]  # the ends stand out
 
 
-def test_scatter_continuous_colour_and_axis_titles():
+def test_continuous_colour_names_its_value():
     xy, labels, ids = make_map()
     scores = np.linspace(0, 1, len(xy))
-    fig = figures.latent_scatter(
-        xy, labels, ids, CLASSES, color_values=scores, color_title="score",
-        axis_titles=("PC1 (23.1% var)", "PC2 (10.0% var)"),
-    )
-    marker = fig.data[0].marker
-    np.testing.assert_allclose(marker.color, scores)
-    assert marker.colorbar.title.text == "score"
-    assert fig.layout.xaxis.title.text == "PC1 (23.1% var)"
+    t = figures.digit_points(xy, labels, ids, CLASSES, color_values=scores, color_title="score", opacity=0.3,
+                             colorbar=False)
+    np.testing.assert_allclose(t["marker"]["color"], scores, rtol=1e-6)
+    assert t["marker"]["colorbar"]["title"]["text"] == "score" and "score" in t["hovertemplate"]
+    assert t["marker"]["opacity"] == 0.3 and t["marker"]["showscale"] is False
 
 
-def test_scatter_overlays_on_top_underlays_under_the_highlights():
+def test_overlays_are_webgl_traces_drawn_in_the_order_given():
     xy, labels, ids = make_map()
     star = figures.overlay(np.array([[0.5, 0.5]]), "your digit", marker=dict(symbol="star", size=30))
     lines = figures.overlay(np.array([[0, 0], [1, 1], [np.nan, np.nan], [2, 2], [3, 3]]), "shift", mode="lines")
-    fig = figures.latent_scatter(xy, labels, ids, CLASSES, overlays=[star], underlays=[lines], highlight_ids=[ids[2]],
-                                 path_xy=xy[:3], faded=True, colorbar=False, height=400, dragmode="zoom")
+    fig = figures.map_figure([figures.digit_points(xy, labels, ids, CLASSES), lines,
+                              figures.highlight_points(xy, labels, ids, CLASSES, [ids[2]]), figures.path_line(xy[:3]),
+                              star], figures.map_layout(("a", "b"), height=400, dragmode="zoom", title="t"))
     assert [t.name for t in fig.data] == ["digits", "shift", "highlighted", "path", "your digit"]
     assert all(isinstance(t, go.Scattergl) for t in fig.data)  # WebGL: drawn above the points
     assert fig.data[-1].marker.symbol == "star" and fig.data[1].hoverinfo == "skip"
-    assert fig.data[0].marker.opacity < 0.5 and fig.data[0].marker.showscale is False
-    assert fig.layout.height == 400 and fig.layout.dragmode == "zoom"
+    assert fig.layout.height == 400 and fig.layout.dragmode == "zoom" and fig.layout.title.text == "t"
 
 
-def test_scatter_refuses_2d_overlays_on_a_3d_map():
-    xy, labels, ids = make_map(dims=3)
-    with pytest.raises(ValueError, match="3-D"):
-        figures.latent_scatter(xy, labels, ids, CLASSES, overlays=[figures.overlay(np.zeros((1, 2)), "x")])
+def test_a_map_layout_needs_two_or_three_axes():
+    with pytest.raises(ValueError, match="2 or 3 axes"):
+        figures.map_layout(("a",))
 
 
-def test_scatter_hover_names_the_class_without_a_text_array_for_digits():
+def test_hover_names_the_class_without_a_text_array_for_digits():
     xy, labels, ids = make_map()
-    digits = figures.latent_scatter(xy, labels, ids, CLASSES).data[0]
-    assert digits.text is None and "customdata[1]" in digits.hovertemplate
-    assert [row[1] for row in digits.customdata] == labels.tolist()
+    digits = figures.digit_points(xy, labels, ids, CLASSES)
+    assert "text" not in digits and "customdata[1]" in digits["hovertemplate"]
     named = [f"class-{c}" for c in CLASSES]  # e.g. Fashion-MNIST's "T-shirt", "Trouser", ...
-    clothes = figures.latent_scatter(xy, labels, ids, named).data[0]
-    assert list(clothes.text) == [named[label] for label in labels] and "%{text}" in clothes.hovertemplate
+    clothes = figures.digit_points(xy, labels, ids, named)
+    assert list(clothes["text"]) == [named[label] for label in labels] and "%{text}" in clothes["hovertemplate"]
 
 
-def test_scatter_is_deterministic():
+def test_map_traces_are_deterministic():
     xy, labels, ids = make_map()
-    kwargs = dict(highlight_ids=[ids[1]], path_xy=xy[:4], title="map")
-    a = figures.latent_scatter(xy, labels, ids, CLASSES, **kwargs)
-    b = figures.latent_scatter(xy.copy(), labels.copy(), ids.copy(), CLASSES, **kwargs)
-    assert a.to_json() == b.to_json()
+
+    def build(xy, labels, ids):
+        return figures.map_figure([figures.digit_points(xy, labels, ids, CLASSES),
+                                   figures.highlight_points(xy, labels, ids, CLASSES, [ids[1]]),
+                                   figures.path_line(xy[:4])], figures.map_layout(("a", "b"), title="map"))
+    assert build(xy, labels, ids).to_json() == build(xy.copy(), labels.copy(), ids.copy()).to_json()
 
 
-def test_scatter_rejects_mismatched_lengths():
+def test_map_builders_reject_mismatched_lengths():
     xy, labels, ids = make_map()
     with pytest.raises(ValueError, match="labels and ids"):
-        figures.latent_scatter(xy, labels[:-1], ids, CLASSES)
+        figures.digit_points(xy, labels[:-1], ids, CLASSES)
+    with pytest.raises(ValueError, match="color_values"):
+        figures.digit_points(xy, labels, ids, CLASSES, color_values=np.zeros(3))
+    with pytest.raises(ValueError, match="path_xy"):
+        figures.path_line(np.zeros((3, 4)))
 
 
-# --- thumbnail_map ----------------------------------------------------------------------
+# --- thumbnails ---------------------------------------------------------------------------
 
 def thumbnail_points(xy, k):
-    """The rows of xy (N, 2) whose digit images thumbnail_map draws, from the images' positions."""
-    n = len(xy)
-    fig = figures.thumbnail_map(xy, np.zeros((n, 1, 4, 4)), np.arange(n) % 10, np.arange(n), CLASSES, k=k)
-    drawn = [(image.x, image.y) for image in fig.layout.images]
+    """The rows of xy (N, 2) whose digit images `thumbnails` draws, from the images' positions."""
+    extra = figures.thumbnails(xy, np.zeros((len(xy), 1, 4, 4)), k=k)
+    drawn = [(image["x"], image["y"]) for image in extra.get("images", [])]
     return [int(np.flatnonzero((xy[:, 0] == x) & (xy[:, 1] == y))[0]) for x, y in drawn]
 
 
@@ -166,23 +172,23 @@ def test_no_thumbnails_for_k_0_and_one_for_points_all_in_one_place():
     assert len(thumbnail_points(np.ones((5, 2)), 10)) == 1
 
 
-def test_thumbnail_map_draws_one_image_per_spread_point():
+def test_thumbnails_draw_one_image_per_spread_point():
     xy = four_blobs()
     n = len(xy)
     images = np.zeros((n, 1, 8, 8))
     images[:, :, 2:6, 3:5] = 1.0
-    labels, ids = np.arange(n) % 10, np.arange(n)
-    fig = figures.thumbnail_map(xy, images, labels, ids, CLASSES, k=16)
-    assert 4 <= len(fig.layout.images) <= 16
-    assert len(fig.data[0].x) == n
-    first = fig.layout.images[0]
-    assert first.source.startswith("data:image/png;base64,")
-    png = Image.open(io.BytesIO(base64.b64decode(first.source.split(",", 1)[1])))
+    extra = figures.thumbnails(xy, images, k=16)
+    assert len(extra["images"]) == len(figures._spread(xy, 16)[0])
+    assert extra["xaxis"]["range"][0] < xy[:, 0].min() and extra["yaxis"]["range"][1] > xy[:, 1].max()
+    first = extra["images"][0]
+    assert first["source"].startswith("data:image/png;base64,")
+    png = Image.open(io.BytesIO(base64.b64decode(first["source"].split(",", 1)[1])))
     pixels = np.asarray(png)  # (H, W, 2): ink level, alpha
     assert pixels[0, 0, 1] == 0  # black background became transparent
     assert pixels[3, 3, 1] == 255 and pixels[3, 3, 0] < 64  # white stroke became dark ink
-    a = figures.thumbnail_map(xy, images, labels, ids, CLASSES, k=16)
-    assert a.to_json() == fig.to_json()
+    assert figures.thumbnails(xy, images, k=16) == extra
+    with pytest.raises(ValueError, match="one image per point"):
+        figures.thumbnails(xy, images[:-1], k=16)
 
 
 # --- tile_images ------------------------------------------------------------------------
@@ -358,11 +364,6 @@ def test_png_is_lossless_at_the_image_own_size():
 
 
 def test_the_paths_end_labels_sit_on_its_outer_sides():
-    xy = np.random.default_rng(0).normal(size=(50, 2))
     rightwards = np.array([[0.0, 0.0], [0.5, 0.1], [1.0, 0.0]])
-    path = next(t for t in figures.latent_scatter(xy, np.zeros(50), np.arange(50), ["0"], path_xy=rightwards).data
-                if t.name == "path")
-    assert list(path.textposition) == ["middle left", "top center", "middle right"]
-    path = next(t for t in figures.latent_scatter(xy, np.zeros(50), np.arange(50), ["0"], path_xy=rightwards[::-1]).data
-                if t.name == "path")
-    assert list(path.textposition) == ["middle right", "top center", "middle left"]
+    assert figures.path_line(rightwards)["textposition"] == ["middle left", "top center", "middle right"]
+    assert figures.path_line(rightwards[::-1])["textposition"] == ["middle right", "top center", "middle left"]

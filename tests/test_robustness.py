@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from chart_json import specs
 from safetensors.torch import load_file, save_file
 
 from explorer import checkpoints, data
@@ -168,7 +169,7 @@ def test_a_bad_upload_is_explained_and_the_next_upload_works(draw_app, app_env, 
     upload(draw_app, name, make())
     assert not draw_app.exception
     assert len(draw_app.error) == 1 and message in draw_app.error[0].value
-    assert not draw_app.get("plotly_chart")
+    assert not specs(draw_app)
     draw_app.file_uploader(key="draw_upload").set_value(("digit.png", png(four()), "image/png"))
     draw_app.run()
     assert_models_read_the_digit(draw_app)
@@ -233,7 +234,7 @@ def test_a_broken_checkpoint_is_not_offered_and_the_sidebar_says_why(folder, who
     assert [e.label for e in whole_app.sidebar.expander] == [":material/warning: 1 checkpoint could not be loaded"]
     [line] = sidebar_texts(whole_app)
     assert line.startswith(f"bad_{how}: ") and reason in line
-    assert len(whole_app.get("plotly_chart")) == 1  # the map of the default model
+    assert len(specs(whole_app)) == 1  # the map of the default model
     assert snapshot(folder) == before and not never_unpickle
 
 
@@ -242,7 +243,7 @@ def test_pickle_files_are_listed_as_refused_and_never_opened(folder, whole_app, 
         (folder / name).write_bytes(TRAP)
     before = snapshot(folder)
     whole_app.run()
-    assert not whole_app.exception and len(whole_app.get("plotly_chart")) == 1
+    assert not whole_app.exception and len(specs(whole_app)) == 1
     assert [e.label for e in whole_app.sidebar.expander] == [":material/warning: 3 checkpoints could not be loaded"]
     lines = sidebar_texts(whole_app)
     assert [line.split(":")[0] for line in lines] == ["evil.pt", "model.pth", "pytorch_model.bin"]
@@ -266,7 +267,7 @@ def test_nan_weights_pass_the_listing_but_give_an_error_not_a_traceback(folder, 
     assert [e.value for e in app.error] == [f"nan_vae: weight {first} holds NaN or infinite numbers (training "
                                              "diverged, or the file is damaged). Retrain or restore it."]
     app.selectbox(key="map_model").set_value("vae_32").run()  # another model still works
-    assert not app.exception and not app.error and len(app.get("plotly_chart")) == 1
+    assert not app.exception and not app.error and len(specs(app)) == 1
     assert snapshot(folder) == before
 
 

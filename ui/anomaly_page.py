@@ -12,6 +12,7 @@ from explorer.errors import ExplorerError
 from explorer.train import TrainConfig
 from ui import resources, scaffold, url_state
 from ui.plain_text import escape, for_plotly
+from ui.latent_map import latent_map
 
 DEFAULT_MODEL = "ae_32"
 N_OOD = 100  # images per out-of-distribution set
@@ -136,10 +137,12 @@ def map_section(name: str, ds, test_scores: np.ndarray, odd_kinds: list[str]) ->
         # Under the ringed most-anomalous digits, which would otherwise vanish in a crowd of ✕.
         underlays.append(figures.overlay(xy, "odd inputs", text=names, hovertemplate="%{text}<extra></extra>",
                                         marker=dict(symbol="x", size=7, color="#d62728", opacity=0.6)))
-    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes, highlight_ids=worst.tolist(),
-                                 axis_titles=lmap.axis_titles, color_values=np.log10(test_scores),
-                                 color_title="log10 score", underlays=underlays, height=520, dragmode="zoom")
-    st.plotly_chart(fig, key="an_map", width="stretch")
+    rows = np.arange(len(labels))
+    latent_map(figures.digit_points(lmap.xy, labels, rows, ds.classes, color_values=np.log10(test_scores),
+                                    color_title="log10 score"),
+               figures.map_layout(lmap.axis_titles, height=520, dragmode="zoom"),
+               [*underlays, figures.highlight_points(lmap.xy, labels, rows, ds.classes, worst.tolist())],
+               key="an_map", selectable=False)
 
 
 def uploads_section(name: str, test_scores: np.ndarray, threshold: float) -> None:

@@ -10,7 +10,8 @@ import streamlit as st
 from explorer import compare, figures, generate, metrics
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
-from ui.selection import MAX_HIGHLIGHTS, path_on_map, pause_if_maps_change, selected_ids
+from ui.selection import MAX_HIGHLIGHTS, path_on_map, selected_ids
+from ui.latent_map import latent_map
 
 PROJECTIONS = {"pca": "PCA (2-D)", "umap": "UMAP (2-D)"}
 METHODS = ("linear", "spherical")
@@ -216,27 +217,23 @@ def compare_view(settings: dict) -> None:
             pictures.show(st, figures.tile_images(strip, ncols=len(strip), scale=1))
     path = interp and (ids[0], ids[1], interp["steps"], interp["method"])
     prior_seed = st.session_state.get("cmp_seed", 0) if st.session_state.get("cmp_prior_on_maps") else None
-    # The strips are on their way to the browser; the maps above, drawn now, make it redraw.
-    pause_if_maps_change("cmp_on_screen", {"view": (chosen["left"], chosen["right"], settings["projection"]),
-                                           "highlights": ids[:MAX_HIGHLIGHTS], "path": path, "prior": prior_seed})
     pending = []
     for side, column in zip(SIDES, map_columns):
         with column:
             try:
                 lmap = resources.latent_map(chosen[side], SPLIT, settings["projection"])
-                fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes,
-                                             highlight_ids=ids[:MAX_HIGHLIGHTS],
-                                             path_xy=path_on_map(models[side], x, lmap, path),
-                                             overlays=prior_overlay(models[side], lmap, prior_seed),
-                                             axis_titles=lmap.axis_titles, title=describe(chosen[side]))
+                path_xy = path_on_map(models[side], x, lmap, path)
+                overlays = [figures.highlight_points(lmap.xy, labels, np.arange(n), ds.classes, ids[:MAX_HIGHLIGHTS]),
+                            None if path_xy is None else figures.path_line(path_xy),
+                            *prior_overlay(models[side], lmap, prior_seed)]
             except ExplorerError as error:
                 st.error(str(error))
                 continue
             scaffold.map_note(lmap)
             if lmap.pending:
                 pending.append(chosen[side])
-            st.plotly_chart(fig, key=CHARTS[side], on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            width="stretch")
+            latent_map(figures.digit_points(lmap.xy, labels, np.arange(n), ds.classes),
+                       figures.map_layout(lmap.axis_titles, title=describe(chosen[side])), overlays, key=CHARTS[side])
     if pending:
         resources.rerun_when_umap_ready(pending)
 

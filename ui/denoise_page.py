@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import checkpoints, denoise, figures
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
+from ui.latent_map import latent_map
 
 KINDS = {"gaussian": "Gaussian noise", "salt_pepper": "Salt and pepper", "mask": "Masked box"}
 LEVEL_LABELS = {
@@ -97,8 +97,9 @@ def left_out_warning(first: str, dataset: str, left_out: dict[str, str]) -> str:
             "of one dataset, or put one of them first.")
 
 
-def shift_map(name: str, ids: list[int], clean, noisy, labels, classes, mean_shift: float) -> go.Figure:
-    """The model's PCA map of its clean test codes, with each shown digit joined to its noisy version."""
+def shift_map(name: str, ids: list[int], clean, noisy, labels, classes, mean_shift: float) -> tuple[dict, dict, list]:
+    """The model's PCA map of its clean test codes, with each shown digit joined to its noisy version:
+    the digits' trace, the layout and the overlays (ui.latent_map's arguments)."""
     lmap = resources.latent_map(name, "test", "pca")
     model = resources.checkpoint(name).model
     shift = denoise.latent_shift(model, clean, noisy)
@@ -110,9 +111,10 @@ def shift_map(name: str, ids: list[int], clean, noisy, labels, classes, mean_shi
     noisy_codes = figures.overlay(
         xy_noisy, "noisy", marker=dict(symbol="x", size=11, color=figures.INK_COLOR, line=dict(width=1, color="#ffffff")),
         customdata=np.array(ids).reshape(-1, 1), hovertemplate="noisy #%{customdata[0]}<extra></extra>")
-    return figures.latent_scatter(lmap.xy, labels, np.arange(len(lmap.xy)), classes, highlight_ids=ids,
-                                  overlays=[shifts, noisy_codes], faded=True, colorbar=False,
-                                  axis_titles=lmap.axis_titles, title=title, height=420, dragmode="zoom")
+    rows = np.arange(len(lmap.xy))
+    return (figures.digit_points(lmap.xy, labels, rows, classes, opacity=0.3, colorbar=False),
+            figures.map_layout(lmap.axis_titles, title=title, height=420, dragmode="zoom"),
+            [figures.highlight_points(lmap.xy, labels, rows, classes, ids), shifts, noisy_codes])
 
 
 def render() -> None:
@@ -185,10 +187,12 @@ def render() -> None:
     mapped = models[:MAX_MAPS]
     for column, name in zip(st.columns(len(mapped)), mapped):
         try:
-            fig = shift_map(name, ids, clean, report.noisy, labels, ds.classes, summaries[name]["shift"])
+            base, layout, overlays = shift_map(name, ids, clean, report.noisy, labels, ds.classes,
+                                               summaries[name]["shift"])
         except ExplorerError as error:
             column.error(str(error))
             continue
-        column.plotly_chart(fig, key=f"dn_map_{name}", width="stretch")
+        with column:
+            latent_map(base, layout, overlays, key=f"dn_map_{name}", selectable=False)
     if len(models) > MAX_MAPS:
         st.caption(f"Maps are drawn for the first {MAX_MAPS} models only.")

@@ -8,6 +8,7 @@ import streamlit as st
 from explorer import drawing, figures
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
+from ui.latent_map import latent_map
 
 PROJECTIONS = {"pca": "PCA", "umap": "UMAP"}
 DEFAULT_MODELS = ("ae_32", "vae_32", "dae_32")
@@ -135,10 +136,11 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
     # Train rows come first in the "all" ordering, so a train row is also its map row.
     star = figures.overlay(lmap.projector.transform(reading.code[None]), "your digit", marker=dict(
         symbol="star", size=30, color=STAR_COLOR, line=dict(width=2, color=figures.INK_COLOR)))
-    fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes, overlays=[star],
-                                 highlight_ids=reading.neighbours.tolist(), axis_titles=lmap.axis_titles,
-                                 height=430, dragmode="zoom")
-    st.plotly_chart(fig, key=f"draw_map_{name}", width="stretch", config={"displayModeBar": False})
+    rows = np.arange(len(labels))
+    latent_map(figures.digit_points(lmap.xy, labels, rows, ds.classes),
+               figures.map_layout(lmap.axis_titles, height=430, dragmode="zoom"),
+               [figures.highlight_points(lmap.xy, labels, rows, ds.classes, reading.neighbours.tolist()), star],
+               key=f"draw_map_{name}", selectable=False, modebar=False)
     st.markdown("**Nearest training digits**, closest code first")
     for column, row, label in zip(st.columns(len(votes), gap="xsmall"), reading.neighbours, votes):
         pictures.show(column, figures.tile_images(ds.x_train[row].numpy()[None], pad=0, scale=1), caption=label)

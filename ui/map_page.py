@@ -10,7 +10,8 @@ import streamlit as st
 from explorer import figures, generate, latents
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
-from ui.selection import MAX_HIGHLIGHTS, path_on_map, pause_if_maps_change, selected_ids
+from ui.selection import MAX_HIGHLIGHTS, path_on_map, selected_ids
+from ui.latent_map import latent_map
 
 PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
 SPLITS = {"all": "all 5,000", "test": "test", "train": "train"}
@@ -120,8 +121,6 @@ def map_view(settings: dict) -> None:
         else:
             st.info("Select digits on the map (box or lasso tool, or click) to inspect them; select **two** to "
                     "see the path between them.", icon=":material/touch_app:")
-        # The pictures above are on their way to the browser; the charts below make it redraw.
-        pause_if_maps_change("map_on_screen", map_overlays(settings, ids, interp))
         if ids:
             code_chart(codes, ids)
             if st.button("Clear selection"):
@@ -132,16 +131,20 @@ def map_view(settings: dict) -> None:
                      "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:url_state.MAX_LINK_IDS],
                      "steps": interp["steps"] if interp else None, "interp": interp["method"] if interp else None})
     with map_col:
-        if settings["thumbnails"] and lmap.xy.shape[1] == 2:
-            fig = figures.thumbnail_map(lmap.xy, x[:, 0].numpy(), labels, np.arange(n), ds.classes,
-                                        axis_titles=lmap.axis_titles)
+        thumbnails = settings["thumbnails"] and lmap.xy.shape[1] == 2
+        rows = np.arange(n)
+        base = figures.digit_points(lmap.xy, labels, rows, ds.classes,
+                                    opacity=figures.THUMBNAIL_OPACITY if thumbnails else figures.POINT_OPACITY)
+        if thumbnails:  # the thumbnail view shows neither highlights nor a path
+            latent_map(base, figures.map_layout(lmap.axis_titles), key="map_chart",
+                       base_layout=figures.thumbnails(lmap.xy, x[:, 0].numpy()))
         else:
             path = interp and (ids[0], ids[1], interp["steps"], interp["method"])
-            fig = figures.latent_scatter(lmap.xy, labels, np.arange(n), ds.classes, highlight_ids=ids[:MAX_HIGHLIGHTS],
-                                         path_xy=path_on_map(resources.checkpoint(name).model, x, lmap, path),
-                                         axis_titles=lmap.axis_titles)
-        st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
-                        width="stretch")
+            path_xy = path_on_map(resources.checkpoint(name).model, x, lmap, path)
+            latent_map(base, figures.map_layout(lmap.axis_titles), [
+                figures.highlight_points(lmap.xy, labels, rows, ds.classes, ids[:MAX_HIGHLIGHTS]),
+                None if path_xy is None else figures.path_line(path_xy),
+            ], key="map_chart")
         if settings["thumbnails"] and lmap.xy.shape[1] != 2:
             st.caption("Thumbnails are drawn on 2-D maps only: pick PCA (2-D) or UMAP to see them.")
         if lmap.method.startswith("pca"):
@@ -149,11 +152,3 @@ def map_view(settings: dict) -> None:
             st.caption("Explained variance: " + ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios))
                        + f" (together {ratios.sum():.1%} of the codes' variance).")
 
-
-def map_overlays(settings: dict, ids: list[int], interp: dict | None) -> dict:
-    """What the drawn map depends on beyond the digits: the view, the outlined ids and the path's ends."""
-    view = (settings["model"], settings["split"], settings["projection"], settings["thumbnails"])
-    if settings["thumbnails"]:  # the thumbnail view shows neither highlights nor a path
-        return {"view": view, "highlights": [], "path": None}
-    path = (ids[0], ids[1], interp["steps"], interp["method"]) if interp else None
-    return {"view": view, "highlights": ids[:MAX_HIGHLIGHTS], "path": path}

@@ -18,6 +18,7 @@ from explorer.errors import ExplorerError
 from explorer.train import duration_words, evaluate_loss, time_left_words
 from ui import pictures, resources, url_state
 from ui.plain_text import escape
+from ui.latent_map import latent_map
 
 DATASETS = {"mnist5k": "MNIST, 5,000 digits (28×28)", "digits": "digits, 1,797 (8×8, quick)"}
 LATENT_SIZES = (2, 4, 8, 16, 32, 64)
@@ -315,10 +316,10 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
                     st.error(str(error))
                     continue
                 labels = ds.y_test.numpy()
-                fig = figures.latent_scatter(lmap.xy, labels, np.arange(len(labels)), ds.classes,
-                                             axis_titles=lmap.axis_titles, title=f"β = {ckpt.config.beta:g}",
-                                             colorbar=False, height=380, dragmode="zoom")
-                st.plotly_chart(fig, key=f"train_ladder_{name}", width="stretch", config={"displayModeBar": False})
+                latent_map(figures.digit_points(lmap.xy, labels, np.arange(len(labels)), ds.classes, colorbar=False),
+                           figures.map_layout(lmap.axis_titles, title=f"β = {ckpt.config.beta:g}", height=380,
+                                              dragmode="zoom"),
+                           key=f"train_ladder_{name}", selectable=False, modebar=False)
                 configs.append(ckpt.info)
                 if ckpt.config.is_variational:
                     terms = _loss_terms(name, resources.version(name))
