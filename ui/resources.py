@@ -19,7 +19,7 @@ import streamlit as st
 import torch
 from threadpoolctl import threadpool_limits
 
-from explorer import checkpoints, data, latents, maps
+from explorer import checkpoints, data, kinds, latents, maps
 from explorer.errors import CheckpointError
 
 # Interactive calls are many and small: one thread each serves concurrent users better. numpy's
@@ -44,14 +44,20 @@ def dataset(name: str) -> data.Dataset:
     return data.load_dataset(name)
 
 
-def readable_checkpoints() -> list[checkpoints.Listing]:
-    """Checkpoints in the checkpoints folder that passed every check, in name order."""
-    return [item for item in checkpoints.list_checkpoints() if item.info is not None]
+PLAIN_AUTOENCODERS = {"is_plain_autoencoder": True}  # what every page but Style and Diffusion runs
 
 
-def checkpoint_names() -> list[str]:
-    """Readable checkpoints in the checkpoints folder, in name order."""
-    return [item.name for item in readable_checkpoints()]
+def readable_checkpoints(**flags) -> list[checkpoints.Listing]:
+    """Checkpoints in the checkpoints folder that passed every check, in name order, of the kinds whose
+    registry flags match `flags` (explorer.kinds.kinds); by default the plain autoencoders."""
+    wanted = {kind.name for kind in kinds.kinds(**(flags or PLAIN_AUTOENCODERS))}
+    return [item for item in checkpoints.list_checkpoints()
+            if item.info is not None and item.info["model"].get("kind") in wanted]
+
+
+def checkpoint_names(**flags) -> list[str]:
+    """Readable checkpoints in the checkpoints folder of the kinds matching `flags`, in name order."""
+    return [item.name for item in readable_checkpoints(**flags)]
 
 
 def checkpoint_problems() -> list[tuple[str, str]]:
