@@ -62,3 +62,14 @@ def test_the_shipped_judge_reads_test_digits_above_its_floor():
     noisy = (data.x_test + 0.5 * torch.randn(data.x_test.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
     assert judge.classifier_frechet(model, data.x_train[:500], data.x_test) < \
         judge.classifier_frechet(model, noisy, data.x_test)
+
+
+def test_the_compare_rows_from_the_judge_are_shares_and_a_distance():
+    from explorer.compare import judged_generation
+
+    data = load_dataset("digits")
+    model = build_model(tiny_config("vae"), seed=0).eval()
+    judged = judged_generation(model, data, build_model(tiny_config("classifier"), seed=0).eval())
+    assert set(judged) == {"prior_confident", "midpoint_confident", "prior_frechet"}
+    assert 0 <= judged["prior_confident"] <= 1 and 0 <= judged["midpoint_confident"] <= 1
+    assert judged["prior_frechet"] > 0
