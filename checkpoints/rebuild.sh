@@ -31,7 +31,7 @@ train --model cvae --latent-dim 16 --hidden 384,192 --beta 2 --epochs 120 --shif
       --out checkpoints/cvae_16
 # Diffusion priors over the codes of ae_32 and vae_32 (trained after them: they read their codes).
 for base in ae_32 vae_32; do
-  train --model latent_diffusion --base "$base" --latent-dim 32 --hidden 256,256,256 --epochs 200 --cosine \
+  train --model latent_diffusion --base "$base" --latent-dim 32 --hidden 256,256,256 --epochs 120 --cosine \
         --lr 2e-3 --out "checkpoints/diffusion_${base}"
 done
 
