@@ -43,7 +43,7 @@ def test_a_drawn_digit_is_read_by_the_judge_and_written_as_every_class(app):
     app.run()
     app.radio(key="style_source").set_value("draw").run()
     assert any("Draw a digit" in info.value for info in app.info)
-    app.session_state["style_canvas"] = canvas_value(four())
+    app.session_state["style_pad_canvas"] = canvas_value(four())
     app.run()
     assert not app.exception and not app.error
     assert "as the judge reads it (4 ·" in app.selectbox(key="style_drawn_class").format_func(-1)

@@ -72,7 +72,7 @@ def chosen_digit(settings: dict, ds) -> tuple[np.ndarray | None, int | None]:
         return ds.x_test[i].numpy(), int(ds.y_test[i])
     pad, side = st.columns([1, 1], gap="medium")
     with pad:
-        digit, _ = draw_page.input_panel("style")
+        digit, _ = draw_page.input_panel("style_pad")
     if digit is None:
         side.info("**Draw a digit** on the pad (or upload a picture of one): its style will be written as every "
                   "digit.", icon=":material/draw:")
