@@ -23,6 +23,7 @@ from .errors import ExplorerError
 MIN_SAMPLE_STEPS, MAX_SAMPLE_STEPS = 2, 1000
 DEFAULT_SAMPLE_STEPS = 50
 TIME_FEATURES = 64
+X0_RANGE = 5.0  # standardized codes: the sampler's estimate of x₀ is kept within ±5 σ of the codes' mean
 
 
 def cosine_alpha_bar(timesteps: int, offset: float = 0.008) -> torch.Tensor:
@@ -137,7 +138,11 @@ class LatentDiffusion(nn.Module):
         """One DDIM update from time t to the earlier time t_next (standardized codes (n, latent))."""
         a, a_next = self.alpha_bar[t], self.alpha_bar[t_next]
         eps = self(x, torch.full((len(x),), t, device=x.device))
-        x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
+        # Near t = T, √ᾱ_t is ~0.003: dividing by it magnifies the noise estimate's error ~300 times and throws
+        # the code far off the data. Keep the estimate of x₀ where standardized codes live (as DDPM clips
+        # images to [-1, 1]) and take the noise that goes with it.
+        x0 = ((x - (1 - a).sqrt() * eps) / a.sqrt()).clamp(-X0_RANGE, X0_RANGE)
+        eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
         sigma = eta * ((1 - a_next) / (1 - a) * (1 - a / a_next)).clamp(min=0).sqrt()
         direction = (1 - a_next - sigma ** 2).clamp(min=0).sqrt() * eps
         noise = torch.randn(x.shape, generator=generator).to(x.device) if eta > 0 and t_next > 0 else 0

@@ -15,7 +15,6 @@ WRITERS = 6  # rows of the analogy grid
 MAX_SEED = 2**31 - 1
 SLIDER_SPAN = 3.0  # the prior is N(0, 1) along every style dimension: ±3σ holds nearly all of it
 SLIDER_COLUMNS = 4
-ROW_SCALE = 3  # ten digits in a row, 84 CSS px each
 AS_READ = -1  # "its class is what the judge reads"
 
 
@@ -80,9 +79,12 @@ def chosen_digit(settings: dict, ds) -> tuple[np.ndarray | None, int | None]:
     image = digit[None].astype(np.float32)
     readings = _readings(image[None])
     options = [AS_READ, *range(len(ds.classes))] if readings else list(range(len(ds.classes)))
-    label = lambda c: f"as the judge reads it ({readings[0]})" if c == AS_READ else ds.classes[c]  # noqa: E731
+    # The reading goes in a caption, not in the option's label: a browser keeps a keyed selectbox's old labels.
+    label = lambda c: "as the judge reads it" if c == AS_READ else ds.classes[c]  # noqa: E731
     with side:
         pictures.show(st, figures.tile_images(image[None], pad=0, scale=1), scale=6, caption="your digit, as MNIST was made")
+        if readings:
+            st.caption(f"The judge reads it as {readings[0]}.")
         said = st.selectbox("It is a…", options, format_func=label, key="style_drawn_class",
                             help="The encoder is told the class; it keeps only what is left: the style")
     if said == AS_READ:
@@ -96,7 +98,7 @@ def chosen_digit(settings: dict, ds) -> tuple[np.ndarray | None, int | None]:
 def ten_digits_section(model, code: np.ndarray, classes) -> None:
     images = cvae.decode_as(model, code[None], range(len(classes)))[0]  # (10, 1, 28, 28)
     readings = _readings(images)
-    pictures.show(st, figures.tile_images(images, ncols=len(classes), scale=1), scale=ROW_SCALE,
+    pictures.show(st, figures.tile_images(images, ncols=len(classes), scale=1),
                   caption="0 to 9 in this hand" + (f" · the judge reads: {', '.join(readings)}" if readings else ""))
 
 
@@ -119,7 +121,7 @@ def analogy_section(model, ds) -> None:
     x, y = ds.x_test[rows], ds.y_test[rows].numpy()
     grid = cvae.all_classes_grid(model, x, y)  # (W, 10, 1, 28, 28)
     with_originals = np.concatenate([x.numpy()[:, None], grid], axis=1).reshape(-1, *grid.shape[2:])
-    pictures.show(st, figures.tile_images(with_originals, ncols=grid.shape[1] + 1, scale=1), scale=ROW_SCALE,
+    pictures.show(st, figures.tile_images(with_originals, ncols=grid.shape[1] + 1, scale=1),
                   caption="First column: the writer's own digit (test ids " + ", ".join(map(str, rows)) +
                   "); then its style code decoded as 0, 1, …, 9.")
     return int(seed)
