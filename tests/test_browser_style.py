@@ -32,6 +32,6 @@ def test_the_diffusion_page_shows_four_routes_and_the_paths(app_url, page):
     open_page(page, f"{app_url}/diffusion")
     page.locator('[data-testid="stPlotlyChart"]').nth(4).wait_for(timeout=120_000)
     wait_idle(page)
-    assert page.locator('[data-testid="stMetricLabel"]:has-text("Fréchet distance")').count() == 4
+    assert page.locator('[data-testid="stMetricLabel"]:has-text("Fréchet")').count() == 4
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "diffusion")

@@ -86,11 +86,11 @@ def route_column(title: str, base: str, prior: str | None, settings: dict, judge
     verdict = _verdict(judge_name, resources.version(judge_name), ds.name, images,
                        (base, prior, settings["seed"], settings["steps"] if prior else 0))
     a, b = st.columns(2)
-    a.metric("Fréchet distance ↓", f"{verdict.frechet:.1f}",
+    a.metric("Fréchet ↓", f"{verdict.frechet:.1f}",
              help=f"Between {JUDGED} samples and the {len(ds.x_test)} test digits, in the features of the judge "
                   f"{judge_name} (a small CNN trained on these digits), not Inception's: compare these numbers only "
                   "with each other.")
-    b.metric("Read confidently", f"{verdict.confident_share:.0%}",
+    b.metric("Sure", f"{verdict.confident_share:.0%}",
              help=f"Samples the judge reads as some digit with probability ≥ {judge.CONFIDENT:.0%}")
     st.plotly_chart(figures.class_histogram(verdict.histogram, ds.classes, title="Read as"), width="stretch",
                     config={"displayModeBar": False}, key=f"dif_hist_{title}")

@@ -128,7 +128,7 @@ def analogy_section(model, ds) -> None:
 
 
 def evidence_section(name: str) -> None:
-    st.subheader("The evidence: the class is no longer in the code")
+    st.subheader("The evidence: how much of the class is left in the code")
     plain = resources.checkpoint_names(variational=True, conditional=False, role="autoencoder")
     default = "vae_32" if "vae_32" in plain else (plain[0] if plain else None)
     if default is None:
