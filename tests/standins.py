@@ -57,3 +57,11 @@ def tiny_config(kind: str, image_shape=(1, SIDE, SIDE), latent_dim: int = 3, **o
 
     fields = {name: TINY_FIELDS[name] for name in get_kind(kind).fields}
     return ModelConfig(kind=kind, image_shape=tuple(image_shape), latent_dim=latent_dim, **{**fields, **overrides})
+
+
+def autoencoder_kinds() -> list[str]:
+    """The registered kinds with encode(x) / decode(z) and no label: what the autoencoder tests run on
+    (the conditional VAE, the classifier and the prior have their own tests and test_kinds.py)."""
+    from explorer.kinds import kinds
+
+    return [kind.name for kind in kinds() if kind.is_plain_autoencoder]

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from standins import autoencoder_kinds
 import torch
 
 from explorer.compare import MISSING, METRIC_ROWS, metrics_table, random_pairs, smoothness_score
 from explorer.data import Dataset
 from explorer.errors import ExplorerError
 from explorer.generate import interpolation_smoothness
-from explorer.kinds import KINDS
 from explorer.models import ModelConfig, build_model
 
 
-@pytest.fixture(params=list(KINDS))
+@pytest.fixture(params=autoencoder_kinds())
 def model(request):
     torch.manual_seed(0)
     config = ModelConfig(kind=request.param, image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), channels=(4, 8))
