@@ -21,6 +21,9 @@ METRIC_LABELS = {
     "neg_elbo": "neg. ELBO/image (nats)",
     "psnr": "PSNR (dB)",
     "linear_probe": "linear probe acc.",
+    "accuracy": "test accuracy",  # a classifier
+    "ce": "cross-entropy (nats)",
+    "noise_error": "noise prediction error",  # a diffusion prior: squared error summed over the code
 }
 
 

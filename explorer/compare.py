@@ -25,7 +25,12 @@ METRIC_ROWS = (
     ("neg_elbo", "Negative ELBO, nats per image (test) ↓", "{:.1f}"),
     ("linear_probe", "Linear-probe accuracy (test) ↑", "{:.1%}"),
     ("smoothness", "Interpolation: distance to nearest real digit ↓", "{:.4f}"),
+    ("prior_confident", "N(0, I) samples read confidently as a digit ↑", "{:.0%}"),
+    ("midpoint_confident", "Interpolation midpoints read confidently as a digit ↑", "{:.0%}"),
+    ("prior_frechet", "N(0, I) samples: Fréchet distance to test digits ↓", "{:.1f}"),
 )
+JUDGED_SAMPLES = 500  # prior samples per model, as many as the test digits they are compared with
+JUDGED_PAIRS = 200
 MISSING = "—"
 
 
@@ -59,6 +64,25 @@ def smoothness_score(
     return interpolation_smoothness(
         model, dataset.x_test[index[:, 0]], dataset.x_test[index[:, 1]], dataset.x_train, steps, method
     )
+
+
+def judged_generation(model, dataset: Dataset, classifier, seed: int = 0) -> dict[str, float]:
+    """What a digit classifier makes of a model's generated images: the share of N(0, I) samples and of
+    interpolation midpoints (seeded test pairs) it reads as some digit with probability ≥ judge.CONFIDENT,
+    and the Fréchet distance of the samples to the test digits in its features (explorer.judge)."""
+    from . import judge
+    from .generate import sample_prior
+    from .latents import decode_codes, encode_dataset
+
+    _, samples = sample_prior(model, JUDGED_SAMPLES, seed)
+    index = random_pairs(len(dataset.x_test), JUDGED_PAIRS, seed)  # (P, 2)
+    codes = encode_dataset(model, dataset.x_test)
+    midpoints = decode_codes(model, (codes[index[:, 0]] + codes[index[:, 1]]) / 2)
+    reading = judge.read(classifier, samples)
+    reference = judge.read(classifier, dataset.x_test).features
+    return {"prior_confident": reading.confident_share(),
+            "midpoint_confident": judge.read(classifier, midpoints).confident_share(),
+            "prior_frechet": judge.frechet_distance(reading.features, reference)}
 
 
 def metrics_table(columns: Sequence[tuple[str, Mapping[str, float]]]) -> dict[str, list[str]]:

@@ -766,3 +766,13 @@ def latent_replay(frames: list[np.ndarray], labels: np.ndarray, class_names, *, 
         )],
     )
     return fig
+
+
+def class_histogram(counts: Sequence[int], class_names: Sequence[str], *, title: str | None = None,
+                    height: int = 180) -> go.Figure:
+    """Bars of how many images a classifier read as each class (counts (K,)), coloured like the map's classes."""
+    colors = [CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(len(class_names))]
+    fig = go.Figure(go.Bar(x=list(class_names), y=list(counts), marker=dict(color=colors),
+                           hovertemplate="read as %{x}: %{y}<extra></extra>"))
+    fig.update_layout(xaxis=dict(type="category", title=None), yaxis=dict(title=None), bargap=0.15)
+    return _style(fig, height=height, title=title)

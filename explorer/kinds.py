@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import ExplorerError
+from . import cvae, diffusion, judge
 from .models import NOISE_KINDS, Autoencoder, DenoisingAutoencoder, VariationalAutoencoder
 
 ROLES = ("autoencoder", "classifier", "prior")
@@ -29,6 +30,9 @@ class ModelKind:
     conv: bool = False  # convolutional coder (else MLP)
     denoising: bool = False  # trained to remove noise from its input
     role: str = "autoencoder"  # "autoencoder" (encode/decode), "classifier" or "prior"
+    # (config, x_train, x_test) -> what the model trains on, when that is not the images (a prior: its base's codes)
+    inputs: Callable | None = None
+    evaluate: Callable | None = None  # (model, dataset) -> test metrics, when not the autoencoder's
 
     @property
     def needs_labels(self) -> bool:
@@ -54,6 +58,13 @@ KINDS: dict[str, ModelKind] = {k.name: k for k in (
     _kind("conv_ae", "ConvAE", "convolutional AE", Autoencoder, CONV, conv=True),
     _kind("conv_vae", "ConvVAE", "convolutional VAE", VariationalAutoencoder, (*CONV, "beta"), variational=True,
           conv=True),
+    _kind("cvae", "cVAE", "conditional VAE (cVAE)", cvae.ConditionalVAE, (*MLP, "beta", "num_classes"),
+          variational=True, conditional=True, evaluate=cvae.evaluate),
+    _kind("classifier", "Classifier", "digit classifier (CNN)", judge.DigitClassifier,
+          ("channels", "hidden", "num_classes"), conv=True, role="classifier", evaluate=judge.evaluate),
+    _kind("latent_diffusion", "Diffusion prior", "diffusion prior over an autoencoder's codes",
+          diffusion.LatentDiffusion, (*MLP, "timesteps", "base"), role="prior", inputs=diffusion.base_codes,
+          evaluate=diffusion.evaluate),
 )}
 
 
@@ -96,4 +107,7 @@ FLAGS: dict[str, Flag] = {
     "beta": Flag(float, "KL weight for VAEs"),
     "noise": Flag(str, "DAE corruption", NOISE_KINDS),
     "noise_level": Flag(float, "Gaussian σ, or the fraction of pixels masked (DAE)"),
+    "num_classes": Flag(int, "classes the model knows"),
+    "timesteps": Flag(int, "noise levels of the diffusion process"),
+    "base": Flag(str, "the autoencoder checkpoint whose codes the prior models, e.g. ae_32"),
 }

@@ -71,7 +71,11 @@ def pca_baseline_mse(x_train: torch.Tensor, x_test: torch.Tensor, components: in
 
 
 def evaluate(model, dataset) -> dict[str, float]:
-    """All metrics of `model` on the dataset's test split (the probe is fitted on the train split)."""
+    """All metrics of `model` on the dataset's test split (the probe is fitted on the train split).
+    Kinds that are not plain autoencoders (a classifier, a prior, a conditional VAE) measure themselves."""
+    own = model.config.spec.evaluate
+    if own is not None:
+        return own(model, dataset)
     metrics = reconstruction_metrics(model, dataset.x_test)
     metrics["linear_probe"] = linear_probe_accuracy(
         encode_dataset(model, dataset.x_train), dataset.y_train.numpy(), encode_dataset(model, dataset.x_test), dataset.y_test.numpy()

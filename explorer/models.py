@@ -36,6 +36,9 @@ class ModelConfig:
     beta: float = 1.0  # weight of the KL term (VAEs); 1 is the textbook ELBO
     noise: str = "gaussian"  # corruption applied in training (DAE)
     noise_level: float = 0.3  # Gaussian σ, or the fraction of pixels masked
+    num_classes: int = 10  # classes a conditional model or a classifier knows
+    timesteps: int = 1000  # diffusion prior: noise levels T of the forward process
+    base: str = ""  # diffusion prior: the autoencoder checkpoint (a name in the checkpoints folder) whose codes it models
 
     def __post_init__(self):
         used = (*BASE_FIELDS, *self.spec.fields)
@@ -121,6 +124,21 @@ def _check_noise_level(config: ModelConfig) -> None:
         raise ExplorerError(f"Noise level must be between 0 and 1, got {config.noise_level}.")
 
 
+def _check_num_classes(config: ModelConfig) -> None:
+    if isinstance(config.num_classes, bool) or not isinstance(config.num_classes, int) or not 2 <= config.num_classes <= 1000:
+        raise ExplorerError(f"The number of classes must be a whole number from 2 to 1000, got {config.num_classes!r}.")
+
+
+def _check_timesteps(config: ModelConfig) -> None:
+    if isinstance(config.timesteps, bool) or not isinstance(config.timesteps, int) or not 10 <= config.timesteps <= 10_000:
+        raise ExplorerError(f"Diffusion timesteps must be a whole number from 10 to 10000, got {config.timesteps!r}.")
+
+
+def _check_base(config: ModelConfig) -> None:
+    if not isinstance(config.base, str) or not config.base:
+        raise ExplorerError("A diffusion prior needs the autoencoder whose codes it models: give --base, e.g. ae_32.")
+
+
 # One check per optional field; a kind's `fields` say which of them apply to it.
 FIELD_CHECKS = {
     "hidden": _check_hidden,
@@ -129,6 +147,9 @@ FIELD_CHECKS = {
     "beta": _check_beta,
     "noise": _check_noise,
     "noise_level": _check_noise_level,
+    "num_classes": _check_num_classes,
+    "timesteps": _check_timesteps,
+    "base": _check_base,
 }
 
 

@@ -44,7 +44,11 @@ def fit(model_config: ModelConfig, training: TrainConfig, x_train: torch.Tensor,
     """Build the model from `training.seed` (the seed reproduces the initial weights too) and train it.
     `on_built(model)` sees the untrained model first, e.g. to record epoch 0. Labels go to the kinds
     that need them (explorer.kinds); the model comes back in eval mode."""
+    if model_config.spec.inputs:  # e.g. a prior trains on its base autoencoder's codes, not on images
+        x_train, x_test = model_config.spec.inputs(model_config, x_train, x_test)
     model = build_model(model_config, seed=training.seed)
+    if hasattr(model, "fit_scale"):  # a model that standardizes its inputs measures them first
+        model.fit_scale(x_train)
     if on_built:
         on_built(model)
     if not model_config.spec.needs_labels:

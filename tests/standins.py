@@ -47,7 +47,7 @@ class TinyVAE(TinyAE):
 # Small values for every optional ModelConfig field, so a tiny model of any registered kind trains in
 # well under a second. A new kind with new fields adds its values here (its "test parameters").
 TINY_FIELDS = {"hidden": (16,), "channels": (4, 8), "convs_per_scale": 1, "beta": 1.0, "noise": "gaussian",
-               "noise_level": 0.3}
+               "noise_level": 0.3, "num_classes": 10, "timesteps": 100, "base": "tiny_base"}
 
 
 def tiny_config(kind: str, image_shape=(1, SIDE, SIDE), latent_dim: int = 3, **overrides):
@@ -69,3 +69,11 @@ def png_bytes(image) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray((np.asarray(image) * 255).astype(np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def autoencoder_kinds() -> list[str]:
+    """The registered kinds with encode(x) / decode(z) and no label: what the autoencoder tests run on
+    (the conditional VAE, the classifier and the prior have their own tests and test_kinds.py)."""
+    from explorer.kinds import kinds
+
+    return [kind.name for kind in kinds() if kind.is_plain_autoencoder]

@@ -6,19 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from standins import autoencoder_kinds
 import torch
 
 from explorer.compare import MISSING, METRIC_ROWS, metrics_table, random_pairs, smoothness_score
 from explorer.data import Dataset
 from explorer.errors import ExplorerError
 from explorer.generate import interpolation_smoothness
-from explorer.kinds import KINDS
 from explorer.models import ModelConfig, build_model
 
 
-@pytest.fixture(params=list(KINDS))
+@pytest.fixture(params=autoencoder_kinds())
 def kind_model(request):
-    """An untrained model of every registered kind, for 8×8 images."""
+    """An untrained model of every plain autoencoder kind, for 8×8 images."""
     torch.manual_seed(0)
     config = ModelConfig(kind=request.param, image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), channels=(4, 8))
     return build_model(config).eval()
@@ -79,8 +79,8 @@ def test_table_has_a_row_per_metric_and_a_column_per_model():
     ])
     assert list(table) == ["metric", "AE", "VAE"]
     assert table["metric"] == [label for _, label, _ in METRIC_ROWS]
-    assert table["AE"] == ["0.0123", MISSING, "90.0%", "0.2000"]
-    assert table["VAE"] == ["0.0200", "101.3", "85.0%", "0.1000"]
+    assert table["AE"] == ["0.0123", MISSING, "90.0%", "0.2000"] + [MISSING] * 3  # no judge's rows given
+    assert table["VAE"] == ["0.0200", "101.3", "85.0%", "0.1000"] + [MISSING] * 3
 
 
 def test_table_shows_non_finite_values_as_missing():

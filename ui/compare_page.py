@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import compare, figures, generate, metrics
+from explorer import compare, figures, generate, judge, metrics
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
 from ui.selection import MAX_HIGHLIGHTS, path_on_map, selected_ids
@@ -79,7 +79,15 @@ def model_metrics(name: str) -> dict:
     needed = {"mse", "linear_probe"} | ({"neg_elbo"} if checkpoint.config.is_variational else set())
     if not needed <= stored.keys():
         stored = {**_evaluated(name, resources.version(name)), **stored}
-    return {**stored, "smoothness": _smoothness(name, resources.version(name))}
+    judges = resources.checkpoint_names(role="classifier")
+    judged = _judged(name, resources.version(name), judges[0], resources.version(judges[0])) if judges else {}
+    return {**stored, "smoothness": _smoothness(name, resources.version(name)), **judged}
+
+
+@st.cache_data(max_entries=32, show_spinner="Judging generated digits…")
+def _judged(name: str, version: int, judge_name: str, judge_version: int) -> dict:
+    return compare.judged_generation(resources.checkpoint(name).model, resources.dataset_of(name),
+                                     resources.checkpoint(judge_name).model)
 
 
 def selection_bar(ids: list[int], labels: np.ndarray, classes) -> None:
@@ -158,7 +166,10 @@ def metrics_section(names: dict[str, str]) -> None:
         f"{compare.SMOOTHNESS_PAIRS} fixed random pairs of test digits, each model walks the straight line between "
         f"their codes in {compare.SMOOTHNESS_STEPS} steps, and every in-between image is compared with its nearest "
         "real training digit (RMSE per pixel). **Lower is smoother**: the walk stays among digit-like images instead "
-        "of passing through blends that look like no digit."
+        "of passing through blends that look like no digit. The last three rows are the judgement of a digit "
+        f"classifier (a small CNN trained on these digits): of {compare.JUDGED_SAMPLES} random codes from N(0, I) "
+        f"and of the midpoints of {compare.JUDGED_PAIRS} walks, how many it reads as some digit with at least "
+        f"{judge.CONFIDENT:.0%} confidence, and the Fréchet distance of the samples to the test digits in its features (not Inception's)."
     )
 
 

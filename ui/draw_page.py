@@ -67,8 +67,9 @@ def digit_from_upload(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return found.digit, drawing.crop_preview(gray, found.box, side=PAD)
 
 
-def input_panel() -> tuple[np.ndarray | None, np.ndarray | None, bool]:
-    """The pad and the uploader, each in its own tab; the open tab is the input.
+def input_panel(prefix: str = "draw") -> tuple[np.ndarray | None, np.ndarray | None, bool]:
+    """The pad and the uploader, each in its own tab; the open tab is the input. `prefix` starts the
+    widgets' keys, so another page (Style) has its own pad.
 
     Returns (digit (28, 28) or None, an uploaded picture with the part read outlined or None, whether a
     problem with the input was shown). The pad stays mounted in the hidden tab, so switching to Upload
@@ -76,13 +77,13 @@ def input_panel() -> tuple[np.ndarray | None, np.ndarray | None, bool]:
     """
     from streamlit_drawable_canvas import st_canvas  # registers a component: only inside a running app
 
-    draw_tab, upload_tab = st.tabs([DRAW_TAB, UPLOAD_TAB], key="draw_source", on_change="rerun")
+    draw_tab, upload_tab = st.tabs([DRAW_TAB, UPLOAD_TAB], key=f"{prefix}_source", on_change="rerun")
     with draw_tab:
         canvas = st_canvas(width=PAD, height=PAD, stroke_width=18, stroke_color="#fff", background_color="#000",
-                           return_image_data=True, key="draw_canvas", drawing_mode="freedraw", update_streamlit=True)
+                           return_image_data=True, key=f"{prefix}_canvas", drawing_mode="freedraw", update_streamlit=True)
         st.caption("Draw with the mouse or a finger; the toolbar's bin clears the pad.")
     with upload_tab:
-        upload = st.file_uploader("A picture of one digit", type=UPLOAD_TYPES, key="draw_upload",
+        upload = st.file_uploader("A picture of one digit", type=UPLOAD_TYPES, key=f"{prefix}_upload",
                                   max_upload_size=drawing.MAX_BYTES // 1_000_000,
                                   help="A photo or scan of one handwritten digit; any size and colours.")
         st.caption("A phone photo works: dark or coloured ink on light paper (lined is fine) or light on dark, "

@@ -28,6 +28,8 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("compare_page", "AE vs VAE", ":material/compare:", "compare", "Explore",
              ("left", "right", "proj", "ids", "steps", "interp", "seed", "prior")),
     PageInfo("generate_page", "Generate", ":material/casino:", "generate", "Explore", ("model", "seed", "temp", "digit")),
+    PageInfo("style_page", "Style", ":material/brush:", "style", "Explore", ("model", "source", "digit", "seed")),
+    PageInfo("diffusion_page", "Diffusion", ":material/blur_on:", "diffusion", "Explore", ("ae", "vae", "seed", "steps")),
     PageInfo("denoise_page", "Denoise", ":material/blur_off:", "denoise", "Use", ("noise", "level", "seed", "models")),
     PageInfo("anomaly_page", "Anomalies", ":material/report:", "anomaly", "Use", ("model", "odd", "thr")),
     PageInfo("draw_page", "Draw a digit", ":material/draw:", "draw", "Use", ("models", "proj")),

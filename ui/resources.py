@@ -40,20 +40,23 @@ def dataset(name: str) -> data.Dataset:
     return data.load_dataset(name)
 
 
-def readable_checkpoints() -> list[checkpoints.Listing]:
-    """Checkpoints in the checkpoints folder that passed every check, in name order."""
-    return [item for item in checkpoints.list_checkpoints() if item.info is not None]
+def readable_checkpoints(**flags) -> list[checkpoints.Listing]:
+    """Checkpoints in the checkpoints folder that passed every check, in name order; with flags, only those
+    of the kinds whose registry attributes match them (explorer.kinds.kinds), e.g. role="classifier"."""
+    wanted = {kind.name for kind in kinds.kinds(**flags)}
+    return [item for item in checkpoints.list_checkpoints()
+            if item.info is not None and item.info["model"].get("kind") in wanted]
 
 
-def checkpoint_names() -> list[str]:
-    """Readable checkpoints in the checkpoints folder, in name order."""
-    return [item.name for item in readable_checkpoints()]
+def checkpoint_names(**flags) -> list[str]:
+    """Readable checkpoints in the checkpoints folder of the kinds matching `flags`, in name order."""
+    return [item.name for item in readable_checkpoints(**flags)]
 
 
 def autoencoder_listings() -> list[checkpoints.Listing]:
     """The readable checkpoints the exploring pages can use: autoencoders that encode and decode without
     labels (explorer.kinds), not classifiers, priors or conditional models."""
-    return [item for item in readable_checkpoints() if kinds.get_kind(item.info["model"]["kind"]).is_plain_autoencoder]
+    return readable_checkpoints(is_plain_autoencoder=True)
 
 
 def autoencoder_names() -> list[str]:

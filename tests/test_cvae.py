@@ -1,0 +1,62 @@
+"""The conditional VAE: the class goes in beside the image and the code, and any code can be written as any class."""
+
+import numpy as np
+import pytest
+import torch
+from standins import tiny_config
+
+from explorer import checkpoints, cvae
+from explorer.data import load_dataset
+from explorer.errors import ExplorerError
+from explorer.models import build_model
+
+SHIPPED = checkpoints.DEFAULT_DIR / "cvae_16"
+JUDGE = checkpoints.DEFAULT_DIR / "digit_judge"
+
+
+@pytest.fixture
+def model():
+    return build_model(tiny_config("cvae"), seed=0).eval()
+
+
+def test_the_class_changes_the_code_and_the_drawing(model):
+    x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert not torch.allclose(model.encode(x, torch.tensor([1, 1, 1])), model.encode(x, torch.tensor([2, 2, 2])))
+        z = torch.zeros(3, model.config.latent_dim)
+        assert not torch.allclose(model.decode(z, torch.tensor([0, 0, 0])), model.decode(z, torch.tensor([5, 5, 5])))
+
+
+def test_every_code_written_as_every_class(model):
+    x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    grid = cvae.all_classes_grid(model, x, np.array([0, 1, 2, 3]))
+    assert grid.shape == (4, 10, 1, 8, 8) and grid.min() >= 0 and grid.max() <= 1
+    codes = cvae.style_codes(model, x, [0, 1, 2, 3])
+    with torch.no_grad():  # row i, column k is code i decoded with class k
+        expected = model.decode(torch.from_numpy(codes[2:3]), torch.tensor([7])).numpy()
+    np.testing.assert_allclose(grid[2, 7], expected[0], atol=1e-6)
+
+
+def test_loss_is_the_negative_elbo_and_needs_labels(model):
+    x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    terms = model.loss(x, torch.tensor([0, 1, 2, 3]), torch.Generator().manual_seed(0))
+    assert set(terms) == {"total", "recon", "kl"} and terms["kl"] >= 0
+    assert terms["total"].item() == pytest.approx((terms["recon"] + terms["kl"]).item())
+    with pytest.raises(ExplorerError, match="labelled"):
+        model.loss(x)
+    with pytest.raises(ExplorerError, match="one class per image"):
+        model.encode(x, torch.tensor([0, 1]))
+    with pytest.raises(ExplorerError, match="Classes must be 0 to 9"):
+        model.decode(torch.zeros(1, model.config.latent_dim), torch.tensor([10]))
+
+
+@pytest.mark.skipif(not (SHIPPED.exists() and JUDGE.exists()), reason="shipped cVAE or judge missing")
+def test_the_shipped_cvae_writes_the_requested_class_and_its_code_forgets_the_class():
+    from explorer import judge
+
+    model, reader = checkpoints.load(SHIPPED).model, checkpoints.load(JUDGE).model
+    data = load_dataset("mnist5k")
+    grid = cvae.all_classes_grid(model, data.x_test[:100], data.y_test[:100].numpy())  # (100, 10, 1, 28, 28)
+    read = judge.read(reader, grid.reshape(-1, 1, 28, 28)).classes.reshape(100, 10)
+    assert (read == np.arange(10)).mean() >= 0.9
+    assert model.config.latent_dim in range(8, 17)
