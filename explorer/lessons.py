@@ -117,10 +117,15 @@ def prior_images(model, count: int = 64, seed: int = 0) -> np.ndarray:
     return generate.sample_prior(model, count, seed=seed)[1]
 
 
+def which_mostly(first: float, second: float, names: tuple[str, str], enough: float = 0.5) -> str:
+    """"both", one of `names` or "neither": which of two shares reach `enough`."""
+    return {(True, True): "both", (True, False): names[0], (False, True): names[1], (False, False): "neither"}[
+        (first >= enough, second >= enough)]
+
+
 def prior_answer(share_ae: float, share_vae: float, enough: float = 0.5) -> str:
     """"both", "vae", "ae" or "neither": which models' random codes mostly decode to digit-like images."""
-    return {(True, True): "both", (False, True): "vae", (True, False): "ae", (False, False): "neither"}[
-        (share_ae >= enough, share_vae >= enough)]
+    return which_mostly(share_ae, share_vae, ("ae", "vae"), enough)
 
 
 # --------------------------------------------------------------- lesson 6: β and active units
@@ -181,3 +186,12 @@ def sample_spread(mu: np.ndarray, sigma: np.ndarray, samples: np.ndarray, codes:
         answer = "anywhere"
     return {"within_1": float((radius <= 1).mean()), "within_2": within_2, "spread": spread,
             "map_spread": map_spread, "answer": answer}
+
+
+# --------------------------------------------------------------- 9: is the class still in the cVAE's code?
+
+PROBE_TOLERANCE = 0.15  # a prediction of the probe's accuracy within 15 points counts as right
+
+
+def probe_prediction_right(predicted: float, measured: float, tolerance: float = PROBE_TOLERANCE) -> bool:
+    return abs(predicted - measured) <= tolerance

@@ -154,12 +154,36 @@ def test_lesson_5_reveals_where_the_real_samples_of_z_fall(page_app, digits):
     assert any("reparam?model=vae_2&digit=0&seed=0" in m.value for m in app.markdown)
 
 
-@pytest.mark.parametrize("number", [9, 10])
-def test_lessons_whose_page_is_not_built_are_listed_as_coming_not_faked(page_app, number):
-    app = open_lesson(page_app, number)
-    assert not app.exception and not app.button
-    assert any("comes with the" in i.value for i in app.info)
-    assert "coming with the" in app.radio(key="lesson_menu").options[number - 1]
+def test_lesson_9_reveals_the_probe_on_the_conditional_vaes_codes(page_app):
+    from ui import style_page
+
+    app = open_lesson(page_app, 9)
+    app.slider(key="lesson9_answer").set_value(0.9).run()
+    app.button(key="lesson9_go").click().run()
+    assert not app.exception
+    text = " ".join(e.value for e in (*app.success, *app.warning))
+    measured = {name: style_page._probe(name, 0) for name in ("cvae_16", "vae_32")}  # recomputed, uncached
+    assert f"from {measured['cvae_16']:.0%} of the conditional VAE's codes, against {measured['vae_32']:.0%}" in text
+    assert ("Close enough." in text) == lessons.probe_prediction_right(0.9, measured["cvae_16"])
+    assert any("style?model=cvae_16" in m.value for m in app.markdown)
+
+
+def test_lesson_10_judges_both_routes_through_the_ae_decoder(page_app, digits):
+    from explorer import diffusion, judge
+
+    app = open_lesson(page_app, 10)
+    text = predict_and_reveal(app, 10, "prior")
+    ae, prior, reader = model("ae_32"), model("diffusion_ae_32"), model("digit_judge")
+    reference = judge.read(reader, digits.x_test).features
+    shares = []
+    for source, steps in ((None, 0), (prior, diffusion.DEFAULT_SAMPLE_STEPS)):
+        codes = diffusion.route_codes(32, 500, 0, source, steps)
+        shares.append(judge.verdict(reader, latents.decode_codes(ae, codes), reference))
+    assert f"{shares[0].confident_share:.0%} of the N(0, I) route's images" in text
+    assert f"and {shares[1].confident_share:.0%} of the prior's ({shares[1].frechet:.1f}" in text
+    right = lessons.which_mostly(shares[0].confident_share, shares[1].confident_share, ("gaussian", "prior"))
+    assert ("You predicted it." in text) == (right == "prior")
+    assert any("diffusion?ae=ae_32&seed=0" in m.value for m in app.markdown)
 
 
 def test_lessons_lead_the_navigation_and_the_map_stays_the_start_page_on_its_stored_umap(whole_app):

@@ -213,3 +213,46 @@ def reparam_samples() -> dict:
     codes = resources.codes(REPARAM_MODEL, "all")
     return {"post": post, "samples": samples, "codes": codes,
             **lessons.sample_spread(post.mu, post.sigma, samples, codes)}
+
+
+# ------------------------------------------------------------------------------ 9: style and content
+
+STYLE_MODELS = ("cvae_16", "vae_32")  # the conditional VAE, and a plain VAE to compare its code with
+
+
+def style_probes() -> dict:
+    """Linear-probe accuracy of the cVAE's style codes and of the plain VAE's codes (the Style page's)."""
+    from ui import style_page
+
+    cvae_name, vae_name = STYLE_MODELS
+    classes = len(resources.dataset_of(cvae_name).classes)
+    return {"cvae": style_page._probe(cvae_name, resources.version(cvae_name)),
+            "vae": style_page._probe(vae_name, resources.version(vae_name)), "chance": 1 / classes}
+
+
+# ------------------------------------------------------------------------------ 10: from autoencoders to diffusion
+
+DIFFUSION_BASE = "ae_32"
+DIFFUSION_SEED = 0
+
+
+def diffusion_routes() -> dict:
+    """The Diffusion page's two routes through the plain AE's decoder, judged: N(0, I) codes and the prior's."""
+    from explorer import diffusion
+    from ui import diffusion_page
+
+    prior = diffusion_page.priors_by_base().get(DIFFUSION_BASE)
+    judge_name = resources.checkpoint_names(role="classifier")[0]
+    dataset = resources.checkpoint(DIFFUSION_BASE).info.get("dataset", "mnist5k")
+    steps = diffusion.DEFAULT_SAMPLE_STEPS
+    out = {}
+    for route, source in (("gaussian", None), ("prior", prior)):
+        route_steps = steps if source else 0  # as the Diffusion page keys them: its caches are shared
+        images = diffusion_page._route_images(DIFFUSION_BASE, resources.version(DIFFUSION_BASE), source,
+                                              source and resources.version(source), DIFFUSION_SEED, route_steps)
+        verdict = diffusion_page._verdict(judge_name, resources.version(judge_name), dataset, images,
+                                          (DIFFUSION_BASE, source, DIFFUSION_SEED, route_steps))
+        out[route] = {"images": images[:SHOWN], "share": verdict.confident_share, "frechet": verdict.frechet}
+    out["answer"] = lessons.which_mostly(out["gaussian"]["share"], out["prior"]["share"], ("gaussian", "prior"))
+    out["prior_name"] = prior
+    return out

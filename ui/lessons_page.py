@@ -2,7 +2,7 @@
 with a real widget, a Reveal button showing what the shipped models really do, and a link to the full page.
 
 Progress lives in the link (?lesson=3&answer=vae&reveal=1), so a teacher hands out "lesson 3" as a URL.
-A lesson is one entry in LESSONS; lessons whose page is still being built are listed as coming.
+A lesson is one entry in LESSONS: its number, title, the page that explores it, and the function that draws it.
 Every revealed number is computed (explorer/lessons.py), never written here.
 """
 
@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from explorer import bottleneck_figures, lesson_figures
+from explorer import bottleneck_figures, lesson_figures, lessons
 from explorer.errors import ExplorerError
 from ui import lesson_results as results
 from ui import pages, pictures, resources, scaffold, url_state
@@ -26,11 +26,7 @@ class Lesson:
     number: int
     title: str
     page: str  # the module (ui/pages.py) of the page that explores it further
-    show: Callable[[], None] | None = None  # draws the lesson; None while its page is being built
-
-    @property
-    def coming(self) -> bool:
-        return self.show is None
+    show: Callable[[], None]  # draws the lesson: its text, the prediction, the reveal
 
 
 def answer_key(number: int) -> str:
@@ -231,6 +227,51 @@ def beta_units() -> None:
     explore_link("generate_page", {"model": name})
 
 
+def style_and_content() -> None:
+    cvae_name, vae_name = results.STYLE_MODELS
+    st.markdown(f"A conditional VAE (`{cvae_name}`) is told which digit it is looking at: the class goes into its "
+                f"encoder and decoder beside the image. Its code only has to hold the rest: the handwriting. A plain "
+                f"VAE (`{vae_name}`) is told nothing, so its code must say which digit it is.")
+    seed_answer(9, lambda t: round(float(t), 2), 0.5, lambda v: 0.0 <= v <= 1.0)
+    answer = st.slider("A linear probe reads the class from each model's codes. How often will it be right on "
+                       "the conditional VAE's codes?", 0.0, 1.0, step=0.05, format="percent", key=answer_key(9),
+                       on_change=hide_reveal, args=(9,))
+    if not reveal_button(9, True):
+        return
+    outcome = results.style_probes()
+    correct = lessons.probe_prediction_right(answer, outcome["cvae"])
+    verdict(correct, f"The probe reads the class from {outcome['cvae']:.0%} of the conditional VAE's codes, against "
+                     f"{outcome['vae']:.0%} of the plain VAE's (chance: {outcome['chance']:.0%}); you said "
+                     f"{answer:.0%}. " + ("Close enough." if correct else "Not what you predicted."))
+    explanation("Most of what tells one digit from another has moved out of the code into the label the decoder "
+                "is given, so the code keeps the style: slant, width, thickness. Give it another label and the same "
+                "style writes another digit.")
+    explore_link("style_page", {"model": cvae_name})
+
+
+def autoencoders_to_diffusion() -> None:
+    base = results.DIFFUSION_BASE
+    st.markdown(f"`{base}` is a plain autoencoder: its codes were never pushed towards N(0, I). A small diffusion "
+                "model, trained on its codes, learns to turn noise into codes that look like them, step by step "
+                "(the recipe of latent diffusion). Both kinds of codes go through the same decoder.")
+    answer = choice(10, f"Which codes does {base}'s decoder turn into digits?",
+                    {"gaussian": "Codes drawn from N(0, I)", "prior": "Codes from the diffusion prior",
+                     "both": "Both", "neither": "Neither"})
+    if not reveal_button(10, answer is not None):
+        return
+    outcome = results.diffusion_routes()
+    correct = answer == outcome["answer"]
+    g, p = outcome["gaussian"], outcome["prior"]
+    verdict(correct, f"The digit judge reads {g['share']:.0%} of the N(0, I) route's images confidently as a digit "
+                     f"(Fréchet distance to the test digits {g['frechet']:.1f}) and {p['share']:.0%} of the prior's "
+                     f"({p['frechet']:.1f}; lower is closer). "
+                     + ("You predicted it." if correct else "Not what you predicted."))
+    results.show_two_mosaics((g["images"], p["images"]), ("N(0, I) → decoder", "diffusion prior → decoder"))
+    explanation("An autoencoder's decoder only knows the codes it was trained on; the diffusion prior learns where "
+                "those codes are and samples there. That is the idea behind latent diffusion models.")
+    explore_link("diffusion_page", {"ae": base, "seed": results.DIFFUSION_SEED})
+
+
 def denoising() -> None:
     quiz = results.denoising_quiz()
     st.markdown(f"These digits got Gaussian noise (σ = {results.NOISE_LEVEL}). Two autoencoders rebuilt them; one "
@@ -291,15 +332,15 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(6, "Reconstruction + KL, and β weighs them", "generate_page", beta_units),
     Lesson(7, "Denoising", "denoise_page", denoising),
     Lesson(8, "Anomaly detection", "anomaly_page", anomalies),
-    Lesson(9, "Style and content: the conditional VAE", "Conditional VAE"),
-    Lesson(10, "From autoencoders to diffusion", "Diffusion"),
+    Lesson(9, "Style and content: the conditional VAE", "style_page", style_and_content),
+    Lesson(10, "From autoencoders to diffusion", "diffusion_page", autoencoders_to_diffusion),
 )
 BY_NUMBER = {lesson.number: lesson for lesson in LESSONS}
 
 
 def menu_label(number: int) -> str:
     lesson = BY_NUMBER[number]
-    return f"{number}. {lesson.title}" + (f" (coming with the {lesson.page} page)" if lesson.coming else "")
+    return f"{number}. {lesson.title}"
 
 
 def render() -> None:
@@ -312,12 +353,6 @@ def render() -> None:
     lesson = BY_NUMBER[number]
     with body:
         st.header(f"{number}. {lesson.title}")
-        if lesson.coming:
-            url_state.show_notices()
-            st.info(f"This lesson comes with the {lesson.page} page, which is being built.",
-                    icon=":material/construction:")
-            url_state.write({"lesson": number, "answer": None, "reveal": None})
-            return
         if results.link_lesson() == number:
             url_state.seed_widget(revealed_key(number), "reveal", url_state.parse_flag, False)
         if scaffold.offered_models() is None:
