@@ -12,7 +12,7 @@ from explorer import checkpoints, kinds
 from explorer.cli import main
 from explorer.jobs import JobRegistry, JobSpec
 from explorer.metrics import evaluate
-from explorer.models import BASE_FIELDS, ModelConfig
+from explorer.models import BASE_FIELDS, ModelConfig, build_model
 from explorer.runs import fit
 from explorer.train import TrainConfig
 
