@@ -19,6 +19,24 @@ ROLES = ("autoencoder", "classifier", "prior")
 
 
 @dataclass(frozen=True)
+class Metric:
+    """A test metric a checkpoint of some role stores in its config, and how a table shows it."""
+
+    key: str  # in config.json's "metrics"
+    header: str  # "MSE/pixel ↓": the arrow says which way is better
+    format: str  # "{:.4f}"
+
+
+# What each role is scored by, in table order (`evaluate` in train.py, judge.py and diffusion.py writes them).
+ROLE_METRICS: dict[str, tuple[Metric, ...]] = {
+    "autoencoder": (Metric("mse", "MSE/pixel ↓", "{:.4f}"), Metric("neg_elbo", "neg. ELBO ↓", "{:.1f}"),
+                    Metric("psnr", "PSNR ↑", "{:.1f} dB"), Metric("linear_probe", "linear probe ↑", "{:.1%}")),
+    "classifier": (Metric("accuracy", "accuracy ↑", "{:.1%}"), Metric("ce", "cross-entropy ↓", "{:.3f}")),
+    "prior": (Metric("noise_error", "noise error ↓", "{:.2f}"),),
+}
+
+
+@dataclass(frozen=True)
 class ModelKind:
     name: str  # the id in configs, links and on the command line: "conv_vae"
     label: str  # short, for pickers and tables: "ConvVAE"

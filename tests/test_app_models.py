@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import torch
 
-from explorer import archive, checkpoints
+from explorer import archive, checkpoints, kinds
 from ui.plain_text import WORD_JOINER
 
 pytestmark = pytest.mark.slow
@@ -36,13 +36,28 @@ def test_every_checkpoint_is_listed_with_its_metrics_and_a_download(app, app_env
     assert not app.exception
     readable = [item for item in checkpoints.list_checkpoints(app_env) if item.info]
     buttons = app.get("download_button")
-    assert [b.proto.id.split("models_download_")[-1] for b in buttons] == [item.name for item in readable]
+    # grouped by role (autoencoders first), by name within a role
+    by_role = sorted(readable, key=lambda item: kinds.ROLES.index(kinds.get_kind(item.info["model"]["kind"]).role))
+    assert [b.proto.id.split("models_download_")[-1] for b in buttons] == [item.name for item in by_role]
     texts = markdown_texts(app)
     for item in readable:
         metrics = item.info["metrics"]
         assert f"**{item.name}**" in texts
-        assert f"{metrics['mse']:.4f}" in texts and f"{metrics['linear_probe']:.1%}" in texts
-    assert texts.count("—") == sum("neg_elbo" not in item.info["metrics"] for item in readable)
+        for metric in kinds.ROLE_METRICS[kinds.get_kind(item.info["model"]["kind"]).role]:
+            if metric.key in metrics:
+                assert metric.format.format(metrics[metric.key]) in texts, (item.name, metric.key)
+    assert texts.count("—") == sum("neg_elbo" not in item.info["metrics"] for item in readable
+                                   if kinds.get_kind(item.info["model"]["kind"]).role == "autoencoder")
+
+
+def test_each_role_has_its_own_table_headed_by_its_metrics(app, app_env):
+    app.run()
+    texts = markdown_texts(app)
+    roles = {kinds.get_kind(item.info["model"]["kind"]).role
+             for item in checkpoints.list_checkpoints(app_env) if item.info}
+    for role in kinds.ROLES:
+        shown = f"**{kinds.ROLE_METRICS[role][0].header}**" in texts
+        assert shown == (role in roles), role
 
 
 def upload(app, name: str, data: bytes):

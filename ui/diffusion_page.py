@@ -130,8 +130,9 @@ def path_section(settings: dict, priors: dict[str, str]) -> None:
             symbol="star", size=18, color=PATH_COLORS[k], line=dict(width=1, color=figures.INK_COLOR))))
     map_col, strips = st.columns([1, 1], gap="large")
     with map_col:
-        fig = figures.latent_scatter(lmap.xy, labels.numpy(), np.arange(len(labels)), ds.classes, overlays=overlays,
-                                     axis_titles=lmap.axis_titles, height=480, dragmode="zoom", faded=True)
+        digits = figures.digit_points(lmap.xy, labels.numpy(), np.arange(len(labels)), ds.classes, opacity=0.3,
+                                      colorbar=False)
+        fig = figures.map_figure([digits, *overlays], figures.map_layout(lmap.axis_titles, height=480, dragmode="zoom"))
         st.plotly_chart(fig, key="dif_path_map", width="stretch", config={"displayModeBar": False})
     points = diffusion.path_points(path, PATH_POINTS)
     model = resources.checkpoint(base).model

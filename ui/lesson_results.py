@@ -32,7 +32,7 @@ def link_lesson() -> int | None:
     raw = st.query_params.get("lesson")
     if raw is None:
         return 1
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdigit() and len(raw) <= 3 else None  # 5,000 digits would be a ValueError
 
 
 def latent_size(name: str) -> int:

@@ -355,6 +355,9 @@ def render() -> None:
         st.header(f"{number}. {lesson.title}")
         if results.link_lesson() == number:
             url_state.seed_widget(revealed_key(number), "reveal", url_state.parse_flag, False)
+        elif results.link_lesson() not in BY_NUMBER:  # the link's lesson is not a lesson: its answer has nowhere to go
+            for param in ("answer", "reveal"):
+                url_state.ignore_unless_valid(param, "it belongs to the link's lesson, which is not one")
         if scaffold.offered_models() is None:
             return
         try:

@@ -16,51 +16,71 @@ from explorer.errors import ExplorerError
 from ui import resources
 from ui.plain_text import escape
 
-COLUMNS = [2.2, 1.6, 1.1, 1.1, 1.1, 1.1, 1.3]
-HEADERS = ("checkpoint", "model", "MSE/pixel ↓", "neg. ELBO ↓", "PSNR ↑", "linear probe ↑", "")
+METRIC_SLOTS = max(len(metrics) for metrics in kinds.ROLE_METRICS.values())
+COLUMNS = [2.2, 1.6, *[1.1] * METRIC_SLOTS, 1.3]  # one grid for every table, so their columns line up
+ROLE_TITLES = {"autoencoder": "Autoencoders", "classifier": "Judges: classifiers that read generated digits",
+               "prior": "Priors: where an autoencoder's codes lie"}
 SHOWN_TRAINING = 8  # training settings shown for an upload
 
 
-def metric_cells(metrics: dict) -> list[str]:
-    """The table's four metric cells, '—' where the checkpoint has none (a plain AE has no ELBO)."""
-    def cell(key: str, fmt: str) -> str:
-        value = metrics.get(key)
-        return fmt.format(value) if isinstance(value, (int, float)) and math.isfinite(value) else "—"
+def role_of(info: dict) -> str:
+    """The registry role of a checkpoint's kind; an unregistered kind is listed with the autoencoders."""
+    kind = (info.get("model") or {}).get("kind")
+    return kinds.KINDS[kind].role if kind in kinds.KINDS else "autoencoder"
 
-    return [cell("mse", "{:.4f}"), cell("neg_elbo", "{:.1f}"), cell("psnr", "{:.1f} dB"), cell("linear_probe", "{:.1%}")]
+
+def metric_cells(metrics: dict, role: str = "autoencoder") -> list[str]:
+    """The role's metric cells, '—' where the checkpoint has none (a plain AE has no ELBO)."""
+    def cell(metric: kinds.Metric) -> str:
+        value = metrics.get(metric.key)
+        return metric.format.format(value) if isinstance(value, (int, float)) and math.isfinite(value) else "—"
+
+    return [cell(metric) for metric in kinds.ROLE_METRICS[role]]
 
 
 def describe_model(info: dict) -> str:
-    """'VAE · latent 32 · mnist5k' from a config.json."""
+    """'VAE · latent 32 · mnist5k' from a config.json; a prior names its autoencoder, a classifier has no code."""
     model = info.get("model", {})
-    return f"{kinds.label(model.get('kind'))} · latent {model.get('latent_dim')} · " \
-           f"{info.get('dataset', 'mnist5k')}"
+    parts = [kinds.label(model.get("kind"))]
+    if model.get("base"):
+        parts.append(f"over {model['base']}")
+    if role_of(info) != "classifier":
+        parts.append(f"latent {model.get('latent_dim')}")
+    return " · ".join(parts + [str(info.get("dataset", "mnist5k"))])
 
 
-def checkpoint_row(item: checkpoints.Listing) -> None:
+def checkpoint_row(item: checkpoints.Listing, role: str) -> None:
     """One checkpoint: name, model, metrics and its download button (the zip is made only when clicked)."""
     cells = st.columns(COLUMNS, vertical_alignment="center")
     maps = [path.name for path in archive.checkpoint_files(item.path)[2:]]
     cells[0].markdown(f"**{escape(item.name)}**")
     cells[1].caption(escape(describe_model(item.info)) + ("  \nwith its UMAP map" if maps else ""))
-    for cell, text in zip(cells[2:6], metric_cells(item.info.get("metrics") or {})):
+    for cell, text in zip(cells[2:-1], metric_cells(item.info.get("metrics") or {}, role)):
         cell.markdown(text)
-    cells[6].download_button("Download", data=functools.partial(archive.export_archive, item.path),
-                             file_name=archive.archive_name(item.name), mime="application/zip",
-                             key=f"models_download_{item.name}", on_click="ignore", icon=":material/download:",
-                             help=escape(f"{archive.archive_name(item.name)}: model.safetensors, config.json"
-                                         + (" and its stored map" if maps else "")))
+    cells[-1].download_button("Download", data=functools.partial(archive.export_archive, item.path),
+                              file_name=archive.archive_name(item.name), mime="application/zip",
+                              key=f"models_download_{item.name}", on_click="ignore", icon=":material/download:",
+                              help=escape(f"{archive.archive_name(item.name)}: model.safetensors, config.json"
+                                          + (" and its stored map" if maps else "")))
 
 
 def models_table(listings: list[checkpoints.Listing]) -> None:
-    header = st.columns(COLUMNS)
-    for cell, title in zip(header, HEADERS):
-        cell.markdown(f"**{title}**" if title else "")
-    for item in listings:
-        checkpoint_row(item)
-    st.caption("Metrics on the test digits, as stored with each checkpoint. Each download is one zip: the "
-               "weights (safetensors), the config with its training history, and the stored map if any. "
-               "The README shows how to open it in a notebook.")
+    """One table per role (autoencoders first), each headed by the metrics that role is scored by."""
+    for role in kinds.ROLES:
+        rows = [item for item in listings if role_of(item.info) == role]
+        if not rows:
+            continue
+        st.markdown(f"##### {ROLE_TITLES[role]}")
+        header = st.columns(COLUMNS)
+        titles = ["checkpoint", "model", *(metric.header for metric in kinds.ROLE_METRICS[role])]
+        for cell, title in zip(header, titles):
+            cell.markdown(f"**{title}**")
+        for item in rows:
+            checkpoint_row(item, role)
+    st.caption("Metrics on the test digits, as stored with each checkpoint (a prior's noise error is its "
+               "denoising loss on the test digits' codes). Each download is one zip: the weights (safetensors), "
+               "the config with its training history, and the stored map if any. The README shows how to open it "
+               "in a notebook.")
 
 
 def training_summary(info: dict) -> str:

@@ -44,6 +44,15 @@ def seed_widget(key: str, param: str, parse: Callable[[str], object], default, v
     st.session_state[key] = value
 
 
+def ignore_unless_valid(param: str, why: str) -> None:
+    """Name the link's `param` in a notice (once per session) when it cannot apply, saying `why`."""
+    raw = st.query_params.get(param)
+    seen = st.session_state.setdefault("_url_ignored", set())
+    if raw is not None and param not in seen:
+        seen.add(param)
+        _note(f"Ignored {code(f'{param}={raw}', limit=MAX_SHOWN_VALUE)} in the link: {escape(why)}.")
+
+
 def keep_while_hidden(*keys: str) -> None:
     """Keep these widgets' values while the widgets are not shown (Streamlit forgets the state of a
     widget that is not drawn in a run, e.g. the path settings while fewer than two digits are
