@@ -22,6 +22,7 @@ CHROMIUM = os.environ.get("LATENT_LAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PLOTLY_CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'  # an st.plotly_chart's Plotly plot
 MAP = ".latent-map"  # a latent map's Plotly plot (ui/latent_map.js); data-drawn names the view it shows
 
 
@@ -130,28 +131,40 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def points_on_screen(page, chart_index: int) -> np.ndarray:
-    """(N, 2) page pixel positions of the map's trace-0 points (the digits), in row order."""
-    xy = page.evaluate("""(i) => {
-        const gd = document.querySelectorAll('.latent-map')[i];
+def points_on_screen(page, chart_index: int, charts: str = MAP) -> np.ndarray:
+    """(N, 2) page pixel positions of the trace-0 points (the digits) of the chart_index-th chart
+    matching `charts` (a latent map by default; PLOTLY_CHART for an st.plotly_chart), in row order."""
+    xy = page.evaluate("""([i, charts]) => {
+        const gd = document.querySelectorAll(charts)[i];
         const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
         // _fullData: plotly has decoded the base64 arrays of the base map into typed arrays there
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[0];
         return [Array.from(t.x).map(v => area.left + xa.l2p(v)), Array.from(t.y).map(v => area.top + ya.l2p(v))];
-    }""", chart_index)
+    }""", [chart_index, charts])
     return np.asarray(xy, dtype=float).T
 
 
+MIN_BOX = 16.0  # px: Plotly takes a box thinner than 12 px in x or y as a band over the whole other axis
+
+
+def box_around(points: np.ndarray, pad: float) -> tuple[np.ndarray, np.ndarray]:
+    """Corners of the box around `points` (K, 2), padded, at least MIN_BOX wide and high."""
+    low, high = points.min(0) - pad, points.max(0) + pad
+    grow = np.maximum(MIN_BOX - (high - low), 0) / 2
+    return low - grow, high + grow
+
+
 def isolated_pair(xy: np.ndarray, pad: float = 3.0, min_gap: float = 8.0) -> tuple[int, int]:
-    """Two points whose bounding box, padded by `pad` pixels, holds no other point: a box drawn
-    around them selects exactly those two. Prefers the closest such pair at least min_gap apart."""
+    """Two points whose box (box_around) holds no other point: a box drawn around them selects
+    exactly those two. Prefers the closest such pair at least min_gap apart."""
     order = np.argsort(xy[:, 0])
     for i in order:
         distance = np.hypot(*(xy - xy[i]).T)
         for j in np.argsort(distance)[1:6]:
             if distance[j] < min_gap:
                 continue
-            low, high = np.minimum(xy[i], xy[j]) - pad, np.maximum(xy[i], xy[j]) + pad
+            low, high = box_around(xy[[i, j]], pad)
+            low, high = low - 2, high + 2  # Plotly picks points whose marker touches the box, not just centres
             inside = np.all((xy >= low) & (xy <= high), axis=1)
             if inside.sum() == 2:
                 return int(i), int(j)
@@ -160,8 +173,7 @@ def isolated_pair(xy: np.ndarray, pad: float = 3.0, min_gap: float = 8.0) -> tup
 
 def box_select_points(page, chart_index: int, rows: tuple[int, int], pad: float = 3.0) -> None:
     """Drag a selection box tightly around two points of the chart (see isolated_pair)."""
-    xy = points_on_screen(page, chart_index)[list(rows)]
-    low, high = xy.min(0) - pad, xy.max(0) + pad
+    low, high = box_around(points_on_screen(page, chart_index)[list(rows)], pad)
     page.mouse.move(*low)
     page.mouse.down()
     page.mouse.move(*high, steps=10)

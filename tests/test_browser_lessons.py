@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from browser import open_page, points_on_screen, screenshot, wait_idle
+from browser import PLOTLY_CHART, open_page, points_on_screen, screenshot, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,7 +41,7 @@ def test_three_lessons_completed_by_clicking_from_the_start_page(app_url, page):
 
     open_lesson_from_the_menu(page, "2. What the latent map shows")  # click 2: any lesson from the menu
     page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.scroll_into_view_if_needed()
-    xy = points_on_screen(page, 0)
+    xy = points_on_screen(page, 0, PLOTLY_CHART)
     target = int(np.argmin(np.hypot(*(xy - np.median(xy, axis=0)).T)))  # a dot near the middle of the map
     page.mouse.click(*xy[target])
     wait_idle(page)
@@ -66,8 +66,8 @@ def test_three_lessons_completed_by_clicking_from_the_start_page(app_url, page):
     assert full.locator('[data-testid="stException"]').count() == 0
 
 
-LINKS = {1: "answer=worse", 2: "answer=7@2500", 3: "answer=vae", 4: "answer=vae", 5: "", 6: "answer=5",
-         7: "answer=A", 8: "answer=0.05"}
+LINKS = {1: "answer=worse", 2: "answer=7@2500", 3: "answer=vae", 4: "answer=vae", 5: "answer=near_mu",
+         6: "answer=5", 7: "answer=A", 8: "answer=0.05", 9: "answer=0.5", 10: "answer=prior"}
 
 
 @pytest.mark.parametrize("number", list(LINKS))

@@ -1,8 +1,9 @@
 """The real app in Chromium: box-select digits on the map with the mouse, see the interpolation."""
 
 import pytest
-
 from browser import MAP, box_select, box_select_points, isolated_pair, open_page, points_on_screen, screenshot, wait_idle
+
+from ui import pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -48,7 +49,7 @@ def test_a_shared_link_reproduces_the_view(app_url, page):
     screenshot(page, "map_shared_link")
 
 
-PAGES = ["", "compare", "generate", "denoise", "anomaly", "draw", "train"]
+PAGES = [info.url_path for info in pages.PAGES]  # every registered page
 
 
 @pytest.mark.parametrize("path", PAGES)
