@@ -1,5 +1,6 @@
 """The real app in Chromium: box-select digits on the map with the mouse, see the interpolation."""
 
+import numpy as np
 import pytest
 from browser import MAP, box_select, box_select_points, isolated_pair, open_page, points_on_screen, screenshot, wait_idle
 
@@ -113,6 +114,27 @@ def test_a_selection_redraws_the_overlays_and_leaves_the_digits_in_place(app_url
     }""")
     # One WebGL trace, the same canvas: the rings and the path are SVG shapes over it; the base was fetched once.
     assert state == {"traces": 1, "points": 5000, "rings": 2, "sameCanvas": True, "bases": 1}
+
+
+def test_three_selections_in_a_row_each_select_their_own_digits(app_url, page):
+    """Plotly keeps a finished box as an editable selection: a drag that started inside an old box
+    would move it instead of selecting. Each new overlay drops the old box."""
+    open_page(page, app_url)
+    wait_drawn(page)
+    xy = points_on_screen(page, 0)
+    taken: set[int] = set()
+    for _ in range(3):
+        free = np.array([i not in taken for i in range(len(xy))])
+        pair = isolated_pair(np.where(free[:, None], xy, -1e6))  # a pair not chosen before
+        taken.update(pair)
+        box_select_points(page, 0, pair)
+        page.wait_for_function("""(ids) => {
+            const shown = (new URLSearchParams(location.search).get("ids") || "").split(",").map(Number);
+            return shown.length === 2 && ids.every(i => shown.includes(i));
+        }""", arg=list(pair), timeout=30_000)
+        wait_drawn(page)
+        selected = sorted(int(v) for v in page.url.split("ids=")[1].split("&")[0].split("%2C"))
+        assert selected == sorted(pair)
 
 
 def test_clicking_a_digit_selects_it_and_hovering_names_it(app_url, page):
