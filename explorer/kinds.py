@@ -58,6 +58,11 @@ class ModelKind:
         return self.conditional or self.role == "classifier"
 
     @property
+    def has_code(self) -> bool:
+        """Its config's latent_dim means something: the size of a code it makes or models."""
+        return self.role != "classifier"
+
+    @property
     def is_plain_autoencoder(self) -> bool:
         """encode(x) / decode(z) with no label: what the map, interpolation, denoise and draw pages use."""
         return self.role == "autoencoder" and not self.conditional

@@ -44,7 +44,8 @@ def describe_model(info: dict) -> str:
     parts = [kinds.label(model.get("kind"))]
     if model.get("base"):
         parts.append(f"over {model['base']}")
-    if role_of(info) != "classifier":
+    kind = kinds.KINDS.get(model.get("kind"))
+    if kind is None or kind.has_code:
         parts.append(f"latent {model.get('latent_dim')}")
     return " · ".join(parts + [str(info.get("dataset", "mnist5k"))])
 
