@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import ROOT, ms, server_settings, table, timed, verdict, write_section  # noqa: E402
 
 TARGET_P95_MS = 1000.0  # "a reveal takes well under a second after the first time"
-LINKS = {1: "worse", 2: "7@2500", 3: "vae", 4: "vae", 6: "5", 7: "A", 8: "0.05"}
+LINKS = {1: "worse", 2: "7@2500", 3: "vae", 4: "vae", 5: "near_mu", 6: "5", 7: "A", 8: "0.05", 9: "0.5", 10: "prior"}
 
 
 def main(argv: list[str] | None = None) -> None:
