@@ -1,0 +1,193 @@
+"""The two-server layout (deploy/two_servers.py) as a deployment runs it: `python -m deploy.two_servers`, two
+`streamlit run app.py` behind HAProxy. Tabs (bench/tab.py, Streamlit's own protocol) open pages through the
+balancer: they spread over both servers and stay on theirs, their pictures and an upload go through, a
+checkpoint added on one server is listed by the other, and Ctrl-C stops every child."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from deploy.servers import ROOT, free_port
+from deploy.two_servers import COOKIE, haproxy_binary, haproxy_config, server_states
+
+sys.path.insert(0, str(ROOT / "bench"))
+from tab import Tab  # noqa: E402  (bench/tab.py)
+
+try:
+    HAPROXY = haproxy_binary()
+except RuntimeError:
+    HAPROXY = None
+needs_haproxy = pytest.mark.skipif(HAPROXY is None, reason="HAProxy is not installed (apt-get install haproxy; "
+                                                           ".ci/install installs it)")
+STARTUP = 240.0  # seconds for both servers and the balancer on a busy 2-core machine
+TAB_TIMEOUT = 120.0
+SESSIONS = 4
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@needs_haproxy
+def test_the_generated_config_is_valid_and_listens_on_loopback_only(tmp_path):
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(haproxy_config(free_port(), {"a": free_port(), "b": free_port()}, tmp_path / "haproxy.sock"))
+    checked = subprocess.run([HAPROXY, "-c", "-f", str(config)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    addresses = re.findall(r"^\s*(?:bind|server \w+) (\S+)", config.read_text(), re.MULTILINE)
+    assert len(addresses) == 3 and all(address.startswith("127.0.0.1:") for address in addresses)
+
+
+@dataclass
+class Running:
+    """`python -m deploy.two_servers` started by the test, and what it printed."""
+
+    process: subprocess.Popen
+    url: str
+    servers: dict[str, int]  # name -> port
+    logs: Path
+
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(30)
+        return self.process.returncode
+
+
+def start_script(checkpoints: Path, logs: Path) -> Running:
+    """Run the script as an operator would and wait (bounded) for it to print its URL."""
+    port = free_port()
+    output = logs.parent / "two_servers.out"
+    with open(output, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "deploy.two_servers", "--port", str(port), "--checkpoints",
+                                    str(checkpoints), "--logs", str(logs)], cwd=ROOT, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + STARTUP
+    while "Ctrl-C stops everything" not in (text := output.read_text()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the layout did not start:\n{text[-3000:]}")
+        time.sleep(0.5)
+    servers = {name: int(port) for name, port in re.findall(r"\b([a-h]) http://127\.0\.0\.1:(\d+)", text)}
+    return Running(process, f"http://127.0.0.1:{port}", servers, logs)
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("two_servers")
+    checkpoints = folder / "checkpoints"  # a private copy: the upload test adds a checkpoint
+    shutil.copytree(ROOT / "checkpoints", checkpoints, ignore=shutil.ignore_patterns(".*", "*.sh"))
+    running = start_script(checkpoints, folder / "logs")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def tabs(layout):
+    """SESSIONS tabs on the Generate page through the balancer, each with its own seed (its own pictures)."""
+    opened = []
+    for i in range(SESSIONS):
+        tab = Tab(layout.url, TAB_TIMEOUT)
+        opened.append((tab, tab.open("generate", f"seed={1000 + i}")))
+    yield opened
+    for tab, _ in opened:
+        tab.close()
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_both_servers_are_up_behind_the_balancer(layout):
+    assert set(layout.servers) == {"a", "b"}
+    states = server_states(layout.logs / "haproxy.sock")
+    assert {name: state.split()[0] for name, state in states.items()} == {"a": "UP", "b": "UP"}
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_sessions_spread_over_both_servers_and_their_pictures_load(tabs):
+    for tab, run in tabs:
+        assert run.problems == [] and run.images, "each tab's page ran and its pictures downloaded"
+    assert {tab.cookies[COOKIE] for tab, _ in tabs} == {"a", "b"}
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_each_session_sticks_to_its_server(tabs):
+    """A later rerun of each tab stays on its server: same cookie, its new pictures load from there."""
+    for i, (tab, _) in enumerate(tabs):
+        server = tab.cookies[COOKIE]
+        run = tab.set(gen_seed=2000 + i)
+        assert run is not None and run.problems == [] and run.images
+        assert tab.cookies[COOKIE] == server
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_a_picture_is_only_served_by_the_server_that_holds_the_session(tabs, layout):
+    """Why affinity matters: a tab's picture asked for with the other server's cookie is not there."""
+    runs = [(tab, tab.refresh()) for tab, _ in tabs]  # the pictures each session shows now
+    tab, run = next((tab, run) for tab, run in runs if tab.cookies[COOKIE] == "a")
+    elsewhere = {url for other, other_run in runs if other.cookies[COOKIE] == "b" for url in other_run.images}
+    url = next(url for url in run.images if url not in elsewhere)
+    assert tab.fetch(url)  # with its own cookie: served
+    wrong_server = urllib.request.Request(layout.url + url, headers={"Cookie": f"{COOKIE}=b"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(wrong_server, timeout=TAB_TIMEOUT)
+    assert refused.value.code in (400, 404)
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_an_upload_through_the_balancer_is_listed_by_the_other_server(layout):
+    from explorer import archive, checkpoints
+
+    folder = layout.logs.parent / "checkpoints"
+    before = {path.name for path in folder.iterdir()}
+    tab = Tab(layout.url, TAB_TIMEOUT)
+    try:
+        assert tab.open("models").problems == []
+        zipped = archive.export_archive(checkpoints.resolve("vae_2", root=folder))
+        assert tab.upload("models_upload", "vae_2.zip", zipped, "application/zip").problems == []
+        added = tab.set(models_add=True)
+        assert added is not None and added.problems == []
+        other = "b" if tab.cookies[COOKIE] == "a" else "a"
+    finally:
+        tab.close()
+    [new] = {path.name for path in folder.iterdir()} - before
+    assert checkpoints.verify(folder / new)["model"]["latent_dim"] == 2
+    there = Tab(layout.url, TAB_TIMEOUT, cookies={COOKIE: other})  # a new tab that the balancer sends to the other
+    try:
+        assert there.open("models").problems == []
+        assert there.cookies[COOKIE] == other
+        assert f"models_download_{new}" in there.widgets
+    finally:
+        there.close()
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_ctrl_c_stops_every_child(layout):
+    ports = [int(layout.url.rsplit(":", 1)[1]), *layout.servers.values()]
+    assert all(listening(port) for port in ports)
+    assert layout.stop(signal.SIGINT) == 0
+    assert not any(listening(port) for port in ports)
