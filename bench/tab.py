@@ -78,7 +78,8 @@ class Tab:
     def close(self) -> None:
         self.socket.close()
 
-    def fetch(self, url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None) -> bytes:
+    def fetch(self, url: str, data: bytes | None = None, headers: dict | None = None,
+              method: str | None = None) -> bytes:
         """An HTTP request of this tab (a picture, an upload), with its cookies; the body of the answer."""
         request = urllib.request.Request(self.base_url + url if url.startswith("/") else url, data=data,
                                          headers={**self._cookie_header(), **(headers or {})}, method=method)
@@ -180,10 +181,11 @@ class Tab:
         while True:
             forward = ForwardMsg()
             forward.ParseFromString(self.socket.recv(timeout=self.timeout))
-            if forward.WhichOneof("type") == "file_urls_response" and forward.file_urls_response.response_id == request_id:
-                if forward.file_urls_response.error_msg:
-                    raise RuntimeError(f"upload refused: {forward.file_urls_response.error_msg}")
-                return forward.file_urls_response.file_urls[0]
+            answer = forward.file_urls_response
+            if forward.WhichOneof("type") == "file_urls_response" and answer.response_id == request_id:
+                if answer.error_msg:
+                    raise RuntimeError(f"upload refused: {answer.error_msg}")
+                return answer.file_urls[0]
 
     def _rerun(self, changed: list[WidgetState], fragment: str = "", timer: bool = False) -> Run:
         message = BackMsg()

@@ -16,7 +16,8 @@ A tab's session lives in one Streamlit process, and its pictures (/media/...) an
 (/_stcore/upload_file/...) are separate HTTP requests that only that process can answer: HAProxy
 puts a cookie naming the server on the first response and sends every later request with it there.
 A server that stops answering /_stcore/health is marked down within ~3 s; its tabs lose their
-websocket, reconnect and get a new session on another server (their cookie is rewritten). Everything listens on 127.0.0.1.
+websocket, reconnect and get a new session on another server (their cookie is rewritten).
+Everything listens on 127.0.0.1.
 
 Needs Debian's `haproxy` (`apt-get install haproxy`; .ci/install installs it) and, for `--ray`, Ray.
 The generated haproxy.cfg and every child's log are written to a temporary folder (printed).
@@ -290,7 +291,8 @@ def watch(layout: Layout, poll: float = 1.0) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=BALANCER_PORT, help=f"the balancer's port (default {BALANCER_PORT})")
+    parser.add_argument("--port", type=int, default=BALANCER_PORT,
+                        help=f"the balancer's port (default {BALANCER_PORT})")
     parser.add_argument("--servers", type=int, default=2, help="how many streamlit servers (default 2)")
     parser.add_argument("--checkpoints", type=Path, default=None,
                         help="the one checkpoints folder every server uses (default $LATENT_LAB_CHECKPOINTS, "
