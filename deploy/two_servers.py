@@ -37,7 +37,7 @@ import tempfile
 import time
 import urllib.request
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.servers import ROOT, Server, free_port, start_server, wait_healthy
@@ -138,7 +138,6 @@ class Layout:
     checkpoints: Path
     ray_address: str | None = None
     ray_head: subprocess.Popen | None = None
-    logs: list = field(default_factory=list)
 
     @property
     def stats_socket(self) -> Path:
@@ -198,7 +197,8 @@ def start_ray_head(folder: Path, port: int, log, num_cpus: int | None = None) ->
     if ray is None:
         raise RuntimeError("Ray is not installed: `pip install ray` (or start without --ray).")
     command = [ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={folder / 'ray'}"]
+               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={folder / 'ray'}",
+               f"--ray-client-server-port={free_port()}"]  # not the fixed 10001 another Ray on the machine may hold
     if num_cpus:
         command.append(f"--num-cpus={num_cpus}")
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

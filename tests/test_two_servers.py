@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from deploy.servers import ROOT, free_port
-from deploy.two_servers import COOKIE, haproxy_binary, haproxy_config, server_states
+from deploy.two_servers import COOKIE, haproxy_binary, haproxy_config, server_states, stats_command
 
 sys.path.insert(0, str(ROOT / "bench"))
 from tab import Tab  # noqa: E402  (bench/tab.py)
@@ -182,6 +182,34 @@ def test_an_upload_through_the_balancer_is_listed_by_the_other_server(layout):
         assert f"models_download_{new}" in there.widgets
     finally:
         there.close()
+
+
+@needs_haproxy
+@pytest.mark.slow
+def test_a_tab_whose_server_is_gone_lands_on_the_other_with_a_new_cookie(layout):
+    """Server b taken out (maintenance, as HAProxy does with a dead one): a tab still carrying b's cookie
+    reconnects to a, gets a's cookie, and its pictures load from there."""
+    stats_command(layout.logs / "haproxy.sock", "disable server streamlit/b")
+    try:
+        tab = Tab(layout.url, TAB_TIMEOUT, cookies={COOKIE: "b"})
+        try:
+            run = tab.open("generate", "seed=77")
+            assert run.problems == [] and run.images and tab.cookies[COOKIE] == "a"
+        finally:
+            tab.close()
+    finally:
+        stats_command(layout.logs / "haproxy.sock", "enable server streamlit/b")
+
+
+def test_without_ray_installed_the_layout_says_so_and_starts_nothing(tmp_path, monkeypatch):
+    from deploy.two_servers import two_servers
+
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: None if name == "ray" else which(name))
+    with pytest.raises(RuntimeError, match="Ray is not installed"):
+        with two_servers(tmp_path / "checkpoints", ray=True, folder=tmp_path / "logs"):
+            pass
+    assert not (tmp_path / "logs" / "a.log").exists()
 
 
 @needs_haproxy
