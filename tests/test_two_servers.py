@@ -186,6 +186,30 @@ def test_an_upload_through_the_balancer_is_listed_by_the_other_server(layout):
 
 @needs_haproxy
 @pytest.mark.slow
+@pytest.mark.browser
+def test_chromium_through_the_balancer_uploads_a_photo_and_sees_every_picture(layout, page):
+    """A real browser: the page's websocket, its pictures and a photo upload on the Draw page all pass HAProxy."""
+    from browser import open_page, screenshot, wait_idle
+    from test_browser_draw import RECONSTRUCTION, picture_of_a_four
+
+    open_page(page, f"{layout.url}/draw")
+    page.get_by_role("tab", name="Upload").click()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": "four.png", "mimeType": "image/png", "buffer": picture_of_a_four()}])
+    page.locator(RECONSTRUCTION).nth(2).wait_for(timeout=90_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count() == 0
+    pictures = page.locator('[data-testid="stImage"] img')
+    assert pictures.count() >= 3
+    assert page.evaluate("() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+                         ".every(img => img.complete && img.naturalWidth > 0)")
+    assert {cookie["name"]: cookie["value"] for cookie in page.context.cookies()}.get(COOKIE) in ("a", "b")
+    screenshot(page, "two_servers_draw_upload")
+
+
+@needs_haproxy
+@pytest.mark.slow
 def test_a_tab_whose_server_is_gone_lands_on_the_other_with_a_new_cookie(layout):
     """Server b taken out (maintenance, as HAProxy does with a dead one): a tab still carrying b's cookie
     reconnects to a, gets a's cookie, and its pictures load from there."""
