@@ -243,3 +243,34 @@ def test_ctrl_c_stops_every_child(layout):
     assert all(listening(port) for port in ports)
     assert layout.stop(signal.SIGINT) == 0
     assert not any(listening(port) for port in ports)
+
+
+def bench_outcome(**changes):
+    """A bench/two_servers.py outcome in which everything went well, with `changes` applied."""
+    from bench import two_servers as bench
+
+    record = bench.Timeline(killed_at=100.0, uploads=1, tabs={"a": 3, "b": 2})
+    record.timed = [(50.0, 0.2), (150.0, 0.3)]
+    record.reconnects = [(101.0, 0.5, "a")]
+    outcome = bench.Outcome(sessions=2, duration=200, kill_after=100, warm_up=1.0, record=record, marked_down=1.5,
+                            before=({"ae_32", "vae_2"}, set()), after=({"ae_32", "vae_2", "vae_2_2"}, set()),
+                            start=0.0)
+    for name, value in changes.items():
+        setattr(outcome if hasattr(outcome, name) else record, name, value)
+    return {row[0]: row[3] for row in bench.rows(outcome)}
+
+
+@pytest.mark.parametrize("changes, missed", [
+    ({}, set()),
+    ({"timed_errors": [(160.0, "open Generate: st.error boom")]},
+     {"errors after the kill (reconnected tabs included)"}),
+    ({"timed_errors": [(60.0, "open Generate: no answer")]}, {"errors, both servers up"}),
+    ({"reconnects": [(101.0, 0.5, "b")]}, {"tabs that lost server b and reconnected"}),
+    ({"after": ({"ae_32", "vae_2_2"}, set())}, {"checkpoints readable before → after"}),
+    ({"after": ({"ae_32", "vae_2"}, {"vae_2_2"})}, {"checkpoints readable before → after"}),
+    ({"timed": [(50.0, 2.0), (150.0, 0.3)]}, {"latency p50 / p95, both servers up"}),
+])
+def test_the_two_server_bench_misses_what_went_wrong(changes, missed):
+    verdicts = bench_outcome(**changes)
+    assert {name for name, verdict in verdicts.items() if verdict == "MISSED"} == missed
+    assert "errors after the kill (reconnected tabs included)" in verdicts
