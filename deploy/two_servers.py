@@ -197,24 +197,39 @@ def start_ray_head(folder: Path, port: int, log, num_cpus: int | None = None) ->
     if ray is None:
         raise RuntimeError("Ray is not installed: `pip install ray` (or start without --ray).")
     command = [ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={folder / 'ray'}",
-               f"--ray-client-server-port={free_port()}"]  # not the fixed 10001 another Ray on the machine may hold
+               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={folder / 'ray'}"]
     if num_cpus:
         command.append(f"--num-cpus={num_cpus}")
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait_listening(port: int, process: subprocess.Popen, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {process.returncode}; see its log")
+def accepts(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket() as s:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
+            s.bind(("127.0.0.1", port))
         except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+            raise RuntimeError(f"127.0.0.1:{port} is taken: pick another port with --port.") from None
+
+
+def wait_ready(ready, process: subprocess.Popen, what: str, log: Path, timeout: float) -> None:
+    """Until ready() is true; raises (with the end of the child's log, whose folder may be gone by the time
+    anyone looks) if the child exits first or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+            state = f"exited with code {process.returncode}" if process.poll() is not None else "is not ready"
+            raise RuntimeError(f"{what} {state} after {timeout:.0f} s at most. The end of its log:\n{tail}")
+        time.sleep(0.2)
 
 
 def wait_for_balancer(url: str, timeout: float = 30.0) -> None:
@@ -237,6 +252,7 @@ def two_servers(checkpoints: Path | None = None, port: int = 0, servers: int = 2
     checkpoints = Path(checkpoints or default_checkpoints()).resolve()
     checkpoints.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
+    check_port_free(port)
     with ExitStack() as stack:
         if folder is None:
             folder = Path(tempfile.mkdtemp(prefix="latent-lab-two-servers-"))
@@ -252,7 +268,7 @@ def two_servers(checkpoints: Path | None = None, port: int = 0, servers: int = 2
             ray_port = free_port()
             ray_head = start_ray_head(folder, ray_port, log("ray"))
             stack.callback(stop_process, ray_head, 30.0)
-            wait_listening(ray_port, ray_head, "the Ray head", timeout)
+            wait_ready(lambda: accepts(ray_port), ray_head, "the Ray head", folder / "ray.log", timeout)
             ray_address = f"127.0.0.1:{ray_port}"
             server_env.update(LATENT_LAB_JOB_BACKEND="ray", RAY_ADDRESS=ray_address)
         started = {}
@@ -265,7 +281,8 @@ def two_servers(checkpoints: Path | None = None, port: int = 0, servers: int = 2
         balancer = start_balancer(folder, port, backends, log("haproxy"))
         stack.callback(stop_process, balancer)  # registered last: stopped first, so no request meets a dying server
         layout = Layout(f"http://127.0.0.1:{port}", started, balancer, folder, checkpoints, ray_address, ray_head)
-        wait_listening(port, balancer, "HAProxy", 30.0)
+        # HAProxy opens its admin socket once every port is bound.
+        wait_ready(layout.stats_socket.exists, balancer, "HAProxy", folder / "haproxy.log", 30.0)
         layout.wait_states({name: "UP" for name in started}, timeout=30.0)
         wait_for_balancer(layout.url)
         yield layout
@@ -304,19 +321,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.servers <= 8:
         parser.error("use 1-8 servers")
-    # SIGTERM (systemd, docker stop, kill) leaves through the same `finally` blocks as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # SIGTERM (systemd, docker stop, kill) stops everything as Ctrl-C does; Ctrl-C works even when a parent
+    # started us with SIGINT ignored (as a shell does for a background job).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with two_servers(args.checkpoints, args.port, args.servers, args.ray, folder=args.logs) as layout:
             print(layout.describe() + "\nCtrl-C stops everything.", flush=True)
-            return watch(layout)
+            code = watch(layout)
     except KeyboardInterrupt:
-        return 0
-    except RuntimeError as error:
+        code = 0
+    except (RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    finally:
-        print("stopped", flush=True)
+    print("stopped: the balancer, the servers and Ray (if started) have exited", flush=True)
+    return code
 
 
 if __name__ == "__main__":
