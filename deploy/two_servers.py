@@ -190,16 +190,15 @@ def start_balancer(folder: Path, port: int, backends: dict[str, int], log) -> su
     return subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
 
 
-def start_ray_head(folder: Path, port: int, log, num_cpus: int | None = None) -> subprocess.Popen:
+def start_ray_head(temp_dir: Path, port: int, log) -> subprocess.Popen:
     """`ray start --head --block` on 127.0.0.1:port as a child: stopping that one process stops the head it
-    started (never `ray stop`, which would stop every Ray on the machine)."""
+    started (never `ray stop`, which would stop every Ray on the machine). Ray puts its sockets in temp_dir:
+    keep its path short (a Unix socket's path has at most 107 bytes)."""
     ray = shutil.which("ray")
     if ray is None:
         raise RuntimeError("Ray is not installed: `pip install ray` (or start without --ray).")
     command = [ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={folder / 'ray'}"]
-    if num_cpus:
-        command.append(f"--num-cpus={num_cpus}")
+               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"]
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -227,8 +226,9 @@ def wait_ready(ready, process: subprocess.Popen, what: str, log: Path, timeout: 
     while not ready():
         if process.poll() is not None or time.monotonic() > deadline:
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
-            state = f"exited with code {process.returncode}" if process.poll() is not None else "is not ready"
-            raise RuntimeError(f"{what} {state} after {timeout:.0f} s at most. The end of its log:\n{tail}")
+            state = (f"exited with code {process.returncode}" if process.poll() is not None
+                     else f"was not ready after {timeout:.0f} s")
+            raise RuntimeError(f"{what} {state}. The end of its log:\n{tail}")
         time.sleep(0.2)
 
 
@@ -266,7 +266,9 @@ def two_servers(checkpoints: Path | None = None, port: int = 0, servers: int = 2
         ray_head, ray_address = None, None
         if ray:
             ray_port = free_port()
-            ray_head = start_ray_head(folder, ray_port, log("ray"))
+            ray_temp = Path(tempfile.mkdtemp(prefix="ll-ray-"))  # short: Ray's socket paths live below it
+            stack.callback(shutil.rmtree, ray_temp, ignore_errors=True)  # after the head has stopped
+            ray_head = start_ray_head(ray_temp, ray_port, log("ray"))
             stack.callback(stop_process, ray_head, 30.0)
             wait_ready(lambda: accepts(ray_port), ray_head, "the Ray head", folder / "ray.log", timeout)
             ray_address = f"127.0.0.1:{ray_port}"

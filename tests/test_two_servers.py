@@ -245,6 +245,30 @@ def test_ctrl_c_stops_every_child(layout):
     assert not any(listening(port) for port in ports)
 
 
+def environment_of(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(pair.decode(errors="replace").split("=", 1) for pair in pairs if b"=" in pair)
+
+
+@needs_haproxy
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("ray") is None, reason="Ray is not installed (pip install ray)")
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads a server's environment from /proc")
+def test_with_ray_both_servers_get_the_local_heads_address_and_it_stops_with_them(tmp_path):
+    from deploy.two_servers import two_servers
+
+    with two_servers(tmp_path / "checkpoints", ray=True, folder=tmp_path / "logs") as layout:
+        host, port = layout.ray_address.split(":")
+        assert host == "127.0.0.1" and listening(int(port))  # the head's GCS answers there
+        for server in layout.servers.values():
+            environment = environment_of(server.process.pid)
+            assert environment["LATENT_LAB_JOB_BACKEND"] == "ray"
+            assert environment["RAY_ADDRESS"] == layout.ray_address
+            assert environment["LATENT_LAB_CHECKPOINTS"] == str((tmp_path / "checkpoints").resolve())
+        head = layout.ray_head
+    assert head.poll() is not None and not listening(int(port))
+
+
 def bench_outcome(**changes):
     """A bench/two_servers.py outcome in which everything went well, with `changes` applied."""
     from bench import two_servers as bench
