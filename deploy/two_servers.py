@@ -198,7 +198,8 @@ def start_ray_head(temp_dir: Path, port: int, log) -> subprocess.Popen:
     if ray is None:
         raise RuntimeError("Ray is not installed: `pip install ray` (or start without --ray).")
     command = [ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"]
+               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
+               f"--dashboard-port={free_port()}"]  # its job API still runs: not on 8265, where another Ray may be
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
