@@ -20,8 +20,8 @@ from __future__ import annotations
 import time
 import urllib.request
 import uuid
-from http.cookies import SimpleCookie
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 
 from websockets.sync.client import connect
 
