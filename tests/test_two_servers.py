@@ -1,14 +1,15 @@
 """The two-server layout (deploy/two_servers.py) as a deployment runs it: `python -m deploy.two_servers`, two
 `streamlit run app.py` behind HAProxy. Tabs (bench/tab.py, Streamlit's own protocol) open pages through the
-balancer: they spread over both servers and stay on theirs, their pictures and an upload go through, a
-checkpoint added on one server is listed by the other, and Ctrl-C stops every child."""
+balancer: they spread over both servers and stay on theirs, their pictures and an upload go through (in
+Chromium too), a checkpoint added on one server is listed by the other, a tab whose server is gone lands on the
+other, and Ctrl-C stops every child. With Ray installed, --ray hands both servers a local head's address.
+Last, bench/two_servers.py's verdicts on made-up outcomes."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from deploy.servers import ROOT, free_port
-from deploy.two_servers import COOKIE, haproxy_binary, haproxy_config, server_states, stats_command
+from deploy.two_servers import COOKIE, accepts, haproxy_binary, haproxy_config, server_states, stats_command
 
 sys.path.insert(0, str(ROOT / "bench"))
 from tab import Tab  # noqa: E402  (bench/tab.py)
@@ -34,14 +35,6 @@ needs_haproxy = pytest.mark.skipif(HAPROXY is None, reason="HAProxy is not insta
 STARTUP = 240.0  # seconds for both servers and the balancer on a busy 2-core machine
 TAB_TIMEOUT = 120.0
 SESSIONS = 4
-
-
-def listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 @needs_haproxy
@@ -240,9 +233,9 @@ def test_without_ray_installed_the_layout_says_so_and_starts_nothing(tmp_path, m
 @pytest.mark.slow
 def test_ctrl_c_stops_every_child(layout):
     ports = [int(layout.url.rsplit(":", 1)[1]), *layout.servers.values()]
-    assert all(listening(port) for port in ports)
+    assert all(accepts(port) for port in ports)
     assert layout.stop(signal.SIGINT) == 0
-    assert not any(listening(port) for port in ports)
+    assert not any(accepts(port) for port in ports)
 
 
 def environment_of(pid: int) -> dict[str, str]:
@@ -259,14 +252,14 @@ def test_with_ray_both_servers_get_the_local_heads_address_and_it_stops_with_the
 
     with two_servers(tmp_path / "checkpoints", ray=True, folder=tmp_path / "logs") as layout:
         host, port = layout.ray_address.split(":")
-        assert host == "127.0.0.1" and listening(int(port))  # the head's GCS answers there
+        assert host == "127.0.0.1" and accepts(int(port))  # the head's GCS answers there
         for server in layout.servers.values():
             environment = environment_of(server.process.pid)
             assert environment["LATENT_LAB_JOB_BACKEND"] == "ray"
             assert environment["RAY_ADDRESS"] == layout.ray_address
             assert environment["LATENT_LAB_CHECKPOINTS"] == str((tmp_path / "checkpoints").resolve())
         head = layout.ray_head
-    assert head.poll() is not None and not listening(int(port))
+    assert head.poll() is not None and not accepts(int(port))
 
 
 def bench_outcome(**changes):
