@@ -6,6 +6,10 @@ the images the run produced, as the page would. It keeps the widget states it ha
 sends them with every rerun, as the page does; a change to a widget inside an `st.fragment`
 reruns only that fragment, and a fragment's `run_every` timer is answered, both as in the page.
 
+Like a browser it keeps the cookies it is given (a load balancer's affinity cookie set on the
+websocket's handshake, Streamlit's XSRF cookie) and sends them with every request, so behind a
+balancer with sticky sessions its pictures and uploads reach the server that holds its session.
+
 The server cannot tell it from a browser, so the load it makes is a classroom's, without 30
 Chromiums on the same 2 cores (Streamlit's agent API would do too, but it also converts every
 chart to JSON for the agent: ~2x a browser's cost on the map page).
@@ -15,7 +19,9 @@ from __future__ import annotations
 
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 
 from websockets.sync.client import connect
 
@@ -50,14 +56,19 @@ class Run:
     seconds: float
     problems: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # progress bars' texts
+    images: list[str] = field(default_factory=list)  # the pictures' URLs, as the page would fetch them
 
 
 class Tab:
-    def __init__(self, base_url: str, timeout: float = 90.0):
+    def __init__(self, base_url: str, timeout: float = 90.0, cookies: dict[str, str] | None = None):
         self.base_url = base_url
         self.timeout = timeout
+        self.cookies = dict(cookies or {})  # name -> value, sent with every request as a browser would
         self.socket = connect(base_url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
-                              max_size=None, open_timeout=timeout, legacy=True)  # a plain connection, closed by close()
+                              max_size=None, open_timeout=timeout, legacy=True,  # a plain connection, closed by close()
+                              additional_headers=self._cookie_header())
+        self._keep_cookies(self.socket.response.headers.get_all("Set-Cookie"))
+        self.session_id = ""  # the server's id of this tab's session (new_session), for uploads
         self.query = ""
         self.page = ""
         self.widgets: dict[str, Widget] = {}  # by user key
@@ -66,6 +77,40 @@ class Tab:
 
     def close(self) -> None:
         self.socket.close()
+
+    def fetch(self, url: str, data: bytes | None = None, headers: dict | None = None,
+              method: str | None = None) -> bytes:
+        """An HTTP request of this tab (a picture, an upload), with its cookies; the body of the answer."""
+        request = urllib.request.Request(self.base_url + url if url.startswith("/") else url, data=data,
+                                         headers={**self._cookie_header(), **(headers or {})}, method=method)
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            self._keep_cookies(response.headers.get_all("Set-Cookie") or [])
+            return response.read()
+
+    def upload(self, key: str, name: str, data: bytes, mime: str = "application/octet-stream") -> Run:
+        """Put a file into the file uploader `key` as the page does: ask the session for an upload URL,
+        PUT the file there (with the XSRF token), then rerun with the uploader's new value."""
+        widget = self.widgets[key]
+        message = BackMsg()
+        message.file_urls_request.request_id = uuid.uuid4().hex
+        message.file_urls_request.file_names.append(name)
+        message.file_urls_request.session_id = self.session_id
+        self.socket.send(message.SerializeToString())
+        urls = self._file_urls(message.file_urls_request.request_id)
+        if "_streamlit_xsrf" not in self.cookies:
+            self.fetch("/_stcore/health")  # the page has it from loading; this answer sets it too
+        boundary = uuid.uuid4().hex
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                f"Content-Type: {mime}\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        self.fetch(urls.upload_url, data=body, method="PUT",
+                   headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
+                            "X-Xsrftoken": self.cookies.get("_streamlit_xsrf", "")})
+        state = WidgetState(id=widget.id)
+        info = state.file_uploader_state_value.uploaded_file_info.add()
+        info.file_id, info.name, info.size = urls.file_id, name, len(data)
+        info.file_urls.CopyFrom(urls)
+        self.states[widget.id] = state
+        return self._rerun([state], fragment=widget.fragment)
 
     def open(self, page: str = "", query: str = "") -> Run:
         """Navigate to a page ("" is the default page) with a query string, as a typed URL does."""
@@ -124,6 +169,24 @@ class Tab:
         self.states[widget.id] = state
         return state
 
+    def _cookie_header(self) -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+
+    def _keep_cookies(self, set_cookies: list[str]) -> None:
+        for header in set_cookies:
+            self.cookies.update({name: morsel.value for name, morsel in SimpleCookie(header).items()})
+
+    def _file_urls(self, request_id: str):
+        """Read messages until the answer to a file_urls_request (any others meanwhile are skipped)."""
+        while True:
+            forward = ForwardMsg()
+            forward.ParseFromString(self.socket.recv(timeout=self.timeout))
+            answer = forward.file_urls_response
+            if forward.WhichOneof("type") == "file_urls_response" and answer.response_id == request_id:
+                if answer.error_msg:
+                    raise RuntimeError(f"upload refused: {answer.error_msg}")
+                return answer.file_urls[0]
+
     def _rerun(self, changed: list[WidgetState], fragment: str = "", timer: bool = False) -> Run:
         message = BackMsg()
         rerun = message.rerun_script
@@ -151,6 +214,8 @@ class Tab:
                 self.timer = (forward.auto_rerun.interval, forward.auto_rerun.fragment_id)
             elif kind == "stop_auto_rerun":
                 self.timer = None
+            elif kind == "new_session":
+                self.session_id = forward.new_session.initialize.session_id
             elif kind == "page_info_changed":
                 self.query = forward.page_info_changed.query_string  # the app writes its state into the URL
             elif kind == "script_finished":
@@ -160,8 +225,8 @@ class Tab:
                 if status != EARLY_FOR_RERUN:
                     break
         for url in images:
-            with urllib.request.urlopen(self.base_url + url if url.startswith("/") else url, timeout=self.timeout) as r:
-                r.read()
+            self.fetch(url)
+        run.images = images
         run.seconds = time.perf_counter() - started
         return run
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # benchmarks import this module with only bench/ and tests/ on the path
+    sys.path.insert(0, str(ROOT))
+
+# Starting `streamlit run` lives in deploy/servers.py (the two-server layout starts its servers the same way).
+from deploy.servers import SERVER_FLAGS, Server, free_port, start_server, streamlit_server, wait_healthy  # noqa: E402,F401
+
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 CHROMIUM = os.environ.get("LATENT_LAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -24,81 +22,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 PLOTLY_CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'  # an st.plotly_chart's Plotly plot
 MAP = ".latent-map"  # a latent map's Plotly plot (ui/latent_map.js); data-drawn names the view it shows
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# The flags every test and benchmark starts the app with: no browser, no file watcher, loopback only.
-SERVER_FLAGS = ("--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none")
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen
-    url: str
-    started: float  # time.perf_counter() just before the process was spawned
-    log: IO[bytes]  # the server's stderr, in a file: a pipe nobody reads would fill up and stall it
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(15)
-        self.log.close()
-
-    def stderr_tail(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-2000:]
-
-
-def start_server(script: Path = ROOT / "app.py", checkpoints_dir: Path | None = None, cwd: Path = ROOT,
-                 env: dict | None = None, extra_flags=()) -> Server:
-    """Spawn `streamlit run script` on a free loopback port; see wait_healthy."""
-    port = free_port()
-    environment = {**os.environ, **({"LATENT_LAB_CHECKPOINTS": str(checkpoints_dir)} if checkpoints_dir else {}),
-                   **(env or {})}
-    log = tempfile.TemporaryFile()
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), *SERVER_FLAGS, *extra_flags],
-        cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=log,
-    )
-    return Server(process, f"http://127.0.0.1:{port}", started, log)
-
-
-def wait_healthy(server: Server, timeout: float = 180, poll: float = 0.05) -> float:
-    """Seconds from spawning the server until /_stcore/health answers ok (stops it and raises if never)."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        try:
-            if urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2).read() == b"ok":
-                return time.perf_counter() - server.started
-        except OSError:
-            pass
-        if server.process.poll() is not None:
-            break
-        time.sleep(poll)
-    tail = server.stderr_tail()
-    server.stop()
-    raise RuntimeError(f"streamlit did not start: {tail}")
-
-
-@contextmanager
-def streamlit_server(checkpoints_dir: Path, timeout: float = 180, extra_flags=()):
-    """Yield a healthy `streamlit run app.py` (a Server) on the given checkpoints; stop it afterwards."""
-    server = start_server(checkpoints_dir=checkpoints_dir, extra_flags=extra_flags)
-    try:
-        wait_healthy(server, timeout)
-        yield server
-    finally:
-        server.stop()
 
 
 def wait_idle(page, timeout: float = 90_000) -> None:
