@@ -16,7 +16,13 @@ from explorer.jobs import JobRegistry, JobSpec
 from explorer.models import ModelConfig
 from explorer.train import TrainConfig
 
-def spec(kind="vae", epochs=1, name="tiny", lr=1e-2, autosave=False, seed=0):
+_seeds = iter(range(1000, 10**6))
+
+
+def spec(kind="vae", epochs=1, name="tiny", lr=1e-2, autosave=False, seed=None):
+    """A tiny run on the 8×8 digits. Without a seed each call gets its own, so runs are not identical
+    (identical runs share one job: tests/test_job_backends.py)."""
+    seed = next(_seeds) if seed is None else seed
     model = ModelConfig(kind=kind, image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), channels=(4,))
     training = TrainConfig(epochs=epochs, batch_size=64, lr=lr, seed=seed, report_every=5)
     return JobSpec("digits", model, training, name, autosave)
@@ -33,6 +39,12 @@ def stop_all(registry):
     for job_id in registry.job_ids():  # leave no thread training after a test
         registry.stop(job_id)
         registry.wait(job_id, timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def private_checkpoints(tmp_path_factory, monkeypatch):
+    """Jobs stage their models in <checkpoints>/.jobs: a private folder, apart from each test's tmp_path."""
+    monkeypatch.setattr(checkpoints, "DEFAULT_DIR", tmp_path_factory.mktemp("checkpoints"))
 
 
 @pytest.fixture
@@ -117,9 +129,10 @@ def test_a_job_trains_to_done_with_history_reconstructions_and_latent_frames(reg
     assert {"mse", "bce", "psnr", "linear_probe", "neg_elbo"} <= set(result.metrics)
 
 
-def test_same_seed_gives_the_same_run(registry):
-    first = registry.wait(registry.submit(spec("dae", epochs=2)), timeout=60)
-    second = registry.wait(registry.submit(spec("dae", epochs=2)), timeout=60)
+def test_same_seed_gives_the_same_run(registry, make_registry):
+    first = registry.wait(registry.submit(spec("dae", epochs=2, seed=0)), timeout=60)
+    other = make_registry(max_running=1)  # on one registry the second would join the first's job
+    second = other.wait(other.submit(spec("dae", epochs=2, seed=0)), timeout=60)
     assert [r["train"] for r in first.history] == [r["train"] for r in second.history]
     np.testing.assert_array_equal(first.latent_frames[-1], second.latent_frames[-1])
 
@@ -459,7 +472,8 @@ def test_jobs_started_together_build_their_models_from_the_same_seeded_weights(m
     monkeypatch.setattr(runs, "build_model", counting_build_model)
     monkeypatch.setattr(runs, "train", recording_train)
     registry = make_registry(max_running=3)
-    ids = [registry.submit(spec(epochs=1)) for _ in range(3)]
+    # the same seed, so the same initial weights; different learning rates, so three jobs, not one shared
+    ids = [registry.submit(spec(epochs=1, seed=0, lr=lr)) for lr in (1e-2, 2e-2, 3e-2)]
     for job_id in ids:
         assert registry.wait(job_id, timeout=60).status == "done"
     assert len(initial) == 3 and all(torch.equal(initial[0], other) for other in initial[1:])
