@@ -190,7 +190,8 @@ class LocalJobs:
     # ------------------------------------------------------------------ submitting and reading
 
     def submit(self, spec: JobSpec, owner: str | None = None) -> str:
-        """Validate the spec and queue it, or join an identical run; returns the job id.
+        """Validate the spec and queue it, or join an identical run; returns the job id. `owner` (the
+        page's session id) may have one active job at a time.
         Raises ExplorerError on bad settings, ActiveJobExists, QueueFull."""
         checkpoints.check_name(spec.checkpoint_name)
         check_settings(spec.model, spec.training, load_dataset(spec.dataset))
@@ -284,7 +285,7 @@ class LocalJobs:
     def save(self, job_id: str, name: str | None = None, *, overwrite: bool = False,
              root: str | Path | None = None) -> Path:
         """Save a finished job's model as checkpoint `name` (default: the spec's name) in `root`
-        (default: the checkpoints folder), with the same config.json layout as `python -m explorer train`.
+        (default: this backend's checkpoints folder), with the same config.json layout as `python -m explorer train`.
 
         Refuses failed, unfinished and empty jobs, bad names, and existing checkpoints unless `overwrite`.
         """
@@ -301,7 +302,8 @@ class LocalJobs:
         if state.staged is None:
             raise ExplorerError("This job was stopped before it trained anything; there is nothing to save.")
         with self._save_lock:
-            path = copy_staged(state.staged, Path(root or checkpoints.DEFAULT_DIR) / name, overwrite)
+            path = copy_staged(state.staged, Path(root or self.checkpoints_root or checkpoints.DEFAULT_DIR) / name,
+                               overwrite)
         with self._lock:
             state.saved_as.append(name)
         return path
