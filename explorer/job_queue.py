@@ -106,6 +106,11 @@ class Scheduler:
             self.seconds_per_epoch.append((now - started) / max(1, self.epochs.get(job_id, 1)))
         self._release(job_id, shareable)
 
+    def unshare(self, job_id: str) -> None:
+        """Someone saved the job's model: later runs with its settings train anew, as a fresh start should."""
+        for key in [k for k, j in self.shared.items() if j == job_id]:
+            del self.shared[key]
+
     def forget(self, job_id: str) -> None:
         """The job's model is gone (pruned or saved by everyone): nobody can join it any more."""
         self._release(job_id, shareable=False)

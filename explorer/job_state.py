@@ -28,6 +28,7 @@ from .train import TrainConfig
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
+STATUS_ONLY = 2**31  # snapshot(job_id, since=STATUS_ONLY): the status and progress, no epochs
 DIED_MESSAGE = ("The training process stopped unexpectedly (killed, perhaps out of memory). Nothing else was "
                 "affected; start it again or pick a smaller model.")
 

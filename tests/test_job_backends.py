@@ -73,8 +73,9 @@ def make_backend(request, tmp_path):
 
     yield make
     for backend in made[:1]:
-        for job_id in backend.job_ids():
+        for job_id in backend.job_ids():  # all asked first, so no queued job starts only to be stopped
             backend.stop(job_id)
+        for job_id in backend.job_ids():
             backend.wait(job_id, timeout=60)
         getattr(backend, "shutdown", lambda: None)()
 
