@@ -140,10 +140,11 @@ def test_identical_runs_share_one_job_and_each_student_saves_it(make_backend):
     assert first == second != other
     assert backend.snapshot(first).sharers == 2
     assert backend.wait(first, timeout=120).status == "done"
+    late = backend.submit(spec(epochs=2), owner="dave")  # finished, saved by nobody yet: joins, no retraining
+    assert late == first and backend.snapshot(late).status == "done" and backend.snapshot(late).sharers == 3
     alice, bob = (checkpoints.load(backend.save(first, name)) for name in ("alice_vae", "bob_vae"))
     assert all(torch.equal(a, b) for a, b in zip(alice.model.state_dict().values(), bob.model.state_dict().values()))
-    late = backend.submit(spec(epochs=2), owner="dave")  # finished and unsaved by dave: joins, no retraining
-    assert late == first and backend.snapshot(late).status == "done"
+    assert backend.submit(spec(epochs=2), owner="eve") != first  # saved: a new Start trains anew
 
 
 def test_a_sharer_who_stops_leaves_the_run_going_for_the_others(make_backend):
