@@ -543,3 +543,38 @@ def test_shown_digits_are_one_per_class():
 def test_importing_jobs_does_not_import_streamlit():
     code = "import sys, explorer.jobs; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=jobs.__file__.rsplit("/explorer/", 1)[0])
+
+
+def test_the_default_backends_do_not_import_ray():
+    code = ("import sys, explorer.jobs; explorer.jobs.open_jobs('threads'); explorer.jobs.LocalJobs(launch='process'); "
+            "assert 'ray' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=jobs.__file__.rsplit("/explorer/", 1)[0])
+
+
+def test_an_unknown_backend_is_refused_with_the_choices(monkeypatch):
+    monkeypatch.setenv(jobs.BACKEND_ENV, "celery")
+    with pytest.raises(ExplorerError, match="process, threads, ray"):
+        jobs.open_jobs()
+
+
+def test_the_wait_estimate_shares_the_work_ahead_over_the_slots():
+    from explorer.job_queue import Scheduler
+
+    scheduler = Scheduler(max_running=2, max_queued=10)
+    for job_id, epochs in (("a", 10), ("b", 10), ("c", 20), ("d", 5)):
+        scheduler.admit(job_id, key=job_id, epochs=epochs, owner=None)
+    assert scheduler.start_next(now=0.0) == ["a", "b"]
+    assert scheduler.estimated_wait("d", now=1.0) is None  # nothing measured yet
+    scheduler.finished("a", now=20.0, shareable=True, measured=True)  # 2 s an epoch
+    assert scheduler.start_next(now=20.0) == ["c"]
+    # ahead of d: nothing queued; running: b (20 s expected, 20 s gone), c (40 s expected, 5 s gone)
+    assert scheduler.estimated_wait("d", now=25.0) == pytest.approx((0 + 35) / 2)
+    assert scheduler.position("d") == 1 and scheduler.estimated_wait("c", now=25.0) is None
+
+
+@pytest.mark.parametrize("value, expected", [("5", 5), ("", 60), ("0", 60), ("many", 60)])
+def test_the_queue_cap_comes_from_the_environment(monkeypatch, value, expected):
+    from explorer.job_queue import Scheduler
+
+    monkeypatch.setenv("LATENT_LAB_MAX_QUEUED", value)
+    assert Scheduler(max_running=1).max_queued == expected
