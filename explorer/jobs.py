@@ -82,8 +82,12 @@ def configured_max_running() -> int:
 
 
 def threads_per_job(max_running: int) -> int:
-    """Torch intra-op threads for each of max_running parallel jobs: the cores shared out, at least 1."""
-    return max(1, available_cores() // max_running)
+    """Torch intra-op threads for each of max_running parallel jobs: the cores but one shared out, at least 1.
+
+    One core stays with the web server, which renders every student's page while the jobs train: an
+    OpenMP thread that shares its core with busy page threads spins and waits, and a 2-thread job on a
+    busy 2-core machine trained 6x slower than a 1-thread one (measured; see bench/class_burst.py)."""
+    return max(1, (available_cores() - 1) // max_running)
 
 
 def limit_torch_threads(n: int) -> None:

@@ -234,7 +234,7 @@ def test_an_explicit_bad_max_running_is_refused(bad):
         JobRegistry(max_running=bad)
 
 
-@pytest.mark.parametrize("cpus, max_running, expected", [(2, 1, 2), (2, 2, 1), (2, 3, 1), (8, 2, 4)])
+@pytest.mark.parametrize("cpus, max_running, expected", [(1, 1, 1), (2, 1, 1), (2, 2, 1), (2, 3, 1), (8, 2, 3), (9, 2, 4)])
 def test_threads_per_job_share_out_the_cores(monkeypatch, cpus, max_running, expected):
     monkeypatch.setattr(jobs, "available_cores", lambda: cpus)
     assert jobs.threads_per_job(max_running) == expected

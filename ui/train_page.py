@@ -70,15 +70,18 @@ def watched(job_id: str) -> job_state.JobSnapshot:
 # ---------------------------------------------------------------- pure helpers
 
 
-def memo(key: str, version: tuple, build):
-    """build() once per version in this session: the live view redraws every second, a figure changes once an epoch."""
-    slot = st.session_state.get(key)
-    if slot is None or slot[0] != version:
-        slot = st.session_state[key] = (version, build())
-    return slot[1]
+@st.cache_resource(max_entries=32, show_spinner=False)
+def shared_loss_figure(job_id: str, epochs_seen: int, _history: list[dict]) -> go.Figure:
+    """One loss figure per job and epoch for every session watching it: a class of 30 shares one run,
+    and 30 copies built each epoch (70 ms for this and the map) starved the run itself. Read-only after."""
+    return loss_figure(_history)
 
 
-# ---------------------------------------------------------------- controls
+@st.cache_resource(max_entries=32, show_spinner=False)
+def shared_replay_figure(job_id: str, epoch: int, settled: bool, _snap: jobs.JobSnapshot) -> go.Figure:
+    """The latent replay after `epoch`, once per job for every session watching it (see shared_loss_figure)."""
+    return figures.latent_replay(_snap.latent_frames[: epoch + 1], _snap.latent_labels,
+                                 resources.dataset(_snap.spec.dataset).classes, animate=settled)
 
 
 def training_controls(disabled: bool) -> dict:
@@ -245,7 +248,7 @@ def job_view(job_id: str, watching: bool) -> None:
     with loss_col:
         st.subheader("Loss")
         if snap.history:
-            fig = memo("_train_loss_fig", (job_id, len(snap.history)), lambda: loss_figure(snap.history))
+            fig = shared_loss_figure(job_id, len(snap.history), snap.history)
             st.plotly_chart(fig, key="train_loss", width="stretch", config={"displayModeBar": False})
         else:
             st.info("The loss curves start after the first epoch.", icon=":material/hourglass_top:")
@@ -257,8 +260,7 @@ def job_view(job_id: str, watching: bool) -> None:
         if snap.latent_frames:
             settled = snap.phase == "finished"
             epoch = len(snap.latent_frames) - 1
-            fig = memo("_train_latent_fig", (job_id, epoch, settled), lambda: figures.latent_replay(
-                snap.latent_frames, snap.latent_labels, resources.dataset(snap.spec.dataset).classes, animate=settled))
+            fig = shared_replay_figure(job_id, epoch, settled, snap)
             st.plotly_chart(fig, key="train_latent_map", width="stretch", config={"displayModeBar": False})
             st.caption(f"{len(snap.latent_labels)} test digits. "
                        + ("Press ▶ Play to replay training from the untrained model (epoch 0), or drag the slider."
