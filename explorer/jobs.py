@@ -1,56 +1,58 @@
-"""Training jobs that outlive a browser tab: a server-wide registry of background threads.
+"""Training jobs that outlive a browser tab, out of the web server's way: one interface, three backends.
 
-`JobRegistry.submit(spec)` queues a training run and returns its id; at most `max_running`
-jobs train at once (`configured_max_running()`: $LATENT_LAB_MAX_JOBS, else half the cores),
-the rest wait in FIFO order. Each job runs `explorer.train.train` in a
-daemon thread and records, under a lock, what a page needs to draw it live: progress, the
-loss history, reconstructions of a fixed set of test digits after every epoch, and a 2-D
-latent snapshot per epoch. Readers get copies (`snapshot`), so they never see a half-written
-epoch. Finished jobs keep their model until saved (`save`) or pruned beyond `keep_finished`
-(saved and failed jobs first, unsaved models last).
+Every backend offers the same calls, used by the Train page and the tests:
+`submit(spec, owner=None) -> job id`, `snapshot(job_id, since=0)` (what is new from epoch `since`
+on; see explorer.job_state.merge), `wait`, `stop(job_id, owner=None)`, `save(job_id, name)`,
+`queue_position`, `active_job_for(name)`, `reserved_names()`, and `job_id in backend`.
 
-The torch RNG is process-global: runs are reproducible (seeded through TrainConfig.seed)
-when one job trains at a time, the default on a 2-core machine. Each job thread uses
-cpu_count // max_running intra-op threads, so parallel jobs share the cores instead of
-each starting one thread per core.
+- "process" (the default, `LocalJobs(launch="process")`): each job trains in its own child process
+  (forkserver, with torch already imported there, so a job starts in a fraction of a second;
+  a threaded web server must not fork itself). Epoch messages come back through a pipe, a Stop is an
+  event, and a child that dies (killed, out of memory, a native crash) fails only its own job.
+- "threads" (`JobRegistry`, what the app did before): jobs train in threads of the web process.
+  Kept for comparison in bench/class_burst.py and for tests that patch the trainer in-process.
+- "ray" (explorer.job_ray): jobs are detached named Ray actors, so every server sees every job.
 
-Each epoch's latent snapshot is aligned to the latest one for the replay: see
-`explorer.projection.procrustes_align`.
+`open_jobs()` picks one from $LATENT_LAB_JOB_BACKEND. The queue, the shared runs and the one-job-per-
+student rule are explorer.job_queue's. At most `max_running` jobs train at once
+(`configured_max_running()`: $LATENT_LAB_MAX_JOBS, else half the cores), each with cores // max_running
+torch threads; the rest wait in FIFO order. The trained model is written by the worker to
+`<checkpoints>/.jobs/<job_id>` (hidden from listings) and copied under a student's name on save.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
+import multiprocessing
+import multiprocessing.forkserver
 import os
+import shutil
+import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from multiprocessing import connection
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from . import checkpoints
+from . import checkpoints, job_worker
 from .data import load_dataset
-from .errors import ExplorerError, TrainingDiverged
-from .latents import encode_dataset, reconstruct
-from .metrics import evaluate
-from .models import ModelConfig
-from .projection import procrustes_align, project_2d
-from .runs import check_settings, checkpoint_info, fit, save_trained
-from .train import Progress, TrainConfig
+from .errors import ExplorerError
+from .job_queue import ActiveJobExists, QueueFull, Scheduler  # noqa: F401  (raised through this interface)
+from .job_state import DIED_MESSAGE, FINISHED, STATUSES, JobSnapshot, JobSpec, JobState, merge, sharing_key  # noqa: F401
+from .job_worker import SHOWN_DIGITS, latent_subset_rows, shown_digit_rows  # noqa: F401
+from .runs import check_settings
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("queued", "running", "done", "stopped", "failed")
-FINISHED = ("done", "stopped", "failed")
-SHOWN_DIGITS = 8  # test digits whose reconstructions are recorded every epoch
-LATENT_POINTS = 1000  # at most this many test digits in the latent snapshots
-SUBSET_SEED = 0  # the same digits for every job, so runs can be compared
 MAX_JOBS_ENV = "LATENT_LAB_MAX_JOBS"
+BACKEND_ENV = "LATENT_LAB_JOB_BACKEND"
+BACKENDS = ("process", "threads", "ray")
 _THREADS_LOCK = threading.Lock()  # one job at a time changes torch's inherited thread count
+FORKSERVER_PRELOAD = ("sklearn.datasets", "sklearn.decomposition", "sklearn.linear_model", "sklearn.pipeline",
+                      "sklearn.preprocessing")
+POLL_SECONDS = 0.2  # how often the monitor looks for new jobs' pipes when none has spoken
 
 
 def available_cores() -> int:
@@ -80,8 +82,12 @@ def configured_max_running() -> int:
 
 
 def threads_per_job(max_running: int) -> int:
-    """Torch intra-op threads for each of max_running parallel jobs: the cores shared out, at least 1."""
-    return max(1, available_cores() // max_running)
+    """Torch intra-op threads for each of max_running parallel jobs: the cores but one shared out, at least 1.
+
+    One core stays with the web server, which renders every student's page while the jobs train: an
+    OpenMP thread that shares its core with busy page threads spins and waits, and a 2-thread job on a
+    busy 2-core machine trained 6x slower than a 1-thread one (measured; see bench/class_burst.py)."""
+    return max(1, (available_cores() - 1) // max_running)
 
 
 def limit_torch_threads(n: int) -> None:
@@ -101,379 +107,331 @@ def limit_torch_threads(n: int) -> None:
         restore.join()
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    """What to train: dataset name, model and training configs, and the checkpoint name to save as.
+def open_jobs(backend: str | None = None):
+    """The job backend this server uses: $LATENT_LAB_JOB_BACKEND ("process", the default; "threads";
+    "ray", which needs the ray package and joins $RAY_ADDRESS, else starts a local Ray)."""
+    backend = (backend or os.environ.get(BACKEND_ENV, "") or "process").strip().lower()
+    if backend not in BACKENDS:
+        raise ExplorerError(f"{BACKEND_ENV}={backend!r} is not a job backend; use one of {', '.join(BACKENDS)}.")
+    if backend == "ray":
+        from .job_ray import RayJobs  # Ray is imported only when chosen
 
-    `autosave` saves the model under `checkpoint_name` as soon as training finishes
-    (completed runs only, never overwriting), for jobs nobody may be watching.
-    """
-
-    dataset: str
-    model: ModelConfig
-    training: TrainConfig
-    checkpoint_name: str
-    autosave: bool = False
+        return RayJobs()
+    return LocalJobs(launch=backend)
 
 
-@dataclass(frozen=True)
-class JobSnapshot:
-    """A consistent copy of a job's state. Arrays are never modified after they are recorded."""
-
-    job_id: str
-    spec: JobSpec
-    status: str  # one of STATUSES
-    phase: str  # "waiting", "training", "measuring", "finished"
-    epoch: int  # epochs completed (a partial epoch after a Stop is not counted)
-    epochs: int
-    fraction: float  # of all training steps, 0..1
-    seconds_left: float | None
-    elapsed: float
-    # per-epoch records {"epoch", "train", "test", "seconds"}; after a Stop mid-epoch the last one is
-    # {"epoch": 2.4, ..., "partial": True}: where the epoch was cut, not a completed epoch
-    history: list[dict]
-    originals: np.ndarray | None  # (SHOWN_DIGITS, C, H, W) the fixed test digits
-    reconstructions: list[np.ndarray]  # [e] = (SHOWN_DIGITS, C, H, W) after epoch e (0: untrained)
-    latent_labels: np.ndarray | None  # (P,) class of each snapshot point
-    latent_ids: np.ndarray | None  # (P,) test-split row of each snapshot point
-    latent_frames: list[np.ndarray]  # [e] = (P, 2) after epoch e, aligned to the latest epoch
-    metrics: dict | None
-    error: str | None
-    queue_position: int | None  # 1 = next to start; None when not queued
-    saved_as: tuple[str, ...]
-
-    @property
-    def active(self) -> bool:
-        return self.status in ("queued", "running")
-
-    @property
-    def savable(self) -> bool:
-        return self.status in ("done", "stopped") and self.phase == "finished" and bool(self.history)
+def copy_staged(staged: str | Path, target: Path, overwrite: bool = False) -> Path:
+    """Copy a job's staged model folder to `target` atomically: into a hidden temporary folder beside
+    it, then one rename, so no half-written checkpoint is ever listed (an abandoned `.NAME.*.saving`
+    folder is cleaned up by checkpoints.list_checkpoints)."""
+    if checkpoints.read_only():
+        raise ExplorerError(checkpoints.READ_ONLY_MESSAGE)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".saving", dir=target.parent))
+    except OSError as error:
+        raise ExplorerError(f"Cannot write to {target.parent}: {error.strerror}. Pick a writable folder.") from None
+    try:
+        shutil.copytree(staged, temporary, dirs_exist_ok=True)
+        with checkpoints.folder_lock(target.parent):
+            if target.exists() and not overwrite:
+                raise ExplorerError(f"A model named {target.name!r} already exists. Pick another name.")
+            retired = target.parent / f".{target.name}.old"
+            if target.exists():
+                shutil.rmtree(retired, ignore_errors=True)
+                os.replace(target, retired)
+            os.rename(temporary, target)  # fails, rather than clobbers, if another server just saved this name
+        shutil.rmtree(retired, ignore_errors=True)
+    except OSError as error:
+        raise ExplorerError(f"Saving {target.name} failed: {error.strerror or error}. Nothing was changed.") from None
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return target
 
 
-class _Job:
-    """Mutable job state; every field is read and written under `lock`."""
-
-    def __init__(self, job_id: str, spec: JobSpec):
-        self.id = job_id
-        self.spec = spec
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.status = "queued"
-        self.phase = "waiting"
-        self.epoch = 0
-        self.fraction = 0.0
-        self.seconds_left: float | None = None
-        self.elapsed = 0.0
-        self.history: list[dict] = []
-        self.originals: np.ndarray | None = None
-        self.reconstructions: list[np.ndarray] = []
-        self.latent_labels: np.ndarray | None = None
-        self.latent_ids: np.ndarray | None = None
-        self.raw_frames: list[np.ndarray] = []  # each epoch's own PCA map (P, 2)
-        self.latent_frames: list[np.ndarray] = []  # the same, aligned to the latest
-        self.metrics: dict | None = None
-        self.error: str | None = None
-        self.model = None
-        self.trained = None  # runs.TrainedModel once training has ended
-        self.saved_as: list[str] = []
-        self.finished_at: float | None = None
+def _forkserver_context():
+    context = multiprocessing.get_context("forkserver")
+    # Imported once, in the fork server, instead of in every job: torch, and the sklearn parts that
+    # loading a dataset and measuring a model use (about 2 s a job otherwise, on 2 cores).
+    context.set_forkserver_preload(["explorer.job_worker", *FORKSERVER_PRELOAD])
+    return context
 
 
-def shown_digit_rows(labels: np.ndarray, n: int = SHOWN_DIGITS) -> np.ndarray:
-    """Rows of n test digits, one per class in class order (then cycling), first of each class."""
-    labels = np.asarray(labels)
-    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    rows: list[int] = []
-    depth = 0
-    while len(rows) < min(n, len(labels)):
-        for members in by_class:
-            if depth < len(members) and len(rows) < n:
-                rows.append(int(members[depth]))
-        depth += 1
-    return np.array(rows, dtype=int)
+def _start_forkserver() -> None:
+    try:
+        multiprocessing.forkserver.ensure_running()
+    except Exception as error:  # e.g. a process still bootstrapping; the first job starts it instead
+        log.debug("Fork server not started early: %s", error)
 
 
-def latent_subset_rows(n_test: int, k: int = LATENT_POINTS, seed: int = SUBSET_SEED) -> np.ndarray:
-    """At most k test rows in a seeded random order (so no class is always drawn on top)."""
-    return np.random.default_rng(seed).permutation(n_test)[:k]
+def child_main(job_id, spec, staging, conn, stop, hook, threads) -> None:
+    """A job's child process: its own torch threads and seeded random state, messages down the pipe."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(spec.training.seed)
+    try:
+        job_worker.run_job(job_id, spec, staging, conn.send, stop, hook)
+    finally:
+        conn.close()
 
 
-class JobRegistry:
-    """Server-wide training jobs: submit, watch, stop, save. Safe to use from any thread."""
+class LocalJobs:
+    """Jobs on this machine, each in a child process (launch="process") or a thread ("threads").
+    Safe to use from any thread: one lock guards the states and the scheduler."""
 
-    def __init__(self, max_running: int | None = None, keep_finished: int = 24):
-        """max_running: jobs training at once (None: `configured_max_running()`); keep_finished:
-        finished jobs remembered (their models use memory)."""
+    def __init__(self, max_running: int | None = None, keep_finished: int = 24, launch: str = "process",
+                 max_queued: int | None = None, checkpoints_root: str | Path | None = None):
+        """max_running: jobs training at once (None: `configured_max_running()`); keep_finished: finished
+        jobs remembered (their staged models use disk); checkpoints_root: where staged models go (None:
+        the checkpoints folder at submit time)."""
         if max_running is None:
             max_running = configured_max_running()
-        if not isinstance(max_running, int) or max_running < 1:
+        if not isinstance(max_running, int) or isinstance(max_running, bool) or max_running < 1:
             raise ExplorerError(f"max_running must be a whole number of at least 1, got {max_running!r}.")
-        self.max_running = max_running
-        self.keep_finished = keep_finished
-        self._lock = threading.Lock()  # guards _jobs, _queue, _running
-        self._save_lock = threading.Lock()  # one save at a time: the exists-check and the write go together
+        if launch not in ("process", "threads"):
+            raise ExplorerError(f"launch must be 'process' or 'threads', got {launch!r}.")
+        self.max_running, self.keep_finished, self.launch = max_running, keep_finished, launch
+        self.checkpoints_root = checkpoints_root
+        self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._jobs: dict[str, _Job] = {}
-        self._queue: collections.deque[str] = collections.deque()
-        self._running: set[str] = set()
-        self._threads: dict[str, threading.Thread] = {}
+        self._save_lock = threading.Lock()  # one save at a time: the exists-check and the write go together
+        self._scheduler = Scheduler(max_running, max_queued)
+        self._states: dict[str, JobState] = {}
+        self._launch: dict[str, tuple] = {}  # job id -> (staging folder, test hook), until it starts
+        self._stops: dict[str, object] = {}  # job id -> its stop event
+        self._pipes: dict[connection.Connection, str] = {}  # receiving end -> job id, while it trains
+        self._workers: dict[str, object] = {}  # job id -> its Process or Thread
+        self._context = _forkserver_context() if launch == "process" else None
+        self._monitor: threading.Thread | None = None
+        if self._context:  # start the fork server (and its imports) now, not when the first student waits
+            threading.Thread(target=_start_forkserver, name="forkserver", daemon=True).start()
 
     # ------------------------------------------------------------------ submitting and reading
 
-    def submit(self, spec: JobSpec) -> str:
-        """Validate the spec and queue it; returns the job id. Raises ExplorerError on bad settings."""
+    def submit(self, spec: JobSpec, owner: str | None = None) -> str:
+        """Validate the spec and queue it, or join an identical run; returns the job id. `owner` (the
+        page's session id) may have one active job at a time.
+        Raises ExplorerError on bad settings, ActiveJobExists, QueueFull."""
         checkpoints.check_name(spec.checkpoint_name)
         check_settings(spec.model, spec.training, load_dataset(spec.dataset))
-        job = _Job(uuid.uuid4().hex[:12], spec)
+        root = Path(self.checkpoints_root or checkpoints.DEFAULT_DIR)
         with self._lock:
-            self._jobs[job.id] = job
-            self._queue.append(job.id)
+            job_id, new = self._scheduler.admit(uuid.uuid4().hex[:12], sharing_key(spec), spec.training.epochs, owner)
+            if new:
+                self._states[job_id] = JobState(job_id, spec)
+                self._launch[job_id] = (job_worker.staging_dir(root, job_id), job_worker.test_hook())
+                self._stops[job_id] = self._context.Event() if self._context else threading.Event()
+            else:
+                self._join(self._states[job_id], spec)
+            if owner is not None:
+                self._states[job_id].owners.add(owner)
             self._prune()
             self._start_waiting()
-        return job.id
+        return job_id
+
+    @staticmethod
+    def _join(state: JobState, spec: JobSpec) -> None:
+        """Another student's identical run joins this job. Caller holds the lock."""
+        state.watchers += 1
+        if spec.autosave and spec.checkpoint_name not in state.autosave_names + state.saved_as:
+            state.autosave_names.append(spec.checkpoint_name)
 
     def __contains__(self, job_id: object) -> bool:
         with self._lock:
-            return job_id in self._jobs
+            return job_id in self._states
 
     def job_ids(self) -> list[str]:
         with self._lock:
-            return list(self._jobs)
+            return list(self._states)
 
     def queue_position(self, job_id: str) -> int | None:
         """1 for the next job to start, 2 for the one after, ...; None when the job is not waiting."""
         with self._lock:
-            return self._queue.index(job_id) + 1 if job_id in self._queue else None
+            return self._scheduler.position(job_id)
 
     def active_job_for(self, checkpoint_name: str) -> str | None:
         """The id of a queued or running job that will be saved as `checkpoint_name`, if any."""
         with self._lock:
-            jobs = list(self._jobs.values())
-        for job in jobs:
-            with job.lock:
-                if job.spec.checkpoint_name == checkpoint_name and job.status in ("queued", "running"):
-                    return job.id
+            for state in self._states.values():
+                if not state.finished and checkpoint_name in (state.spec.checkpoint_name, *state.autosave_names):
+                    return state.id
         return None
 
     def reserved_names(self) -> set[str]:
         """Checkpoint names that jobs will or may still save under: those of queued and running jobs,
         and of finished jobs with an unsaved model. A page proposing a new name should avoid them."""
         with self._lock:
-            jobs = list(self._jobs.values())
-        names = set()
-        for job in jobs:
-            with job.lock:
-                if not job.saved_as and (job.status in ("queued", "running")
-                                         or job.status in ("done", "stopped") and job.history):
-                    names.add(job.spec.checkpoint_name)
-        return names
+            return {state.spec.checkpoint_name for state in self._states.values()
+                    if not state.saved_as and (not state.finished or state.has_unsaved_model)}
 
-    def snapshot(self, job_id: str) -> JobSnapshot:
-        job = self._get(job_id)
-        position = self.queue_position(job_id)
-        with job.lock:
-            return JobSnapshot(
-                job_id=job.id, spec=job.spec, status=job.status, phase=job.phase, epoch=job.epoch,
-                epochs=job.spec.training.epochs, fraction=job.fraction, seconds_left=job.seconds_left,
-                elapsed=job.elapsed, history=[dict(record) for record in job.history], originals=job.originals,
-                reconstructions=list(job.reconstructions), latent_labels=job.latent_labels,
-                latent_ids=job.latent_ids, latent_frames=list(job.latent_frames), metrics=dict(job.metrics or {}) or None,
-                error=job.error, queue_position=position, saved_as=tuple(job.saved_as),
-            )
+    def snapshot(self, job_id: str, since: int = 0) -> JobSnapshot:
+        with self._lock:
+            state = self._get(job_id)
+            now = time.monotonic()
+            return state.snapshot(since, queue_position=self._scheduler.position(job_id),
+                                  wait_seconds=self._scheduler.estimated_wait(job_id, now))
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot:
         """Block until the job has finished (done, stopped or failed) or `timeout` seconds pass."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
-            while True:
-                job = self._jobs.get(job_id)
-                if job is None:
-                    raise ExplorerError(f"No training job {job_id!r}.")
-                with job.lock:
-                    done = job.status in FINISHED and job.phase == "finished"
-                if done:
-                    break
+            while not self._get(job_id).finished:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     break
                 self._changed.wait(remaining)
         return self.snapshot(job_id)
 
-    def stop(self, job_id: str) -> None:
-        """Ask a job to stop: a running job ends after its current step (and keeps what it learned);
-        a queued job never starts."""
-        job = self._get(job_id)
-        job.stop.set()
+    def stop(self, job_id: str, owner: str | None = None) -> bool:
+        """Stop a job: a running job ends after its current step (and keeps what it learned); a queued
+        job never starts. When `owner` shares the run with other students, only they leave it and it
+        goes on for the others: returns False then, True when the job was asked to stop."""
         with self._lock:
-            if job_id in self._queue:
-                self._queue.remove(job_id)
-                with job.lock:
-                    job.status, job.phase, job.finished_at = "stopped", "finished", time.monotonic()
+            state = self._get(job_id)
+            if owner is not None and state.watchers > 1 and not state.finished:
+                state.watchers -= 1
+                state.owners.discard(owner)
+                self._scheduler.leave(job_id, owner)
+                return False
+            self._stops[job_id].set()
+            if self._scheduler.withdraw(job_id):
+                state.status, state.phase, state.finished_at = "stopped", "finished", time.monotonic()
                 self._changed.notify_all()
+        return True
 
     # ------------------------------------------------------------------ saving
 
-    def save(self, job_id: str, name: str | None = None, *, overwrite: bool = False, root: str | Path | None = None) -> Path:
+    def save(self, job_id: str, name: str | None = None, *, overwrite: bool = False,
+             root: str | Path | None = None) -> Path:
         """Save a finished job's model as checkpoint `name` (default: the spec's name) in `root`
-        (default: the checkpoints folder), with the same config.json layout as `python -m explorer train`.
+        (default: this backend's checkpoints folder), with the same config.json layout as `python -m explorer train`.
 
         Refuses failed, unfinished and empty jobs, bad names, and existing checkpoints unless `overwrite`.
         """
-        job = self._get(job_id)
-        name = checkpoints.check_name(job.spec.checkpoint_name if name is None else name)
-        with job.lock:
-            status, phase, error = job.status, job.phase, job.error
-        if status == "failed":
-            raise ExplorerError(f"This training failed, so there is nothing to save ({error}).")
-        if status in ("queued", "running") or phase != "finished":
+        with self._lock:
+            state = self._get(job_id)
+        name = checkpoints.check_name(state.spec.checkpoint_name if name is None else name)
+        if state.status == "failed":
+            raise ExplorerError(f"This training failed, so there is nothing to save ({state.error}).")
+        if not state.finished:
             raise ExplorerError("This model is still training. Wait until it is done, or stop it first.")
-        return self._write(job, name, overwrite, root)
+        return self._write(state, name, overwrite, root)
 
-    def _write(self, job: _Job, name: str, overwrite: bool, root: str | Path | None) -> Path:
-        with job.lock:
-            model, trained = job.model, job.trained
-            # The job's own history, not the trainer's: it marks an epoch cut short by a Stop as partial.
-            info = None if trained is None else {**checkpoint_info(job.spec.dataset, job.spec.training, trained,
-                                                                   job.metrics or {}),
-                                                 "history": [dict(record) for record in job.history]}
-        if model is None or info is None or not info["history"]:
+    def _write(self, state: JobState, name: str, overwrite: bool, root: str | Path | None) -> Path:
+        if state.staged is None:
             raise ExplorerError("This job was stopped before it trained anything; there is nothing to save.")
-        path = Path(root or checkpoints.DEFAULT_DIR) / name
         with self._save_lock:
-            if path.exists() and not overwrite:
-                raise ExplorerError(f"A model named {name!r} already exists. Pick another name.")
-            save_trained(model, path, info)
-        with job.lock:
-            job.saved_as.append(name)
+            path = copy_staged(state.staged, Path(root or self.checkpoints_root or checkpoints.DEFAULT_DIR) / name,
+                               overwrite)
+        with self._lock:
+            state.saved_as.append(name)
+            if state.finished:  # not an autosave on the way out: that job is released when it ends
+                self._scheduler.unshare(state.id)
         return path
 
     # ------------------------------------------------------------------ internals
 
-    def _get(self, job_id: str) -> _Job:
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None:
+    def _get(self, job_id: str) -> JobState:
+        """Caller holds the lock."""
+        state = self._states.get(job_id)
+        if state is None:
             raise ExplorerError(f"No training job {job_id!r}: it finished long ago or the server restarted.")
-        return job
+        return state
 
     def _start_waiting(self) -> None:
-        """Start queued jobs while there are free slots. Caller holds self._lock."""
-        while self._queue and len(self._running) < self.max_running:
-            job = self._jobs[self._queue.popleft()]
-            with job.lock:
-                job.status, job.phase = "running", "training"
-            self._running.add(job.id)
-            thread = threading.Thread(target=self._run, args=(job,), name=f"train-{job.id}", daemon=True)
-            self._threads[job.id] = thread
-            thread.start()
+        """Start queued jobs while there are free slots. Caller holds the lock."""
+        for job_id in self._scheduler.start_next(time.monotonic()):
+            state = self._states[job_id]
+            state.status, state.phase, state.started_at = "running", "training", time.monotonic()
+            staging, hook = self._launch.pop(job_id)
+            receiver, sender = (self._context or multiprocessing).Pipe(duplex=False)
+            args = (job_id, state.spec, staging, sender, self._stops[job_id], hook, threads_per_job(self.max_running))
+            if self._context:
+                worker = self._context.Process(target=child_main, args=args, name=f"train-{job_id}", daemon=True)
+            else:
+                worker = threading.Thread(target=_thread_main, args=args, name=f"train-{job_id}", daemon=True)
+            worker.start()
+            if self._context:
+                sender.close()  # the child holds the only sending end now: its death closes the pipe
+            self._workers[job_id] = worker
+            self._pipes[receiver] = job_id
+        if self._pipes and (self._monitor is None or not self._monitor.is_alive()):
+            self._monitor = threading.Thread(target=self._watch, name="job-monitor", daemon=True)
+            self._monitor.start()
         self._changed.notify_all()
 
-    @staticmethod
-    def _unsaved_model(job: _Job) -> bool:
-        """A finished job whose trained model would be lost if forgotten. Caller holds job.lock."""
-        return (job.status in ("done", "stopped") and job.phase == "finished" and job.model is not None
-                and bool(job.history) and not job.saved_as)
+    def _watch(self) -> None:
+        """Apply every job's messages as they come; a pipe that closes before "finished" or "failed"
+        means its worker died."""
+        while True:
+            with self._lock:
+                pipes = list(self._pipes)
+                if not pipes:
+                    self._monitor = None
+                    return
+            for receiver in connection.wait(pipes, timeout=POLL_SECONDS):
+                job_id = self._pipes[receiver]
+                try:
+                    message = receiver.recv()
+                except Exception:  # EOF, or a message cut off by the child's death
+                    self._ended(job_id, receiver)
+                    continue
+                with self._lock:
+                    self._states[job_id].apply(message)
+                    self._changed.notify_all()
+
+    def _ended(self, job_id: str, receiver) -> None:
+        receiver.close()
+        worker = self._workers.pop(job_id)
+        worker.join(timeout=10)
+        with self._lock:
+            state = self._states[job_id]
+            del self._pipes[receiver]
+            if state.status == "running":  # neither "finished" nor "failed" arrived: the worker died
+                log.warning("Training job %s: its worker died (exit code %s)", job_id, getattr(worker, "exitcode", None))
+                state.apply({"kind": "failed", "error": DIED_MESSAGE})
+            names = list(state.autosave_names) if state.status == "done" else []
+        # Saved before the job stops counting as active: a page that sees it end finds the checkpoint.
+        for name in names:
+            self._autosave(state, name)
+        with self._lock:
+            state.phase, state.finished_at = "finished", time.monotonic()
+            self._scheduler.finished(job_id, time.monotonic(), shareable=state.status == "done" and bool(state.staged),
+                                     measured=state.status == "done")
+            self._start_waiting()
+
+    def _autosave(self, state: JobState, name: str) -> None:
+        try:
+            self._write(state, name, overwrite=False, root=None)
+        except ExplorerError as error:
+            log.warning("Autosave of training job %s failed: %s", state.id, error)
+            with self._lock:
+                state.error = f"Not saved automatically: {error}"
 
     def _prune(self) -> None:
-        """Forget finished jobs beyond keep_finished (their models use memory): first those with nothing
-        to lose (saved, failed, stopped before training), oldest first; unsaved models only after those,
-        oldest first, so a student who has not saved yet keeps their model longest. Caller holds self._lock."""
-        finished = []
-        for job in self._jobs.values():
-            with job.lock:
-                if job.status in FINISHED and job.phase == "finished":
-                    finished.append((self._unsaved_model(job), job.finished_at or 0.0, job.id))
-        for *_, job_id in sorted(finished)[: max(0, len(finished) - self.keep_finished)]:
-            del self._jobs[job_id]
-            self._threads.pop(job_id, None)
+        """Forget finished jobs beyond keep_finished (their staged models use disk): first those with
+        nothing to lose (saved, failed, stopped before training), oldest first; unsaved models only after
+        those, oldest first, so a student who has not saved yet keeps their model longest. Caller holds the lock."""
+        finished = sorted((state.has_unsaved_model, state.finished_at or 0.0, state.id)
+                          for state in self._states.values() if state.finished)
+        for *_, job_id in finished[: max(0, len(finished) - self.keep_finished)]:
+            state = self._states.pop(job_id)
+            self._stops.pop(job_id, None)
+            self._scheduler.forget(job_id)
+            if state.staged:
+                shutil.rmtree(state.staged, ignore_errors=True)
 
-    def _run(self, job: _Job) -> None:
-        spec = job.spec
-        try:
-            limit_torch_threads(threads_per_job(self.max_running))
-            dataset = load_dataset(spec.dataset)
-            shown = dataset.x_test[shown_digit_rows(dataset.y_test.numpy())]
-            subset = latent_subset_rows(len(dataset.x_test))
-            built = []
 
-            def on_built(model) -> None:  # epoch 0, the untrained model, published with what the frames show
-                built.append(model)
-                self._record_epoch(job, model, shown, dataset.x_test[subset],
-                                   first=dict(originals=shown.numpy(), latent_labels=dataset.y_test.numpy()[subset],
-                                              latent_ids=subset))
+def _thread_main(job_id, spec, staging, conn, stop, hook, threads) -> None:
+    """A job's thread in the web process (the "threads" backend): torch's RNG is shared with every thread."""
+    try:
+        limit_torch_threads(threads)
+        job_worker.run_job(job_id, spec, staging, conn.send, stop, hook)
+    finally:
+        conn.close()
 
-            def on_progress(progress: Progress) -> None:
-                # A Stop mid-epoch still ends with epoch_done (the trainer reports what it saw), but
-                # that epoch is not complete: it is recorded where it ended, e.g. epoch 2.4, marked
-                # partial, and not counted in `epoch`.
-                complete = progress.epoch_done and progress.step == progress.steps_per_epoch
-                if progress.epoch_done:
-                    record = {"epoch": progress.epoch, "train": dict(progress.train),
-                              "test": dict(progress.test) if progress.test else None,
-                              "seconds": round(progress.elapsed, 3)}
-                    if not complete:
-                        # floored, so 2.9999 never shows as a whole 3
-                        cut = max(1, 1000 * progress.step // progress.steps_per_epoch) / 1000
-                        record["epoch"] = progress.epoch - 1 + cut
-                        record["partial"] = True
-                    self._record_epoch(job, built[0], shown, dataset.x_test[subset], record)
-                with job.lock:
-                    job.epoch = progress.epoch if complete else progress.epoch - 1
-                    job.fraction = progress.fraction
-                    job.seconds_left = progress.seconds_left
-                    job.elapsed = progress.elapsed
 
-            trained = fit(spec.model, spec.training, dataset.x_train, dataset.x_test, y_train=dataset.y_train,
-                          y_test=dataset.y_test, on_built=on_built, on_progress=on_progress, stop=job.stop)
-            with job.lock:
-                job.phase, job.seconds_left = "measuring", None
-            metrics = evaluate(trained.model.cpu(), dataset)
-            with job.lock:
-                job.model, job.trained, job.metrics = trained.model, trained, metrics
-            # Saved before the status leaves "running": a page that sees the job end finds the checkpoint.
-            if spec.autosave and not trained.history.stopped_early:
-                self._autosave(job)
-            with job.lock:
-                job.status = "stopped" if trained.history.stopped_early else "done"
-        except Exception as error:  # any crash fails this job only; the slot is freed below
-            if not isinstance(error, ExplorerError):
-                log.exception("Training job %s crashed", job.id)
-            message = str(error) if isinstance(error, ExplorerError) else f"{type(error).__name__}: {error}"
-            with job.lock:
-                job.status, job.error, job.model = "failed", message, None
-                job.seconds_left = None
-        finally:
-            with self._lock:
-                with job.lock:
-                    job.phase, job.finished_at = "finished", time.monotonic()
-                self._running.discard(job.id)
-                self._start_waiting()
+class JobRegistry(LocalJobs):
+    """Jobs in threads of this process (the "threads" backend), as before child processes."""
 
-    def _autosave(self, job: _Job) -> None:
-        try:
-            self._write(job, job.spec.checkpoint_name, overwrite=False, root=None)
-        except ExplorerError as error:
-            log.warning("Autosave of training job %s failed: %s", job.id, error)
-            with job.lock:
-                job.error = f"Not saved automatically: {error}"
-
-    def _record_epoch(self, job: _Job, model, shown: torch.Tensor, subset: torch.Tensor, record: dict | None = None,
-                      first: dict | None = None) -> None:
-        """Reconstructions of the shown digits and the latent map of the subset, after one epoch."""
-        was_training = model.training
-        model.eval()
-        recon = reconstruct(model, shown)  # (SHOWN, C, H, W)
-        codes = encode_dataset(model, subset).astype(np.float64)  # (P, latent), μ for VAEs
-        model.train(was_training)
-        if not np.isfinite(codes).all():
-            raise TrainingDiverged("The codes became NaN or infinite: training diverged. Lower the learning rate.")
-        frame = project_2d(codes)
-        with job.lock:
-            for name, value in (first or {}).items():
-                setattr(job, name, value)
-            if record is not None:
-                job.history.append(record)
-            job.reconstructions.append(recon)
-            job.raw_frames.append(frame)
-            job.latent_frames = [procrustes_align(raw, frame) for raw in job.raw_frames]
+    def __init__(self, max_running: int | None = None, keep_finished: int = 24, **options):
+        super().__init__(max_running, keep_finished, launch="threads", **options)

@@ -8,7 +8,7 @@ import json
 import pytest
 from chart_json import specs
 
-from explorer import checkpoints, presets, runs
+from explorer import checkpoints, presets
 
 PAGE = "train_page"  # the conftest fixture `app` runs this page
 LADDER = ("vae_beta_0p5", "vae_beta_1", "vae_beta_4")
@@ -161,12 +161,42 @@ def one_job_at_a_time(monkeypatch):
 def test_a_second_run_waits_in_line_and_says_where(page_app, one_job_at_a_time):
     first, second = page_app("train_page"), page_app("train_page")
     start_long_run(first)
-    start_long_run(second)
+    start_run(second, epochs=49, batch=32)  # other settings: its own run
     [bar] = second.get("progress")
-    assert bar.proto.text.startswith("Waiting in line: 1 job to go before yours (one trains at a time")
+    assert bar.proto.text.startswith("Waiting in line: 1 job to go before yours, ")
+    assert "(one trains at a time)" in bar.proto.text
+    assert not any("students started exactly" in i.value for i in second.info)  # not shared
     assert not second.button(key="train_stop").disabled  # a queued job can be withdrawn
     second.button(key="train_stop").click().run()
     assert not second.exception
+
+
+def test_identical_settings_share_one_run_and_each_student_saves_it(page_app, app_env, one_job_at_a_time):
+    alice, bob = page_app("train_page"), page_app("train_page")
+    first = start_run(alice, latent=4, epochs=2)
+    assert start_run(bob, latent=4, epochs=2) == first  # the page's settings always seed: same model
+    assert any("2 students started exactly these settings" in i.value for i in bob.info)
+    finished(alice)
+    finished(bob)
+    for app, name in ((alice, "alice_model"), (bob, "bob_model")):
+        app.text_input(key="train_save_name").set_value(name)
+        app.button(key="train_save").click().run()
+        assert not app.error and (app_env / name / checkpoints.CONFIG_FILE).is_file()
+
+
+def test_a_second_start_by_the_same_student_offers_to_stop_the_first(page_app, one_job_at_a_time):
+    first_tab, second_tab = page_app("train_page"), page_app("train_page")
+    for tab in (first_tab, second_tab):  # one browser: the page reads the same owner id from its cookie
+        tab.session_state["train_owner"] = "one-student"
+    running = start_long_run(first_tab)
+    with pytest.raises(KeyError):  # refused: no job in its link
+        start_run(second_tab, epochs=3)
+    assert any("You already have a training run going" in w.value for w in second_tab.warning)
+    assert "job" not in second_tab.query_params
+    second_tab.button(key="train_stop_other").click().run()
+    assert one_job_at_a_time.wait(running, timeout=120).status == "stopped"
+    second_tab.button(key="train_start").click().run()
+    assert second_tab.query_params["job"] not in (None, running) and not second_tab.warning
 
 
 def test_reloading_the_page_reattaches_to_a_running_job(app, page_app, one_job_at_a_time):
@@ -236,10 +266,9 @@ def shipped_ladder_back(app_env):
 def test_a_failed_ladder_model_says_why(app, app_env, monkeypatch, shipped_ladder_back):
     import shutil
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("out of memory (pretend)")
+    from explorer import job_worker
 
-    monkeypatch.setattr(runs, "train", crash)
+    monkeypatch.setenv(job_worker.TEST_HOOK_ENV, "raise")  # the job's worker raises after its first epoch
     shutil.rmtree(app_env / "vae_beta_4")
     app.run()
     assert app.button(key="train_ladder").label == "Train the 1 missing β model"

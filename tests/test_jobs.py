@@ -16,7 +16,13 @@ from explorer.jobs import JobRegistry, JobSpec
 from explorer.models import ModelConfig
 from explorer.train import TrainConfig
 
-def spec(kind="vae", epochs=1, name="tiny", lr=1e-2, autosave=False, seed=0):
+_seeds = iter(range(1000, 10**6))
+
+
+def spec(kind="vae", epochs=1, name="tiny", lr=1e-2, autosave=False, seed=None):
+    """A tiny run on the 8×8 digits. Without a seed each call gets its own, so runs are not identical
+    (identical runs share one job: tests/test_job_backends.py)."""
+    seed = next(_seeds) if seed is None else seed
     model = ModelConfig(kind=kind, image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), channels=(4,))
     training = TrainConfig(epochs=epochs, batch_size=64, lr=lr, seed=seed, report_every=5)
     return JobSpec("digits", model, training, name, autosave)
@@ -33,6 +39,12 @@ def stop_all(registry):
     for job_id in registry.job_ids():  # leave no thread training after a test
         registry.stop(job_id)
         registry.wait(job_id, timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def private_checkpoints(tmp_path_factory, monkeypatch):
+    """Jobs stage their models in <checkpoints>/.jobs: a private folder, apart from each test's tmp_path."""
+    monkeypatch.setattr(checkpoints, "DEFAULT_DIR", tmp_path_factory.mktemp("checkpoints"))
 
 
 @pytest.fixture
@@ -117,9 +129,10 @@ def test_a_job_trains_to_done_with_history_reconstructions_and_latent_frames(reg
     assert {"mse", "bce", "psnr", "linear_probe", "neg_elbo"} <= set(result.metrics)
 
 
-def test_same_seed_gives_the_same_run(registry):
-    first = registry.wait(registry.submit(spec("dae", epochs=2)), timeout=60)
-    second = registry.wait(registry.submit(spec("dae", epochs=2)), timeout=60)
+def test_same_seed_gives_the_same_run(registry, make_registry):
+    first = registry.wait(registry.submit(spec("dae", epochs=2, seed=0)), timeout=60)
+    other = make_registry(max_running=1)  # on one registry the second would join the first's job
+    second = other.wait(other.submit(spec("dae", epochs=2, seed=0)), timeout=60)
     assert [r["train"] for r in first.history] == [r["train"] for r in second.history]
     np.testing.assert_array_equal(first.latent_frames[-1], second.latent_frames[-1])
 
@@ -221,7 +234,7 @@ def test_an_explicit_bad_max_running_is_refused(bad):
         JobRegistry(max_running=bad)
 
 
-@pytest.mark.parametrize("cpus, max_running, expected", [(2, 1, 2), (2, 2, 1), (2, 3, 1), (8, 2, 4)])
+@pytest.mark.parametrize("cpus, max_running, expected", [(1, 1, 1), (2, 1, 1), (2, 2, 1), (2, 3, 1), (8, 2, 3), (9, 2, 4)])
 def test_threads_per_job_share_out_the_cores(monkeypatch, cpus, max_running, expected):
     monkeypatch.setattr(jobs, "available_cores", lambda: cpus)
     assert jobs.threads_per_job(max_running) == expected
@@ -459,7 +472,8 @@ def test_jobs_started_together_build_their_models_from_the_same_seeded_weights(m
     monkeypatch.setattr(runs, "build_model", counting_build_model)
     monkeypatch.setattr(runs, "train", recording_train)
     registry = make_registry(max_running=3)
-    ids = [registry.submit(spec(epochs=1)) for _ in range(3)]
+    # the same seed, so the same initial weights; different learning rates, so three jobs, not one shared
+    ids = [registry.submit(spec(epochs=1, seed=0, lr=lr)) for lr in (1e-2, 2e-2, 3e-2)]
     for job_id in ids:
         assert registry.wait(job_id, timeout=60).status == "done"
     assert len(initial) == 3 and all(torch.equal(initial[0], other) for other in initial[1:])
@@ -529,3 +543,38 @@ def test_shown_digits_are_one_per_class():
 def test_importing_jobs_does_not_import_streamlit():
     code = "import sys, explorer.jobs; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=jobs.__file__.rsplit("/explorer/", 1)[0])
+
+
+def test_the_default_backends_do_not_import_ray():
+    code = ("import sys, explorer.jobs; explorer.jobs.open_jobs('threads'); explorer.jobs.LocalJobs(launch='process'); "
+            "assert 'ray' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=jobs.__file__.rsplit("/explorer/", 1)[0])
+
+
+def test_an_unknown_backend_is_refused_with_the_choices(monkeypatch):
+    monkeypatch.setenv(jobs.BACKEND_ENV, "celery")
+    with pytest.raises(ExplorerError, match="process, threads, ray"):
+        jobs.open_jobs()
+
+
+def test_the_wait_estimate_shares_the_work_ahead_over_the_slots():
+    from explorer.job_queue import Scheduler
+
+    scheduler = Scheduler(max_running=2, max_queued=10)
+    for job_id, epochs in (("a", 10), ("b", 10), ("c", 20), ("d", 5)):
+        scheduler.admit(job_id, key=job_id, epochs=epochs, owner=None)
+    assert scheduler.start_next(now=0.0) == ["a", "b"]
+    assert scheduler.estimated_wait("d", now=1.0) is None  # nothing measured yet
+    scheduler.finished("a", now=20.0, shareable=True, measured=True)  # 2 s an epoch
+    assert scheduler.start_next(now=20.0) == ["c"]
+    # ahead of d: nothing queued; running: b (20 s expected, 20 s gone), c (40 s expected, 5 s gone)
+    assert scheduler.estimated_wait("d", now=25.0) == pytest.approx((0 + 35) / 2)
+    assert scheduler.position("d") == 1 and scheduler.estimated_wait("c", now=25.0) is None
+
+
+@pytest.mark.parametrize("value, expected", [("5", 5), ("", 60), ("0", 60), ("many", 60)])
+def test_the_queue_cap_comes_from_the_environment(monkeypatch, value, expected):
+    from explorer.job_queue import Scheduler
+
+    monkeypatch.setenv("LATENT_LAB_MAX_QUEUED", value)
+    assert Scheduler(max_running=1).max_queued == expected

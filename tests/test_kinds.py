@@ -76,7 +76,7 @@ def test_every_kind_builds_trains_saves_loads_and_evaluates(name, digits, tmp_pa
 # The Train page's jobs show reconstructions and codes as they train: they run the plain autoencoders.
 @pytest.mark.parametrize("name", [kind.name for kind in kinds.kinds() if kind.is_plain_autoencoder])
 def test_every_autoencoder_kind_trains_as_a_job_and_saves(name, tmp_path):
-    registry = JobRegistry(max_running=1)
+    registry = JobRegistry(max_running=1, checkpoints_root=tmp_path / "staging")  # not the shipped folder
     job_id = registry.submit(JobSpec("digits", tiny_config(name), ONE_EPOCH, f"job_{name}"))
     result = registry.wait(job_id, timeout=120)
     assert result.status == "done" and result.error is None

@@ -1,18 +1,24 @@
 """Train: watch an autoencoder learn, live, keep the result, and compare VAEs across β.
 
-Training runs in a server-wide job registry (explorer.jobs) shared by every session, so a
-reloaded page (or a copied link with `job=`) reattaches to a job that is still running.
+Training runs in the server's job backend (explorer.jobs: child processes by default, Ray when
+configured), shared by every session, so a reloaded page (or a copied link with `job=`) reattaches
+to a job that is still running. Each session may have one active run (its owner id is a random id
+kept in session state); identical settings join the same run. The β ladder is a class-wide request
+with three fixed names, so it is submitted without an owner and does not count against the student's run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import uuid
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import checkpoints, figures, generate, jobs, kinds, presets
+from explorer import checkpoints, figures, generate, job_state, jobs, kinds, presets
+from explorer.job_queue import ActiveJobExists
 from explorer.cli import METRIC_LABELS
 from explorer.errors import ExplorerError
 from explorer.train import duration_words, evaluate_loss, time_left_words
@@ -27,29 +33,55 @@ LEARNING_RATES = (3e-4, 1e-3, 2e-3, 5e-3, 1e-2)
 BATCH_SIZES = (32, 64, 128, 256)
 NOISE_KINDS = {"gaussian": "Gaussian noise", "mask": "Masked pixels"}
 JOB_KEY = "train_job"
+OWNER_KEY = "train_owner"
+HELD_KEY = "_train_held"  # the job's snapshot so far: each refresh fetches only the epochs since
+CLASH_KEY = "train_active_elsewhere"  # the session's other active job, when Start was refused
 REFRESH_SECONDS = 1.0
 RECON_WIDTH = 640  # pixels of a row of reconstructions
 
 
 @st.cache_resource
-def registry() -> jobs.JobRegistry:
-    """One registry per server: every session sees (and queues behind) the same jobs. How many train
-    at once: $LATENT_LAB_MAX_JOBS, else half the cores (1 on a 2-core machine)."""
-    return jobs.JobRegistry()
+def registry():
+    """One job backend per server ($LATENT_LAB_JOB_BACKEND): every session sees (and queues behind) the
+    same jobs. How many train at once: $LATENT_LAB_MAX_JOBS, else half the cores (1 on 2 cores)."""
+    return jobs.open_jobs()
+
+
+def session_owner() -> str:
+    """The owner id this page gives the job backend (one active run each): the browser's, so a reload or a
+    second tab is the same student (a digest of Streamlit's XSRF cookie, never the cookie itself), else
+    one random id per session."""
+    if OWNER_KEY not in st.session_state:
+        cookie = st.context.cookies.get("_streamlit_xsrf")
+        known = isinstance(cookie, str) and cookie  # under AppTest there is no browser, so no cookie
+        st.session_state[OWNER_KEY] = hashlib.sha256(cookie.encode()).hexdigest()[:24] if known else uuid.uuid4().hex
+    return st.session_state[OWNER_KEY]
+
+
+def watched(job_id: str) -> job_state.JobSnapshot:
+    """The job as this session last saw it plus what is new since: a refresh moves one epoch, not all."""
+    held = st.session_state.get(HELD_KEY)
+    since = len(held.reconstructions) if held is not None and held.job_id == job_id else 0
+    snap = job_state.merge(held, registry().snapshot(job_id, since=since))
+    st.session_state[HELD_KEY] = snap
+    return snap
 
 
 # ---------------------------------------------------------------- pure helpers
 
 
-def memo(key: str, version: tuple, build):
-    """build() once per version in this session: the live view redraws every second, a figure changes once an epoch."""
-    slot = st.session_state.get(key)
-    if slot is None or slot[0] != version:
-        slot = st.session_state[key] = (version, build())
-    return slot[1]
+@st.cache_resource(max_entries=32, show_spinner=False)
+def shared_loss_figure(job_id: str, epochs_seen: int, _history: list[dict]) -> go.Figure:
+    """One loss figure per job and epoch for every session watching it: a class of 30 shares one run,
+    and 30 copies built each epoch (70 ms for this and the map) starved the run itself. Read-only after."""
+    return loss_figure(_history)
 
 
-# ---------------------------------------------------------------- controls
+@st.cache_resource(max_entries=32, show_spinner=False)
+def shared_replay_figure(job_id: str, epoch: int, settled: bool, _snap: jobs.JobSnapshot) -> go.Figure:
+    """The latent replay after `epoch`, once per job for every session watching it (see shared_loss_figure)."""
+    return figures.latent_replay(_snap.latent_frames[: epoch + 1], _snap.latent_labels,
+                                 resources.dataset(_snap.spec.dataset).classes, animate=settled)
 
 
 def training_controls(disabled: bool) -> dict:
@@ -120,8 +152,9 @@ def progress_line(snap: jobs.JobSnapshot) -> None:
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
     if snap.status == "queued":
         ahead, at_once = snap.queue_position or 1, registry().max_running
-        bar.progress(0.0, text=f"Waiting in line: {ahead} job{'s' if ahead > 1 else ''} to go before yours "
-                               f"({'one trains' if at_once == 1 else f'{at_once} train'} at a time on this server).")
+        wait = f"about {duration_words(snap.wait_seconds)} to wait" if snap.wait_seconds else "estimating the wait"
+        bar.progress(0.0, text=f"Waiting in line: {ahead} job{'s' if ahead > 1 else ''} to go before yours, "
+                               f"{wait} ({'one trains' if at_once == 1 else f'{at_once} train'} at a time).")
     elif snap.status == "running" and snap.phase == "training":
         bar.progress(min(snap.fraction, 1.0), text=f"Epoch {min(snap.epoch + 1, snap.epochs)} of {snap.epochs} · "
                                                    f"{time_left_words(snap.seconds_left) or 'estimating time'} left")
@@ -135,7 +168,9 @@ def progress_line(snap: jobs.JobSnapshot) -> None:
         bar.progress(min(snap.fraction, 1.0), text=f"Failed during epoch {snap.epoch + 1} of {snap.epochs}")
     stoppable = snap.status == "queued" or snap.phase == "training"
     if stop.button("Stop", key="train_stop", disabled=not stoppable, width="stretch"):
-        registry().stop(snap.job_id)
+        if not registry().stop(snap.job_id, owner=session_owner()):  # others share it: only this session leaves
+            st.session_state[JOB_KEY] = None
+            st.session_state["train_left_shared"] = True
         st.rerun()
 
 
@@ -169,10 +204,12 @@ def metrics_row(metrics: dict) -> None:
 
 
 def save_form(snap: jobs.JobSnapshot) -> None:
-    for name in snap.saved_as:
+    """Save under a name. A shared run is saved by each of its students: this session's names only."""
+    mine = st.session_state.setdefault("train_saved", {}).setdefault(snap.job_id, [])
+    for name in mine:
         st.success(f"Saved as **{name}**: it is now in the model list of every page. "
                    f"Open it on the [Latent map](./?model={name}) page.", icon=":material/save:")
-    if snap.saved_as or checkpoints.read_only():
+    if mine or checkpoints.read_only():
         return
     with st.form("train_save_form", border=False):
         name_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
@@ -185,6 +222,7 @@ def save_form(snap: jobs.JobSnapshot) -> None:
         except ExplorerError as error:
             st.error(str(error))
             return
+        mine.append(name.strip())
         # resources.checkpoint_names() reads the folder on every call: nothing cached to clear.
         st.rerun()
 
@@ -197,17 +235,20 @@ def loss_figure(history: list[dict]) -> go.Figure:
 
 def job_view(job_id: str, watching: bool) -> None:
     """Everything about one job; run as a fragment that refreshes itself while the job is active."""
-    snap = registry().snapshot(job_id)
+    snap = watched(job_id)
     if watching and snap.phase == "finished":
         st.rerun()  # the whole page: stops the refresh timer, unlocks the controls, shows the save form
     progress_line(snap)
+    if snap.sharers > 1:
+        st.info(f"{snap.sharers} students started exactly these settings, so you share one training run: the "
+                "same seed gives the same model. Each of you saves it under your own name.", icon=":material/group:")
     if snap.status == "failed":
         st.error(snap.error, icon=":material/error:")
     loss_col, map_col = st.columns(2, gap="large")
     with loss_col:
         st.subheader("Loss")
         if snap.history:
-            fig = memo("_train_loss_fig", (job_id, len(snap.history)), lambda: loss_figure(snap.history))
+            fig = shared_loss_figure(job_id, len(snap.history), snap.history)
             st.plotly_chart(fig, key="train_loss", width="stretch", config={"displayModeBar": False})
         else:
             st.info("The loss curves start after the first epoch.", icon=":material/hourglass_top:")
@@ -219,8 +260,7 @@ def job_view(job_id: str, watching: bool) -> None:
         if snap.latent_frames:
             settled = snap.phase == "finished"
             epoch = len(snap.latent_frames) - 1
-            fig = memo("_train_latent_fig", (job_id, epoch, settled), lambda: figures.latent_replay(
-                snap.latent_frames, snap.latent_labels, resources.dataset(snap.spec.dataset).classes, animate=settled))
+            fig = shared_replay_figure(job_id, epoch, settled, snap)
             st.plotly_chart(fig, key="train_latent_map", width="stretch", config={"displayModeBar": False})
             st.caption(f"{len(snap.latent_labels)} test digits. "
                        + ("Press ▶ Play to replay training from the untrained model (epoch 0), or drag the slider."
@@ -292,7 +332,7 @@ def ladder_section(settings: dict) -> None:
         if name in names or job_id not in reg:
             del ladder_jobs[name]  # saved (by this run or another), or long gone: nothing left to report
             continue
-        snap = reg.snapshot(job_id)
+        snap = reg.snapshot(job_id, since=job_state.STATUS_ONLY)
         if snap.status == "failed" or (snap.phase == "finished" and snap.error):  # e.g. the autosave failed
             st.error(f"`{name}`: {snap.error}", icon=":material/error:")
     st.fragment(run_every=2.0 if active else None)(ladder_view)(rungs, bool(active))
@@ -330,7 +370,7 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
                 else:
                     st.warning(f"`{name}` is not a VAE, so it has no KL term.")
             elif active[name]:
-                snap = reg.snapshot(active[name])
+                snap = reg.snapshot(active[name], since=job_state.STATUS_ONLY)
                 text = (f"waiting in line ({snap.queue_position})" if snap.status == "queued"
                         else f"epoch {min(snap.epoch + 1, snap.epochs)} of {snap.epochs}")
                 st.progress(min(snap.fraction, 1.0), text=f"β = {beta:g}: {text}")
@@ -348,6 +388,25 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
 # ---------------------------------------------------------------- page
 
 
+def active_elsewhere(reg) -> None:
+    """Start was refused because this session already has a run (e.g. started before a reload, from a
+    link): offer to stop that one, or to watch it."""
+    other = st.session_state.get(CLASH_KEY)
+    if other is None or other not in reg or not reg.snapshot(other, since=job_state.STATUS_ONLY).active:
+        st.session_state.pop(CLASH_KEY, None)
+        return
+    st.warning("You already have a training run going: one at a time per student. Stop it to start this one, or "
+               "watch it.", icon=":material/warning:")
+    stop_col, watch_col, _ = st.columns([1, 1, 3])
+    if stop_col.button("Stop my other run", key="train_stop_other"):
+        reg.stop(other, owner=session_owner())
+        st.session_state.pop(CLASH_KEY)
+        st.rerun()
+    if watch_col.button("Watch it", key="train_watch_other"):
+        st.session_state[JOB_KEY] = st.session_state.pop(CLASH_KEY)
+        st.rerun()
+
+
 def render() -> None:
     st.title("Train")
     st.markdown(
@@ -356,15 +415,19 @@ def render() -> None:
     )
     reg = registry()
     job_id = current_job()
-    snap = reg.snapshot(job_id) if job_id else None
+    snap = reg.snapshot(job_id, since=job_state.STATUS_ONLY) if job_id else None  # the view fetches the epochs
     busy = snap is not None and snap.phase != "finished"
+    if st.session_state.pop("train_left_shared", False):
+        st.info("You left the shared run; it goes on for the others.", icon=":material/logout:")
     if checkpoints.read_only():
         st.info("This server is read-only (`LATENT_LAB_READ_ONLY`): training and saving are turned off. The β "
                 "ladder below shows the models it has.", icon=":material/lock:")
     settings = training_controls(disabled=busy or checkpoints.read_only())
     if settings["start"] and not checkpoints.read_only():
         try:
-            job_id = reg.submit(job_spec(settings))
+            job_id = reg.submit(job_spec(settings), owner=session_owner())
+        except ActiveJobExists as clash:
+            st.session_state[CLASH_KEY] = clash.job_id
         except ExplorerError as error:
             st.error(str(error))
         else:
@@ -373,6 +436,7 @@ def render() -> None:
                 st.session_state.pop(key, None)
             url_state.write({"job": job_id})
             st.rerun()  # lock the controls while the job runs
+    active_elsewhere(reg)
     url_state.write({"job": job_id})
     if job_id:
         st.fragment(run_every=REFRESH_SECONDS if busy else None)(job_view)(job_id, busy)

@@ -1,0 +1,189 @@
+"""What a training job is and what a page sees of it: the spec, the snapshot, and the job's state
+built by applying the messages its worker sends (explorer.job_worker), in whatever process the
+worker runs: a thread, a child process, or a Ray actor.
+
+Messages are small dicts with a "kind":
+- "first": the fixed test digits (`originals`) and the latent subset's `latent_labels`/`latent_ids`
+- "epoch": `record` (None for epoch 0, the untrained model), `reconstruction` (SHOWN, C, H, W) and
+  `frame` (P, 2), the subset's own 2-D map after that epoch
+- "progress": `epoch` (complete epochs), `fraction`, `seconds_left`, `elapsed`
+- "measuring", then "finished" with `status` ("done" or "stopped"), `metrics` and `staged` (the folder
+  the trained model was written to), or "failed" with a student-readable `error`.
+
+`snapshot(since)` returns only what is new from epoch `since` on, so a page polling a remote job
+every second moves a few kilobytes, not every epoch again; `merge` adds such a delta to what the
+page already holds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .models import ModelConfig
+from .projection import procrustes_align
+from .train import TrainConfig
+
+STATUSES = ("queued", "running", "done", "stopped", "failed")
+FINISHED = ("done", "stopped", "failed")
+STATUS_ONLY = 2**31  # snapshot(job_id, since=STATUS_ONLY): the status and progress, no epochs
+DIED_MESSAGE = ("The training process stopped unexpectedly (killed, perhaps out of memory). Nothing else was "
+                "affected; start it again or pick a smaller model.")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to train: dataset name, model and training configs, and the checkpoint name to save as.
+
+    `autosave` saves the model under `checkpoint_name` as soon as training finishes
+    (completed runs only, never overwriting), for jobs nobody may be watching.
+    """
+
+    dataset: str
+    model: ModelConfig
+    training: TrainConfig
+    checkpoint_name: str
+    autosave: bool = False
+
+
+def sharing_key(spec: JobSpec) -> str:
+    """Runs with equal keys train the same model (the seed is part of the training config): they can
+    share one job. The checkpoint name and autosave are not part of it: each student saves their own."""
+    return json.dumps([spec.dataset, spec.model.to_dict(), spec.training.to_dict()], sort_keys=True)
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job's state, or of what is new in it from epoch `since` on.
+
+    With since = s > 0: `reconstructions` and `raw_frames` start at epoch s, `history` at the record
+    of epoch s, and the fixed arrays (`originals`, `latent_labels`, `latent_ids`) are None: the
+    reader already has them (see `merge`)."""
+
+    job_id: str
+    spec: JobSpec
+    status: str  # one of STATUSES
+    phase: str  # "waiting", "training", "measuring", "finished"
+    epoch: int  # epochs completed (a partial epoch after a Stop is not counted)
+    epochs: int
+    fraction: float  # of all training steps, 0..1
+    seconds_left: float | None
+    elapsed: float
+    # per-epoch records {"epoch", "train", "test", "seconds"}; after a Stop mid-epoch the last one is
+    # {"epoch": 2.4, ..., "partial": True}: where the epoch was cut, not a completed epoch
+    history: list[dict]
+    originals: np.ndarray | None  # (SHOWN_DIGITS, C, H, W) the fixed test digits
+    reconstructions: list[np.ndarray]  # [e] = (SHOWN_DIGITS, C, H, W) after epoch e (0: untrained)
+    latent_labels: np.ndarray | None  # (P,) class of each snapshot point
+    latent_ids: np.ndarray | None  # (P,) test-split row of each snapshot point
+    raw_frames: list[np.ndarray]  # [e] = (P, 2) each epoch's own map
+    metrics: dict | None
+    error: str | None
+    queue_position: int | None = None  # 1 = next to start; None when not queued
+    saved_as: tuple[str, ...] = ()
+    since: int = 0
+    sharers: int = 1  # how many students (sessions) this run trains for
+    wait_seconds: float | None = None  # estimated time until a queued job starts
+    latent_frames: list[np.ndarray] = field(default_factory=list)  # raw_frames aligned to the latest
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+    @property
+    def savable(self) -> bool:
+        return self.status in ("done", "stopped") and self.phase == "finished" and bool(self.history)
+
+
+def aligned(raw_frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Each epoch's map turned to line up with the latest one, for the replay (see procrustes_align)."""
+    return [procrustes_align(raw, raw_frames[-1]) for raw in raw_frames] if raw_frames else []
+
+
+def merge(held: JobSnapshot | None, new: JobSnapshot) -> JobSnapshot:
+    """What the reader holds plus a delta from `snapshot(since=len(held.reconstructions))`.
+    A full snapshot (since 0), or a delta that does not follow on, replaces what is held."""
+    if held is None or new.since == 0 or held.job_id != new.job_id or new.since != len(held.reconstructions):
+        return new
+    raw = held.raw_frames + new.raw_frames
+    return replace(new, since=0, history=held.history + new.history, originals=held.originals,
+                   reconstructions=held.reconstructions + new.reconstructions, latent_labels=held.latent_labels,
+                   latent_ids=held.latent_ids, raw_frames=raw,
+                   latent_frames=aligned(raw) if new.raw_frames else held.latent_frames)
+
+
+class JobState:
+    """One job's state, changed only by `apply(message)` and the backend's status moves. Not locked:
+    the backend that owns it serializes access (a lock, or a Ray actor's single thread)."""
+
+    def __init__(self, job_id: str, spec: JobSpec):
+        self.id = job_id
+        self.spec = spec
+        self.status = "queued"
+        self.phase = "waiting"
+        self.epoch = 0
+        self.fraction = 0.0
+        self.seconds_left: float | None = None
+        self.elapsed = 0.0
+        self.history: list[dict] = []
+        self.originals: np.ndarray | None = None
+        self.reconstructions: list[np.ndarray] = []
+        self.latent_labels: np.ndarray | None = None
+        self.latent_ids: np.ndarray | None = None
+        self.raw_frames: list[np.ndarray] = []
+        self.metrics: dict | None = None
+        self.error: str | None = None
+        self.staged: str | None = None  # folder holding the trained model, once finished
+        self.saved_as: list[str] = []
+        self.autosave_names: list[str] = [spec.checkpoint_name] if spec.autosave else []
+        self.owners: set[str] = set()
+        self.watchers = 1  # sessions that started or joined it (owners, plus anonymous ones)
+        self.finished_at: float | None = None
+        self.started_at: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED and self.phase == "finished"
+
+    @property
+    def has_unsaved_model(self) -> bool:
+        return self.finished and self.status != "failed" and self.staged is not None and not self.saved_as
+
+    def apply(self, message: dict) -> None:
+        kind = message["kind"]
+        if kind == "first":
+            self.originals, self.latent_labels = message["originals"], message["latent_labels"]
+            self.latent_ids = message["latent_ids"]
+        elif kind == "epoch":
+            if message["record"] is not None:
+                self.history.append(message["record"])
+            self.reconstructions.append(message["reconstruction"])
+            self.raw_frames.append(message["frame"])
+        elif kind == "progress":
+            self.epoch, self.fraction = message["epoch"], message["fraction"]
+            self.seconds_left, self.elapsed = message["seconds_left"], message["elapsed"]
+        elif kind == "measuring":
+            self.phase, self.seconds_left = "measuring", None
+        elif kind == "finished":
+            self.status, self.metrics, self.staged = message["status"], message["metrics"], message["staged"]
+        elif kind == "failed":
+            self.status, self.error, self.seconds_left = "failed", message["error"], None
+        else:
+            raise ValueError(f"unknown job message {kind!r}")
+
+    def snapshot(self, since: int = 0, **extra) -> JobSnapshot:
+        """Copies (lists are new; arrays are never modified once recorded) of what is new from epoch `since`."""
+        since = max(0, min(since, len(self.reconstructions)))
+        first = since == 0
+        raw = list(self.raw_frames[since:])
+        return JobSnapshot(
+            job_id=self.id, spec=self.spec, status=self.status, phase=self.phase, epoch=self.epoch,
+            epochs=self.spec.training.epochs, fraction=self.fraction, seconds_left=self.seconds_left,
+            elapsed=self.elapsed, history=[dict(r) for r in self.history[max(0, since - 1) if since else 0:]],
+            originals=self.originals if first else None, reconstructions=list(self.reconstructions[since:]),
+            latent_labels=self.latent_labels if first else None, latent_ids=self.latent_ids if first else None,
+            raw_frames=raw, metrics=dict(self.metrics) if self.metrics else None, error=self.error,
+            saved_as=tuple(self.saved_as), since=since, sharers=max(1, self.watchers),
+            latent_frames=aligned(raw) if first else [], **extra)
