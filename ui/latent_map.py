@@ -95,15 +95,18 @@ def figure(sent: dict) -> dict:
 
 
 @cache
-def _plotly_js() -> bytes:
-    return PLOTLY_JS.read_bytes()
+def _plotly_js() -> tuple[bytes, str]:
+    """plotly.js and its file name, read and hashed once: it is 4.8 MB, and hashing it took 7 ms a map."""
+    data = PLOTLY_JS.read_bytes()
+    return data, hashlib.blake2b(data, digest_size=16).hexdigest() + ".js"
 
 
-def _serve(data: bytes, mimetype: str, where: str) -> str:
+def _serve(data: bytes, mimetype: str, where: str, name: str | None = None) -> str:
     """A URL the browser fetches `data` from: Streamlit's media files, kept while a rerun refers to them."""
     from streamlit import runtime
 
-    name = hashlib.blake2b(data, digest_size=16).hexdigest() + (".json" if mimetype == "application/json" else ".js")
+    if name is None:
+        name = hashlib.blake2b(data, digest_size=16).hexdigest() + (".json" if mimetype == "application/json" else ".js")
     return runtime.get_instance().media_file_mgr.add(data, mimetype, where, file_name=name)
 
 
@@ -131,7 +134,8 @@ def latent_map(base: dict, layout: dict, overlays: Sequence[dict | None] = (), *
         _sent.move_to_end(base_url)
         while len(_sent) > KEPT_BASES:
             _sent.popitem(last=False)
+    script, script_name = _plotly_js()
     sent = message(base_url, [o for o in overlays if o is not None], layout,
-                   plotly_url=_serve(_plotly_js(), "text/javascript", "latent_map.plotly"),
+                   plotly_url=_serve(script, "text/javascript", "latent_map.plotly", script_name),
                    selectable=selectable, modebar=modebar)
     _renderer()(key=key, data=sent, on_selection_change=_ignore, height=int(layout.get("height", 560)))

@@ -24,6 +24,7 @@ from explorer.errors import ExplorerError
 from explorer.train import duration_words, evaluate_loss, time_left_words
 from ui import pictures, resources, url_state
 from ui.plain_text import escape
+from ui.charts import FrozenFigure
 from ui.latent_map import latent_map
 
 DATASETS = {"mnist5k": "MNIST, 5,000 digits (28×28)", "digits": "digits, 1,797 (8×8, quick)"}
@@ -74,14 +75,14 @@ def watched(job_id: str) -> job_state.JobSnapshot:
 def shared_loss_figure(job_id: str, epochs_seen: int, _history: list[dict]) -> go.Figure:
     """One loss figure per job and epoch for every session watching it: a class of 30 shares one run,
     and 30 copies built each epoch (70 ms for this and the map) starved the run itself. Read-only after."""
-    return loss_figure(_history)
+    return FrozenFigure(loss_figure(_history))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def shared_replay_figure(job_id: str, epoch: int, settled: bool, _snap: jobs.JobSnapshot) -> go.Figure:
     """The latent replay after `epoch`, once per job for every session watching it (see shared_loss_figure)."""
-    return figures.latent_replay(_snap.latent_frames[: epoch + 1], _snap.latent_labels,
-                                 resources.dataset(_snap.spec.dataset).classes, animate=settled)
+    return FrozenFigure(figures.latent_replay(_snap.latent_frames[: epoch + 1], _snap.latent_labels,
+                                              resources.dataset(_snap.spec.dataset).classes, animate=settled))
 
 
 def training_controls(disabled: bool) -> dict:
@@ -380,9 +381,17 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
         st.warning("These models differ in more than β (" + escape(", ".join(differences)) + "), so not every difference "
                    "below is β's doing. Retrain them together to compare like with like.", icon=":material/warning:")
     if points:
-        fig = figures.tradeoff_figure(points)
-        fig.update_layout(yaxis_title="reconstruction loss (nats per image)")
+        fig = shared_tradeoff_figure(tuple(tuple(sorted(p.items())) for p in points))
         st.plotly_chart(fig, key="train_tradeoff", width="stretch", config={"displayModeBar": False})
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def shared_tradeoff_figure(points: tuple[tuple, ...]) -> go.Figure:
+    """The β ladder's trade-off, built once for every session (50 ms a rerun otherwise): `points` as
+    sorted item tuples, so the same models give the same key."""
+    fig = figures.tradeoff_figure([dict(p) for p in points])
+    fig.update_layout(yaxis_title="reconstruction loss (nats per image)")
+    return FrozenFigure(fig)
 
 
 # ---------------------------------------------------------------- page
