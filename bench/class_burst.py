@@ -24,10 +24,13 @@ import shutil
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from load import REQUEST_TIMEOUT, ROOT, Record, Student, path, percentile, streamlit_server  # bench/load.py's pieces
+
+from deploy.two_servers import local_ray_head  # importable once bench/load.py has put the project on sys.path
 
 RESULTS = ROOT / "bench" / "results_class_burst.md"
 TARGET_IDENTICAL_P95 = 30.0  # seconds, 30 identical presses on 2 cores
@@ -117,9 +120,14 @@ def burst(url: str, backend: str, scenario: str, sessions: int, spread: float, b
 def run_backend(backend: str, args) -> list[Burst]:
     os.environ["LATENT_LAB_JOB_BACKEND"] = backend
     os.environ["LATENT_LAB_MAX_QUEUED"] = str(max(60, 2 * args.sessions))
-    with tempfile.TemporaryDirectory(prefix="latent-lab-burst-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="latent-lab-burst-") as tmp, ExitStack() as stack:
         private = Path(tmp) / "checkpoints"
         shutil.copytree(ROOT / "checkpoints", private, ignore=shutil.ignore_patterns(".*", "*.sh"))
+        if backend == "ray":  # as deployed: a Ray head of its own, which the server joins (deploy/two_servers.py)
+            log = stack.enter_context(open(Path(tmp) / "ray.log", "wb"))
+            _, ray_env = stack.enter_context(local_ray_head(log, Path(tmp) / "ray.log"))
+            os.environ.update(ray_env)
+            stack.callback(lambda: [os.environ.pop(name, None) for name in ray_env])
         with streamlit_server(private) as server:
             warm = Student(server.url, Record(), random.Random(0), measure=False, think=(0.0, 0.0))
             for visit in (warm.shared_map_link, warm.compare, warm.generate, warm.denoise):
@@ -142,6 +150,14 @@ def row(b: Burst) -> str:
             f"{b.per_minute:.1f}/min | {percentile(b.browse, 95):.2f} ({len(b.browse)}, {b.browse_errors} errors) |")
 
 
+def worker_cores() -> int:
+    """Cores that train: jobs at once × each job's torch threads (one core stays with the web server)."""
+    from explorer.jobs import configured_max_running, threads_per_job
+
+    running = configured_max_running()
+    return running * threads_per_job(running)
+
+
 def report(results: list[Burst], args) -> str:
     cores = len(os.sched_getaffinity(0))
     lines = [f"{args.sessions} tabs press Start within {args.spread:.0f} s, {args.browsers} more browse; "
@@ -160,11 +176,14 @@ def report(results: list[Burst], args) -> str:
         lines.append(f"- {b.backend}, {b.scenario}: browsing p95 {bp95:.2f} s vs ≤ {TARGET_BROWSE_P95:.0f} s: "
                      f"{'MET' if bp95 <= TARGET_BROWSE_P95 and not b.browse_errors else 'MISSED'}")
     lines += ["", "On paper (from the different-settings bursts: every student a model of their own, the worst case):"]
+    workers = worker_cores()
     for b in results:
         if b.scenario == "different" and b.models:
-            per_core = b.per_minute / cores
+            per_core = b.per_minute / workers
             needed = LECTURE / (LECTURE_SECONDS / 60) / per_core
-            lines.append(f"- {b.backend}: {per_core:.1f} trained models per minute per worker core; "
+            lines.append(f"- {b.backend}: {b.per_minute:.1f} models/min on {workers} worker core{'s' * (workers > 1)} "
+                         f"(jobs at once × torch threads each; the other cores serve the pages) = "
+                         f"{per_core:.1f} trained models per minute per worker core; "
                          f"{LECTURE} students in {LECTURE_SECONDS // 60} minutes need {LECTURE / 2:.0f} models/min "
                          f"= about {needed:.0f} worker cores (identical settings share: one run, one core).")
     return "\n".join(lines) + "\n"

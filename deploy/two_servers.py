@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -190,17 +191,50 @@ def start_balancer(folder: Path, port: int, backends: dict[str, int], log) -> su
     return subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
 
 
-def start_ray_head(temp_dir: Path, port: int, log) -> subprocess.Popen:
+def ray_token_env(folder: Path) -> dict:
+    """The environment that makes a Ray head, and every process joining it, use token authentication
+    with a new random token kept in `folder` (readable by this user only).
+
+    Ray 2.60 turns tokens on for a head it starts itself, with a token it keeps in ~/.ray/auth_token,
+    but a process joining a running cluster by its address does not send one unless told to
+    (RAY_AUTH_MODE=token), and then fails with "Authentication token is missing". Naming the mode and
+    the token for both sides makes them agree, and keeps the head's ports (which listen on every
+    interface, see the README) closed to anyone without the token."""
+    token = folder / "ray_auth_token"
+    token.write_text(secrets.token_hex(32))
+    token.chmod(0o600)
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+
+
+def start_ray_head(temp_dir: Path, port: int, log, env: dict | None = None) -> subprocess.Popen:
     """`ray start --head --block` on 127.0.0.1:port as a child: stopping that one process stops the head it
     started (never `ray stop`, which would stop every Ray on the machine). Ray puts its sockets in temp_dir:
-    keep its path short (a Unix socket's path has at most 107 bytes)."""
+    keep its path short (a Unix socket's path has at most 107 bytes). `env`: added to its environment
+    (ray_token_env's, so that servers given the same can join)."""
     ray = shutil.which("ray")
     if ray is None:
         raise RuntimeError("Ray is not installed: `pip install ray` (or start without --ray).")
     command = [ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
                "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
                f"--dashboard-port={free_port()}"]  # its job API still runs: not on 8265, where another Ray may be
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+
+
+@contextmanager
+def local_ray_head(log, log_path: Path, timeout: float = 120.0):
+    """A Ray head on 127.0.0.1 with its own token (start_ray_head, ray_token_env); yields (its process, the
+    environment a web server needs to run its jobs there); stops it, and every worker, on leaving."""
+    temp = Path(tempfile.mkdtemp(prefix="ll-ray-"))  # short: Ray's socket paths live below it
+    try:
+        port, token_env = free_port(), ray_token_env(temp)
+        head = start_ray_head(temp, port, log, token_env)
+        try:
+            wait_ready(lambda: accepts(port), head, "the Ray head", log_path, timeout)
+            yield head, {"LATENT_LAB_JOB_BACKEND": "ray", "RAY_ADDRESS": f"127.0.0.1:{port}", **token_env}
+        finally:
+            stop_process(head, 30.0)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def accepts(port: int) -> bool:
@@ -266,14 +300,9 @@ def two_servers(checkpoints: Path | None = None, port: int = 0, servers: int = 2
         server_env = {"LATENT_LAB_CHECKPOINTS": str(checkpoints), **(env or {})}
         ray_head, ray_address = None, None
         if ray:
-            ray_port = free_port()
-            ray_temp = Path(tempfile.mkdtemp(prefix="ll-ray-"))  # short: Ray's socket paths live below it
-            stack.callback(shutil.rmtree, ray_temp, ignore_errors=True)  # after the head has stopped
-            ray_head = start_ray_head(ray_temp, ray_port, log("ray"))
-            stack.callback(stop_process, ray_head, 30.0)
-            wait_ready(lambda: accepts(ray_port), ray_head, "the Ray head", folder / "ray.log", timeout)
-            ray_address = f"127.0.0.1:{ray_port}"
-            server_env.update(LATENT_LAB_JOB_BACKEND="ray", RAY_ADDRESS=ray_address)
+            ray_head, ray_env = stack.enter_context(local_ray_head(log("ray"), folder / "ray.log", timeout))
+            ray_address = ray_env["RAY_ADDRESS"]
+            server_env.update(ray_env)
         started = {}
         for name in "abcdefgh"[:servers]:
             started[name] = start_server(env=server_env, log=log(name))

@@ -214,8 +214,17 @@ class RayJobs:
         from .jobs import configured_max_running
 
         if not ray.is_initialized():
-            ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": PROJECT_ROOT}})
+            address = os.environ.get("RAY_ADDRESS") or None
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                         runtime_env={"env_vars": {"PYTHONPATH": PROJECT_ROOT}})
+            except (ConnectionError, RuntimeError, ray.exceptions.RayError) as error:
+                where = f"the Ray cluster at {address}" if address else "a local Ray"
+                reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]  # Ray's are long
+                raise ExplorerError(
+                    f"Training is unavailable: this server could not start or join {where} ({reason}). Check "
+                    "RAY_ADDRESS, and, if the cluster uses token authentication, RAY_AUTH_MODE=token and "
+                    "RAY_AUTH_TOKEN_PATH (see the README).") from None
         self.namespace = namespace
         self.max_running = max_running or configured_max_running()
         self.checkpoints_root = checkpoints_root
