@@ -3,6 +3,8 @@ benchmarks that measure it without a browser)."""
 
 from __future__ import annotations
 
+import hashlib
+
 
 def limit_threads_for_serving() -> None:
     """One torch thread and one BLAS thread per calling thread.
@@ -16,3 +18,24 @@ def limit_threads_for_serving() -> None:
 
     torch.set_num_threads(1)
     threadpool_limits(1, user_api="blas")
+
+
+def browser_id(xsrf_cookie: object) -> str | None:
+    """A stable id for one browser, from the value of Streamlit's `_streamlit_xsrf` cookie, or None.
+
+    The cookie is Tornado's XSRF token, "2|<mask>|<token xor mask>|<time>": every page load re-masks
+    it, so a second tab of the same browser carries another value for the same token. The id is a
+    digest of the unmasked token (never the token itself, which guards the browser's form posts)."""
+    if not isinstance(xsrf_cookie, str):
+        return None
+    parts = xsrf_cookie.split("|")
+    try:
+        if len(parts) != 4 or parts[0] != "2":
+            raise ValueError
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+    except ValueError:
+        return None
+    if not mask or not masked:
+        return None
+    token = bytes(m ^ mask[i % len(mask)] for i, m in enumerate(masked))
+    return hashlib.sha256(token + parts[3].encode()).hexdigest()[:24]

@@ -9,7 +9,6 @@ with three fixed names, so it is submitted without an owner and does not count a
 
 from __future__ import annotations
 
-import hashlib
 import math
 import uuid
 
@@ -21,6 +20,7 @@ from explorer import checkpoints, figures, generate, job_state, jobs, kinds, pre
 from explorer.job_queue import ActiveJobExists
 from explorer.cli import METRIC_LABELS
 from explorer.errors import ExplorerError
+from explorer.serving import browser_id
 from explorer.train import duration_words, evaluate_loss, time_left_words
 from ui import pictures, resources, url_state
 from ui.plain_text import escape
@@ -50,12 +50,11 @@ def registry():
 
 def session_owner() -> str:
     """The owner id this page gives the job backend (one active run each): the browser's, so a reload or a
-    second tab is the same student (a digest of Streamlit's XSRF cookie, never the cookie itself), else
+    second tab is the same student (explorer.serving.browser_id, from Streamlit's XSRF cookie), else
     one random id per session."""
     if OWNER_KEY not in st.session_state:
-        cookie = st.context.cookies.get("_streamlit_xsrf")
-        known = isinstance(cookie, str) and cookie  # under AppTest there is no browser, so no cookie
-        st.session_state[OWNER_KEY] = hashlib.sha256(cookie.encode()).hexdigest()[:24] if known else uuid.uuid4().hex
+        # Under AppTest there is no browser, so no cookie: a random id.
+        st.session_state[OWNER_KEY] = browser_id(st.context.cookies.get("_streamlit_xsrf")) or uuid.uuid4().hex
     return st.session_state[OWNER_KEY]
 
 
