@@ -29,6 +29,10 @@ def test_a_test_digit_is_written_as_every_class_and_the_probe_says_the_class_lef
     cvae_probe = float(metric(app, "cvae_16").rstrip("%"))
     plain_probe = float(metric(app, "vae_32").rstrip("%"))
     assert cvae_probe < 50 < plain_probe  # computed from the models: the class is in the VAE's code, not the cVAE's
+    measured = float(metric(app, "6 handwriting measures").rstrip("%"))
+    assert 20 < measured < 90
+    verdict = next(m.value for m in app.markdown if m.value.startswith("The style code tells the class"))
+    assert f"{cvae_probe / 100:.0%}" in verdict and f"{measured / 100:.0%}" in verdict
 
 
 def test_a_slider_changes_the_ten_digits(app):

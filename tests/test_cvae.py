@@ -60,3 +60,47 @@ def test_the_shipped_cvae_writes_the_requested_class_and_its_code_forgets_the_cl
     read = judge.read(reader, grid.reshape(-1, 1, 28, 28)).classes.reshape(100, 10)
     assert (read == np.arange(10)).mean() >= 0.9
     assert model.config.latent_dim in range(8, 17)
+
+
+def stroke(width: int, lean: int) -> torch.Tensor:
+    """A 28×28 digit '1': a 3-pixel stroke, 16 rows tall, `width` pixels wide at the foot, leaning `lean` pixels
+    to the right at its top."""
+    image = torch.zeros(1, 28, 28)
+    for i, row in enumerate(range(6, 22)):
+        centre = 14 + round(lean * (21 - row) / 15)
+        image[0, row, centre - 1:centre + 2] = 1.0
+    image[0, 21, 14 - width // 2:14 + width // 2 + 1] = 1.0
+    return image
+
+
+def test_handwriting_measures_see_width_height_and_slant():
+    upright, leaning, wide = (cvae.handwriting_measures(stroke(w, lean)[None])[0]
+                              for w, lean in [(3, 0), (3, 6), (11, 0)])
+    names = dict(zip(cvae.HANDWRITING_MEASURES, zip(upright, leaning, wide)))
+    assert names["height"] == (16, 16, 16)
+    assert names["width"][0] == 3 < names["width"][2] == 11
+    assert abs(names["slant"][0]) < 1e-9 and names["slant"][1] < -0.2  # the top (small row) leans right: x falls as y grows
+    assert names["ink"][2] > names["ink"][0] and names["horizontal spread"][1] > names["horizontal spread"][0]
+
+
+def test_handwriting_measures_tell_the_class_above_chance_without_any_model():
+    from explorer.metrics import linear_probe_accuracy
+
+    ds = load_dataset("digits")
+    measures = cvae.handwriting_measures(ds.x_train), cvae.handwriting_measures(ds.x_test)
+    assert measures[0].shape == (len(ds.x_train), len(cvae.HANDWRITING_MEASURES))
+    accuracy = linear_probe_accuracy(measures[0], ds.y_train.numpy(), measures[1], ds.y_test.numpy())
+    assert 0.2 < accuracy < 0.9  # style goes with the class, but is not the class
+
+
+@pytest.mark.parametrize("style, measured, says", [
+    (0.12, 0.58, "no better than guessing"),
+    (0.38, 0.58, "already tell the class 58% of the time. The style code tells it less often"),
+    (0.70, 0.58, "some of the class has stayed in the code beyond what style explains"),
+    (0.95, 0.58, "has not learned to leave the class to its label"),
+])
+def test_the_probe_verdict_follows_the_figures(style, measured, says):
+    verdict = cvae.probe_verdict(style, plain_code=0.9, measured=measured, chance=0.1)
+    assert says in verdict
+    if style < 0.9:
+        assert f"{style:.0%} of the time against 90%" in verdict

@@ -34,6 +34,14 @@ def _probe(name: str, version: int) -> float:
     return linear_probe_accuracy(train, ds.y_train.numpy(), test, ds.y_test.numpy())
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _measures_probe(dataset: str) -> float:
+    """Linear-probe accuracy of six plain handwriting measurements (cvae.handwriting_measures): no model."""
+    ds = resources.dataset(dataset)
+    return linear_probe_accuracy(cvae.handwriting_measures(ds.x_train), ds.y_train.numpy(),
+                                 cvae.handwriting_measures(ds.x_test), ds.y_test.numpy())
+
+
 def _judge():
     names = resources.checkpoint_names(role="classifier")
     return resources.checkpoint(names[0]).model if names else None
@@ -137,14 +145,23 @@ def evidence_section(name: str) -> None:
         st.info("Train a plain VAE to compare its codes with the conditional VAE's.")
         return
     other = st.selectbox("Plain VAE to compare", plain, index=plain.index(default), key="style_plain")
-    chance = 1 / len(resources.dataset_of(name).classes)
-    a, b, c = st.columns(3)
-    a.metric(f"{name}: linear probe on the style code", f"{_probe(name, resources.version(name)):.1%}")
-    b.metric(f"{other}: linear probe on the code", f"{_probe(other, resources.version(other)):.1%}")
-    c.metric("Chance (always guessing one class)", f"{chance:.0%}")
-    st.caption("A logistic regression learns to tell the class from the codes of the 4,500 training digits and is "
-               "scored on the test digits. The plain VAE's code must say which digit it is, so the probe reads it; "
-               "the conditional VAE is told the class, so its code keeps only what the class does not say.")
+    ds = resources.dataset_of(name)
+    chance = 1 / len(ds.classes)
+    style, plain_code = _probe(name, resources.version(name)), _probe(other, resources.version(other))
+    measured = _measures_probe(resources.checkpoint(name).info["dataset"])
+    st.markdown("**How often a linear probe reads the class from…**")
+    a, b, c, d = st.columns(4)
+    a.metric(f"{name}'s style code", f"{style:.1%}")
+    b.metric(f"{other}'s code", f"{plain_code:.1%}")
+    c.metric("6 handwriting measures", f"{measured:.1%}",
+             help="No model: ink, width and height of the inked box, spread across and down, and slant "
+                  "(explorer.cvae.handwriting_measures)")
+    d.metric("Chance", f"{chance:.0%}", help="Always guessing one class")
+    st.caption(f"A logistic regression learns to tell the class from the codes of the {len(ds.x_train):,} training "
+               "digits and is scored on the test digits. The plain VAE's code must say which digit it is, so the "
+               "probe reads it; the conditional VAE is told the class, so its code keeps only what the class "
+               "does not say.")
+    st.markdown(cvae.probe_verdict(style, plain_code, measured, chance))
 
 
 def render() -> None:
