@@ -166,6 +166,9 @@ def test_lesson_9_reveals_the_probe_on_the_conditional_vaes_codes(page_app):
     assert f"from {measured['cvae_16']:.0%} of the conditional VAE's codes, against {measured['vae_32']:.0%}" in text
     assert ("Close enough." in text) == lessons.probe_prediction_right(0.9, measured["cvae_16"])
     assert any("style?model=cvae_16" in m.value for m in app.markdown)
+    measures = style_page._measures_probe("mnist5k")
+    assert any(m.value.startswith("The style code tells the class") and f"{measures:.0%}" in m.value
+               for m in app.markdown)  # the Style page's verdict, measures included
 
 
 def test_lesson_10_judges_both_routes_through_the_ae_decoder(page_app, digits):

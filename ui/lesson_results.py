@@ -221,13 +221,15 @@ STYLE_MODELS = ("cvae_16", "vae_32")  # the conditional VAE, and a plain VAE to 
 
 
 def style_probes() -> dict:
-    """Linear-probe accuracy of the cVAE's style codes and of the plain VAE's codes (the Style page's)."""
+    """Linear-probe accuracy of the cVAE's style codes, the plain VAE's codes and six handwriting measures
+    (the Style page's), and chance."""
     from ui import style_page
 
     cvae_name, vae_name = STYLE_MODELS
     classes = len(resources.dataset_of(cvae_name).classes)
     return {"cvae": style_page._probe(cvae_name, resources.version(cvae_name)),
-            "vae": style_page._probe(vae_name, resources.version(vae_name)), "chance": 1 / classes}
+            "vae": style_page._probe(vae_name, resources.version(vae_name)), "chance": 1 / classes,
+            "measured": style_page._measures_probe(resources.checkpoint(cvae_name).info["dataset"])}
 
 
 # ------------------------------------------------------------------------------ 10: from autoencoders to diffusion

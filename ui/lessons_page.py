@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from explorer import bottleneck_figures, lesson_figures, lessons
+from explorer import bottleneck_figures, cvae, lesson_figures, lessons
 from explorer.errors import ExplorerError
 from ui import lesson_results as results
 from ui import pages, pictures, resources, scaffold, url_state
@@ -243,6 +243,7 @@ def style_and_content() -> None:
     verdict(correct, f"The probe reads the class from {outcome['cvae']:.0%} of the conditional VAE's codes, against "
                      f"{outcome['vae']:.0%} of the plain VAE's (chance: {outcome['chance']:.0%}); you said "
                      f"{answer:.0%}. " + ("Close enough." if correct else "Not what you predicted."))
+    st.markdown(cvae.probe_verdict(outcome["cvae"], outcome["vae"], outcome["measured"], outcome["chance"]))
     explanation("Most of what tells one digit from another has moved out of the code into the label the decoder "
                 "is given, so the code keeps the style: slant, width, thickness. Give it another label and the same "
                 "style writes another digit.")
