@@ -27,6 +27,23 @@ DEFAULT_MAX_QUEUED = 60
 MEASURED_RUNS = 20  # the wait estimate uses the slot times of this many latest finished runs
 
 
+REFRESH_SECONDS = 1.0  # how often a page looks at a job that trains, watched by a few
+QUEUED_REFRESH_SECONDS = 3.0  # ... that waits in line: only its place changes, every few seconds at most
+WATCHERS_PER_SECOND = 10  # a run shared by more refreshes less often: its watchers' pages cost the server's core
+
+
+def refresh_seconds(status: str, sharers: int = 1) -> float:
+    """How often a student's page should look at their job.
+
+    Each look reruns the page's live view on the web server, which has one core to itself on 2 cores.
+    A class of 30 sharing one run looked 30 times a second; the server then answered the students
+    browsing meanwhile in 4.3 s (p95, bench/class_burst.py). A shared run is looked at about
+    WATCHERS_PER_SECOND times a second in all, so the server's load stays flat as a class joins."""
+    if status == "queued":
+        return QUEUED_REFRESH_SECONDS
+    return max(REFRESH_SECONDS, round(sharers / WATCHERS_PER_SECOND * REFRESH_SECONDS, 1))
+
+
 class ActiveJobExists(ExplorerError):
     """This owner already has a queued or running job (`job_id`): one at a time per student."""
 

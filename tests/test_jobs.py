@@ -578,3 +578,16 @@ def test_the_queue_cap_comes_from_the_environment(monkeypatch, value, expected):
 
     monkeypatch.setenv("LATENT_LAB_MAX_QUEUED", value)
     assert Scheduler(max_running=1).max_queued == expected
+
+
+@pytest.mark.parametrize("status, sharers, expected", [
+    ("running", 1, 1.0), ("running", 10, 1.0), ("running", 15, 1.5), ("running", 30, 3.0),
+    ("queued", 1, 3.0), ("queued", 30, 3.0),
+])
+def test_a_page_looks_at_a_shared_run_less_often_so_a_class_costs_the_server_what_ten_students_do(
+        status, sharers, expected):
+    from explorer.job_queue import refresh_seconds
+
+    assert refresh_seconds(status, sharers) == expected
+    if status == "running":  # all its watchers together: ten looks a second at most
+        assert sharers / refresh_seconds(status, sharers) <= 10
