@@ -3,8 +3,6 @@ that the page, its tests and bench/train_page_defaults.py share."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from .data import DEFAULT_DATASET
 from .kinds import ModelKind, get_kind, kinds
 from .models import ModelConfig
@@ -55,8 +53,8 @@ def page_configs(settings: dict, image_shape: tuple, *, kind: str | None = None,
                    noise_level=settings.get("noise", DEFAULTS["noise"]), num_classes=classes, base=settings.get("base"))
     latent = settings.get("base_latent") if spec.role == "prior" else settings["latent"]
     model = ModelConfig(kind=spec.name, image_shape=image_shape,
-                        latent_dim=latent if spec.has_code else ModelConfig.latent_dim)
-    model = dataclasses.replace(model, **{k: v for k, v in offered.items() if k in spec.fields})
+                        latent_dim=latent if spec.has_code else ModelConfig.latent_dim,
+                        **{k: v for k, v in offered.items() if k in spec.fields})
     training = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch"], lr=settings["lr"], seed=0,
                            report_every=5)
     return model, training

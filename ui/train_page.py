@@ -124,8 +124,9 @@ def training_controls(disabled: bool) -> dict:
     )
     with c8:
         st.write("")  # line the button up with the sliders
-        settings["start"] = st.button("Start training", type="primary", key="train_start", width="stretch",
-                                      disabled=disabled or settings.get("base") == NO_BASE)
+        clicked = st.button("Start training", type="primary", key="train_start", width="stretch",
+                            disabled=disabled or settings.get("base") == NO_BASE)
+    settings["start"] = clicked and not settings.pop("hold", False)  # a vanished base: look before starting
     return settings
 
 
@@ -137,13 +138,17 @@ def base_control(column, dataset: str, disabled: bool) -> dict:
         column.warning(f"No saved autoencoder was trained on {DATASETS[dataset]}: train one (AE or VAE) on it and "
                        "save it, then its prior can learn its codes.", icon=":material/warning:")
         return {"base": NO_BASE, "base_latent": None}
-    if st.session_state.get("train_base") not in bases:  # e.g. the dataset changed: its bases differ
+    chosen = st.session_state.get("train_base")
+    vanished = chosen is not None and chosen not in {item.name for item in listings}
+    if vanished:  # deleted since it was chosen: say so, and start nothing on this click
+        resources.keep_chosen_model("train_base", bases, presets.default_base(bases))
+    elif chosen not in bases:  # e.g. the dataset changed: its bases differ
         st.session_state["train_base"] = presets.default_base(bases)
     base = column.selectbox("Base autoencoder", bases, key="train_base", disabled=disabled,
                             help="The saved AE or VAE whose codes the prior learns to make from noise; its decoder "
                                  "draws the prior's samples")
     info = next(item.info for item in listings if item.name == base)
-    return {"base": base, "base_latent": info["model"]["latent_dim"]}
+    return {"base": base, "base_latent": info["model"]["latent_dim"], "hold": vanished}
 
 
 def job_spec(settings: dict, *, kind: str | None = None, beta: float | None = None, name: str | None = None,
