@@ -364,10 +364,11 @@ def test_a_classifier_trains_with_its_readings_and_test_accuracy_and_no_code(app
     assert accuracy["data"][0]["y"] == pytest.approx([r["accuracy"] for r in snap.readings])
     assert len(accuracy["data"][0]["y"]) == 3  # untrained, epoch 1, epoch 2
     assert picture_row_names(app) == ["untrained", "epoch 1", "epoch 2"]
-    cells = [m.value for m in app.markdown if "%" in m.value and m.value.startswith("**")]
+    cells = [m.value for m in app.markdown if "%" in m.value and m.value.startswith(("**", ":red["))]
     latest = snap.readings[-1]
-    assert cells[-8:] == [f"**{c}**{'' if c == t else ' ✗'}  \n{p:.0%}"
-                          for c, p, t in zip(latest["classes"], latest["confidence"], snap.shown_labels)]
+    assert len(cells) == 3 * 8 and cells[-8:] == [f"**{c}** · {p:.0%}" if c == t else f":red[**{c}** · {p:.0%} ✗]"
+                                                  for c, p, t in zip(latest["classes"], latest["confidence"],
+                                                                     snap.shown_labels)]
     assert [m.label for m in app.metric] == ["accuracy ↑", "cross-entropy ↓"]
     assert app.metric[0].value == f"{snap.metrics['accuracy']:.1%}"
     assert app.text_input(key="train_save_name").value == "my_classifier"
@@ -422,3 +423,14 @@ def test_a_prior_whose_base_vanished_before_start_says_so(app, app_env, digits_m
     assert any("'gone_base' can no longer be used" in w.value for w in app.warning)
     assert app.selectbox(key="train_base").value == digits_model  # offered instead, for the next click
     assert not app.button(key="train_start").disabled
+
+
+def test_a_total_that_repeats_one_term_is_not_drawn_twice():
+    from ui.train_page import without_repeated_total
+
+    ae = [{"epoch": e, "train": {"total": v, "recon": v}, "test": {"total": v, "recon": v}} for e, v in ((1, 9.0), (2, 8.0))]
+    assert [sorted(r["train"]) + sorted(r["test"]) for r in without_repeated_total(ae)] == [["recon", "recon"]] * 2
+    vae = [{"epoch": 1, "train": {"total": 9.0, "recon": 8.0, "kl": 1.0}, "test": None}]
+    assert without_repeated_total(vae) == vae
+    prior = [{"epoch": 1, "train": {"total": 9.0}, "test": {"total": 8.5}}]  # the only term stays
+    assert without_repeated_total(prior) == prior

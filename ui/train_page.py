@@ -38,6 +38,7 @@ HELD_KEY = "_train_held"  # the job's snapshot so far: each refresh fetches only
 CLASH_KEY = "train_active_elsewhere"  # the session's other active job, when Start was refused
 REFRESH_SECONDS = 1.0
 RECON_WIDTH = 640  # pixels of a row of reconstructions
+READING_DIGIT = 56  # pixels of each digit the classifier reads
 NO_BASE = ""  # a prior's base when the dataset has no saved autoencoder: Start stays off
 
 
@@ -230,29 +231,34 @@ def picture_rows(snap: jobs.JobSnapshot, per_epoch: list[np.ndarray], first_row:
     width = per_epoch[-1].shape[-1] + 4
     scale = max(1, round(RECON_WIDTH / (len(per_epoch[-1]) * width)))
     for label, images in rows:
-        name_col, image_col = st.columns([1, 5], vertical_alignment="center")
+        name_col, image_col = st.columns([1.3, 5], vertical_alignment="center")
         name_col.markdown(f"**{label}**")
         pictures.show(image_col, figures.tile_images(images, ncols=len(images), scale=1), scale=scale)
 
 
 def reading_rows(snap: jobs.JobSnapshot, classes: list[str]) -> None:
-    """The fixed test digits, each with the class the classifier reads in it and how sure it is, after the
-    untrained model, the first, a middle and the latest epoch. A wrong reading is marked ✗."""
+    """The fixed test digits in a row, and under each the class the classifier reads in it and how sure it
+    is, after the untrained model, the first, a middle and the latest epoch. A wrong reading is red, with ✗."""
     if snap.originals is None or not snap.readings:
         return
+    widths = [1.3] + [1] * len(snap.originals)
+    cells = st.columns(widths, vertical_alignment="center")[1:]
+    scale = max(1, round(READING_DIGIT / snap.originals.shape[-1]))
+    for cell, image in zip(cells, snap.originals):
+        pictures.show(cell, figures.tile_images(image[None], ncols=1, pad=0, scale=1), scale=scale)
     latest = len(snap.readings) - 1
-    truth = snap.shown_labels
-    digits = [figures.tile_images(image[None], ncols=1, pad=0, scale=1) for image in snap.originals]
-    pictures.show(st.columns([1, 5], vertical_alignment="center")[1],
-                  figures.tile_images(snap.originals, ncols=len(snap.originals), scale=1),
-                  scale=max(1, round(RECON_WIDTH / (len(digits) * (snap.originals.shape[-1] + 4)))))
     for e in shown_epochs(len(snap.readings), untrained=True):
         reading = snap.readings[e]
-        name_col, *cells = st.columns([1] + [5 / len(digits)] * len(digits), vertical_alignment="center")
+        name_col, *cells = st.columns(widths, vertical_alignment="center")
         name_col.markdown(f"**{epoch_row_name(snap, e, latest)}**")
-        for cell, read, sure, true in zip(cells, reading["classes"], reading["confidence"], truth):
-            mark = "" if read == true else " ✗"
-            cell.markdown(f"**{escape(classes[read])}**{mark}  \n{sure:.0%}", help=None)
+        for cell, read, sure, true in zip(cells, reading["classes"], reading["confidence"], snap.shown_labels):
+            cell.markdown(reading_words(classes[read], float(sure), bool(read == true)))
+
+
+def reading_words(name: str, sure: float, right: bool) -> str:
+    """One reading under a digit: "**7** · 98%", red with ✗ when it is not the digit's class."""
+    words = f"**{escape(name)}** · {sure:.0%}"
+    return words if right else f":red[{words} ✗]"
 
 
 def accuracy_figure(readings: list[dict]) -> go.Figure:
@@ -307,8 +313,21 @@ def save_form(snap: jobs.JobSnapshot) -> None:
         st.rerun()
 
 
+def without_repeated_total(history: list[dict]) -> list[dict]:
+    """The history without the "total" term where it always equals another term (an AE's total is its
+    reconstruction loss, a classifier's its cross-entropy): two curves drawn on top of each other read as one."""
+    def repeated(split: str) -> bool:
+        rows = [row[split] for row in history if row.get(split)]
+        return bool(rows) and any(all(r.get(term) == r.get("total") for r in rows)
+                                  for term in rows[0] if term != "total")
+
+    drop = {split for split in ("train", "test") if repeated(split)}
+    return [{**row, **{split: {k: v for k, v in row[split].items() if k != "total"}
+                       for split in drop if row.get(split)}} for row in history]
+
+
 def loss_figure(history: list[dict]) -> go.Figure:
-    fig = figures.loss_curves(history)
+    fig = figures.loss_curves(without_repeated_total(history))
     fig.update_xaxes(tick0=1, dtick=max(1, math.ceil(len(history) / 10)))  # whole epochs only
     return fig
 
@@ -352,17 +371,16 @@ def classifier_view(snap: jobs.JobSnapshot, left, right) -> None:
     with left:
         st.subheader("Loss (cross-entropy)")
         loss_chart(snap)
+    with right:
         st.subheader("Test accuracy")
         if snap.readings:
             st.plotly_chart(accuracy_figure(snap.readings), key="train_accuracy", width="stretch",
                             config={"displayModeBar": False})
             st.caption(f"Share of the {len(resources.dataset(snap.spec.dataset).x_test)} test digits read as their "
                        "own class. Epoch 0 is the untrained model: about one in ten, chance.")
-    with right:
-        st.subheader("What it reads")
-        st.caption("Test digits it never trains on; under each, the class it reads and how sure it is "
-                   "(✗: wrong).")
-        reading_rows(snap, resources.dataset(snap.spec.dataset).classes)
+    st.subheader("What it reads")
+    st.caption("Test digits it never trains on; under each, the class it reads and how sure it is (red ✗: wrong).")
+    reading_rows(snap, resources.dataset(snap.spec.dataset).classes)
 
 
 def prior_view(snap: jobs.JobSnapshot, left, right) -> None:
