@@ -19,7 +19,6 @@ import streamlit as st
 
 from explorer import checkpoints, figures, generate, job_state, jobs, kinds, presets
 from explorer.job_queue import ActiveJobExists
-from explorer.cli import METRIC_LABELS
 from explorer.errors import ExplorerError
 from explorer.train import duration_words, evaluate_loss, time_left_words
 from ui import pictures, resources, url_state
@@ -269,7 +268,7 @@ def accuracy_figure(readings: list[dict]) -> go.Figure:
                                hovertemplate="epoch %{x}: %{y:.1%}<extra></extra>"))
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="epoch",
                       yaxis=dict(title="test accuracy", tickformat=".0%", range=[0, 1.02]))
-    fig.update_xaxes(tick0=0, dtick=max(1, math.ceil(len(readings) / 10)))
+    fig.update_xaxes(tick0=0, dtick=max(1, math.ceil(len(readings) / 10)), range=[-0.5, len(readings) - 0.5])
     return fig
 
 
@@ -385,7 +384,7 @@ def classifier_view(snap: jobs.JobSnapshot, left, right) -> None:
 
 def prior_view(snap: jobs.JobSnapshot, left, right) -> None:
     """The noise-prediction error, and seeded samples drawn through the base's decoder every epoch."""
-    base = snap.spec.model.base
+    base = escape(snap.spec.model.base)  # a checkpoint name: shown as it is, never as Markdown
     with left:
         st.subheader("Loss (noise-prediction error)")
         loss_chart(snap)
