@@ -27,6 +27,8 @@ KINDS = {
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_each_kind_trains_live_to_the_end_and_is_saved(app_url, page, kind):
     label, dataset, epochs, batch_presses, headings = KINDS[kind]
+    # Tall from the start: a screenshot that grew the window mid-run would catch the charts re-laying out.
+    page.set_viewport_size({"width": 1400, "height": 3000})
     open_page(page, f"{app_url}/train")
     if dataset:
         choose(page, "Dataset", dataset)
@@ -40,6 +42,7 @@ def test_each_kind_trains_live_to_the_end_and_is_saved(app_url, page, kind):
     for _ in range(1200):
         text = page.locator(PROGRESS).first.inner_text()
         if during is None and MID_RUN.search(text):
+            wait_idle(page)  # the refresh that moved the bar has drawn the rest of the view too
             during = screenshot(page, f"train_{kind}_during")  # the live view, mid-run
         if "Done" in text:
             break
