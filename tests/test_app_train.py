@@ -9,6 +9,7 @@ import pytest
 from chart_json import array, chart, specs
 
 from explorer import checkpoints, kinds, presets
+from ui import resources
 
 PAGE = "train_page"  # the conftest fixture `app` runs this page
 LADDER = ("vae_beta_0p5", "vae_beta_1", "vae_beta_4")
@@ -312,8 +313,21 @@ def test_the_beta_ladder_trains_missing_models_and_compares_them(app, app_env, s
 # ---------------------------------------------------------------- every kind, with the live view of its role
 
 
-def saved_as(app, app_env, name: str) -> dict:
+@pytest.fixture
+def saved(app_env):
+    """Names saved by the test, removed after it: a classifier of the 8×8 digits or a prior of a test base would
+    otherwise stay in the checkpoints folder that later test files share."""
+    import shutil
+
+    names = []
+    yield names
+    for name in names:
+        shutil.rmtree(app_env / name, ignore_errors=True)
+
+
+def saved_as(app, app_env, saved: list, name: str) -> dict:
     """Save the finished run under `name`; the checkpoint's config.json, as the Models page reads it."""
+    saved.append(name)
     app.text_input(key="train_save_name").set_value(name)
     app.button(key="train_save").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
@@ -330,7 +344,7 @@ def test_the_page_offers_every_registered_kind(app):
     assert app.selectbox(key="train_kind").options == [kinds.label(name) for name in kinds.KINDS]
 
 
-def test_a_conditional_vae_trains_with_reconstructions_and_its_latent_map(app, app_env):
+def test_a_conditional_vae_trains_with_reconstructions_and_its_latent_map(app, app_env, saved):
     from ui import train_page
 
     start_run(app, kind="cvae", latent=4, epochs=2)
@@ -344,12 +358,12 @@ def test_a_conditional_vae_trains_with_reconstructions_and_its_latent_map(app, a
     assert any("decoded with its own class" in c.value for c in app.caption)
     assert any("The decoder is told each digit's class" in c.value for c in app.caption)
     assert [m.label for m in app.metric] == [m.header for m in kinds.ROLE_METRICS["autoencoder"]]
-    config = saved_as(app, app_env, "apptest_cvae")
+    config = saved_as(app, app_env, saved, "apptest_cvae")
     assert (config["model"]["kind"], config["model"]["latent_dim"], config["model"]["num_classes"]) == ("cvae", 4, 10)
     assert any("[Style](./style?model=apptest_cvae)" in s.value for s in app.success)
 
 
-def test_a_classifier_trains_with_its_readings_and_test_accuracy_and_no_code(app, app_env):
+def test_a_classifier_trains_with_its_readings_and_test_accuracy_and_no_code(app, app_env, saved):
     from ui import train_page
 
     app.run()
@@ -374,8 +388,9 @@ def test_a_classifier_trains_with_its_readings_and_test_accuracy_and_no_code(app
     assert [m.label for m in app.metric] == ["accuracy ↑", "cross-entropy ↓"]
     assert app.metric[0].value == f"{snap.metrics['accuracy']:.1%}"
     assert app.text_input(key="train_save_name").value == "my_classifier"
-    config = saved_as(app, app_env, "apptest_judge")
+    config = saved_as(app, app_env, saved, "apptest_judge")
     assert config["model"]["kind"] == "classifier" and config["metrics"] == snap.metrics
+    assert "apptest_judge" not in resources.judge_names()  # it reads 8×8 digits: no page judges MNIST with it
     assert any("[Models](./models)" in s.value for s in app.success)
 
 
@@ -406,7 +421,8 @@ def test_a_prior_needs_a_saved_autoencoder_of_its_dataset(app, shipped_only):
     assert app.button(key="train_start").disabled
 
 
-def test_a_prior_trains_on_its_base_codes_and_shows_samples_from_untrained_to_trained(app, app_env, digits_model):
+def test_a_prior_trains_on_its_base_codes_and_shows_samples_from_untrained_to_trained(app, app_env, digits_model,
+                                                                                      saved):
     from ui import train_page
 
     start_run(app, kind="latent_diffusion", base=digits_model, epochs=2)
@@ -418,7 +434,7 @@ def test_a_prior_trains_on_its_base_codes_and_shows_samples_from_untrained_to_tr
     assert f"Samples, drawn by {digits_model}'s decoder" in [s.value for s in app.subheader]
     assert [m.label for m in app.metric] == ["noise error ↓"]
     assert app.text_input(key="train_save_name").value == f"my_latent_diffusion_{digits_model}"
-    config = saved_as(app, app_env, "apptest_prior")
+    config = saved_as(app, app_env, saved, "apptest_prior")
     assert (config["model"]["kind"], config["model"]["base"]) == ("latent_diffusion", digits_model)
 
 
@@ -449,3 +465,22 @@ def test_a_total_that_repeats_one_term_is_not_drawn_twice():
     assert without_repeated_total(vae) == vae
     prior = [{"epoch": 1, "train": {"total": 9.0}, "test": {"total": 8.5}}]  # the only term stays
     assert without_repeated_total(prior) == prior
+
+
+def test_a_weaker_judge_or_prior_saved_from_this_page_does_not_replace_the_shipped_ones(app_env, saved):
+    """The pages judge with the best classifier and sample each base's best prior, whatever their names."""
+    import shutil
+
+    from ui import diffusion_page
+
+    for source, name, metric, value in (("digit_judge", "a_weak_judge", "accuracy", 0.5),
+                                        ("diffusion_ae_32", "a_weak_prior", "noise_error", 99.0),
+                                        ("diffusion_ae_32", "z_weak_prior", "noise_error", 99.0)):
+        shutil.copytree(app_env / source, app_env / name)
+        saved.append(name)
+        path = app_env / name / checkpoints.CONFIG_FILE
+        config = json.loads(path.read_text())
+        config["metrics"][metric] = value
+        path.write_text(json.dumps(config))
+    assert resources.judge_names() == ["digit_judge", "a_weak_judge"]
+    assert diffusion_page.priors_by_base()["ae_32"] == "diffusion_ae_32"

@@ -24,8 +24,20 @@ KINDS = {
 }
 
 
+@pytest.fixture
+def saved_in_copy(checkpoint_copy):
+    """Names saved into the checkpoint copy the server serves, removed after the test: later browser tests
+    (and their default models) see the shipped checkpoints only."""
+    import shutil
+
+    names = []
+    yield names
+    for name in names:
+        shutil.rmtree(checkpoint_copy / name, ignore_errors=True)
+
+
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_each_kind_trains_live_to_the_end_and_is_saved(app_url, page, kind):
+def test_each_kind_trains_live_to_the_end_and_is_saved(app_url, page, kind, saved_in_copy):
     label, dataset, epochs, batch_presses, headings = KINDS[kind]
     # Tall from the start: a screenshot that grew the window mid-run would catch the charts re-laying out.
     page.set_viewport_size({"width": 1400, "height": 3000})
@@ -56,6 +68,7 @@ def test_each_kind_trains_live_to_the_end_and_is_saved(app_url, page, kind):
     screenshot(page, f"train_{kind}_done")
 
     name = f"browser_{kind}"
+    saved_in_copy.append(name)
     page.get_by_label("Save as", exact=True).fill(name)
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text(f"Saved as {name}").wait_for(timeout=30_000)

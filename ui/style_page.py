@@ -35,7 +35,7 @@ def _probe(name: str, version: int) -> float:
 
 
 def _judge():
-    names = resources.checkpoint_names(role="classifier")
+    names = resources.judge_names()
     return resources.checkpoint(names[0]).model if names else None
 
 
