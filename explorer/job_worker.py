@@ -76,7 +76,8 @@ class LiveView:
     kind: ModelKind
     shown: torch.Tensor  # (SHOWN, C, H, W) fixed test digits
     shown_labels: torch.Tensor  # (SHOWN,)
-    points: torch.Tensor  # (P, C, H, W) the latent subset's test digits
+    point_ids: np.ndarray  # (P,) the latent subset's test rows
+    points: torch.Tensor  # (P, C, H, W) their digits
     point_labels: torch.Tensor  # (P,)
     x_test: torch.Tensor  # (N, C, H, W): a classifier's accuracy is measured on all of them
     y_test: torch.Tensor  # (N,)
@@ -88,15 +89,16 @@ def live_view(spec: JobSpec, dataset) -> LiveView:
     subset = latent_subset_rows(len(dataset.x_test))
     kind = spec.model.spec
     base = diffusion.base_autoencoder(spec.model).model if kind.role == "prior" else None
-    return LiveView(kind, dataset.x_test[shown_rows], dataset.y_test[shown_rows], dataset.x_test[subset],
+    return LiveView(kind, dataset.x_test[shown_rows], dataset.y_test[shown_rows], subset, dataset.x_test[subset],
                     dataset.y_test[subset], dataset.x_test, dataset.y_test, base)
 
 
-def first_message(view: LiveView, subset: np.ndarray) -> dict:
+def first_message(view: LiveView) -> dict:
     """The fixed arrays of the live view; a kind without codes of its own has no latent subset."""
     mapped = view.kind.role == "autoencoder"
     return {"kind": "first", "originals": view.shown.numpy(), "shown_labels": view.shown_labels.numpy(),
-            "latent_labels": view.point_labels.numpy() if mapped else None, "latent_ids": subset if mapped else None}
+            "latent_labels": view.point_labels.numpy() if mapped else None,
+            "latent_ids": view.point_ids if mapped else None}
 
 
 @torch.inference_mode()
@@ -174,7 +176,7 @@ def _train_measure_stage(job_id: str, spec: JobSpec, staging: Path, emit, stop, 
 
     def on_built(model) -> None:  # epoch 0, the untrained model
         built.append(model)
-        emit(first_message(view, latent_subset_rows(len(dataset.x_test))))
+        emit(first_message(view))
         emit(epoch_message(model, view, None))
 
     def on_progress(progress: Progress) -> None:

@@ -9,8 +9,7 @@ from standins import tiny_config
 from explorer import checkpoints, diffusion, judge
 from explorer.errors import ExplorerError
 from explorer.job_state import JobSpec, JobState, merge
-from explorer.job_worker import (SHOWN_DIGITS, epoch_message, first_message, latent_subset_rows, live_view,
-                                 run_job)
+from explorer.job_worker import SHOWN_DIGITS, epoch_message, first_message, live_view, run_job
 from explorer.latents import decode_codes, reconstruct
 from explorer.models import build_model
 from explorer.runs import check_settings
@@ -63,7 +62,7 @@ def test_a_classifier_sends_what_it_reads_and_its_test_accuracy_and_no_pictures(
     np.testing.assert_allclose(reading["confidence"], expected.confidence)
     assert reading["accuracy"] == judge.accuracy(model, digits.x_test, digits.y_test.numpy())
     assert message["reconstruction"] is None and message["frame"] is None and "samples" not in message
-    first = first_message(view, latent_subset_rows(len(digits.x_test)))
+    first = first_message(view)
     assert first["latent_ids"] is None and first["latent_labels"] is None  # no codes, no map
     np.testing.assert_array_equal(first["shown_labels"], view.shown_labels.numpy())
 
