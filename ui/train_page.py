@@ -1,4 +1,8 @@
-"""Train: watch an autoencoder learn, live, keep the result, and compare VAEs across β.
+"""Train: watch a model learn, live, keep the result, and compare VAEs across β.
+
+Every registered kind trains here; what the live view draws follows its role in the registry (LIVE_VIEWS):
+an autoencoder's reconstructions and latent map, a classifier's readings and test accuracy, a prior's
+samples decoded by its base autoencoder.
 
 Training runs in the server's job backend (explorer.jobs: child processes by default, Ray when
 configured), shared by every session, so a reloaded page (or a copied link with `job=`) reattaches
