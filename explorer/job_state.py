@@ -3,9 +3,13 @@ built by applying the messages its worker sends (explorer.job_worker), in whatev
 worker runs: a thread, a child process, or a Ray actor.
 
 Messages are small dicts with a "kind":
-- "first": the fixed test digits (`originals`) and the latent subset's `latent_labels`/`latent_ids`
-- "epoch": `record` (None for epoch 0, the untrained model), `reconstruction` (SHOWN, C, H, W) and
-  `frame` (P, 2), the subset's own 2-D map after that epoch
+- "first": the fixed test digits (`originals`, their classes `shown_labels`) and the latent subset's
+  `latent_labels`/`latent_ids` (None for a kind without codes of its own)
+- "epoch": `record` (None for epoch 0, the untrained model), then what the kind's live view shows
+  (explorer.job_worker.epoch_message): `reconstruction` (SHOWN, C, H, W) and `frame` (P, 2), the
+  subset's own 2-D map, for an autoencoder (None otherwise); `reading` for a classifier (the class it
+  reads in each shown digit, how sure, and its test accuracy); `samples` (n, C, H, W) for a prior (its
+  seeded samples drawn by its base autoencoder's decoder)
 - "progress": `epoch` (complete epochs), `fraction`, `seconds_left`, `elapsed`
 - "measuring", then "finished" with `status` ("done" or "stopped"), `metrics` and `staged` (the folder
   the trained model was written to), or "failed" with a student-readable `error`.
@@ -75,7 +79,9 @@ class JobSnapshot:
     # {"epoch": 2.4, ..., "partial": True}: where the epoch was cut, not a completed epoch
     history: list[dict]
     originals: np.ndarray | None  # (SHOWN_DIGITS, C, H, W) the fixed test digits
-    reconstructions: list[np.ndarray]  # [e] = (SHOWN_DIGITS, C, H, W) after epoch e (0: untrained)
+    # [e] = (SHOWN_DIGITS, C, H, W) after epoch e (0: untrained); None for a kind that does not reconstruct.
+    # One entry per epoch whatever the kind: its length is the epochs a reader holds (see merge).
+    reconstructions: list[np.ndarray | None]
     latent_labels: np.ndarray | None  # (P,) class of each snapshot point
     latent_ids: np.ndarray | None  # (P,) test-split row of each snapshot point
     raw_frames: list[np.ndarray]  # [e] = (P, 2) each epoch's own map
@@ -87,6 +93,10 @@ class JobSnapshot:
     sharers: int = 1  # how many students (sessions) this run trains for
     wait_seconds: float | None = None  # estimated time until a queued job starts
     latent_frames: list[np.ndarray] = field(default_factory=list)  # raw_frames aligned to the latest
+    shown_labels: np.ndarray | None = None  # (SHOWN_DIGITS,) the classes of `originals`
+    # A classifier's, [e] after epoch e: {"classes": (SHOWN,), "confidence": (SHOWN,), "accuracy": float}
+    readings: list[dict] = field(default_factory=list)
+    samples: list[np.ndarray] = field(default_factory=list)  # a prior's, [e] = (n, C, H, W) after epoch e
 
     @property
     def active(self) -> bool:
@@ -111,7 +121,9 @@ def merge(held: JobSnapshot | None, new: JobSnapshot) -> JobSnapshot:
     return replace(new, since=0, history=held.history + new.history, originals=held.originals,
                    reconstructions=held.reconstructions + new.reconstructions, latent_labels=held.latent_labels,
                    latent_ids=held.latent_ids, raw_frames=raw,
-                   latent_frames=aligned(raw) if new.raw_frames else held.latent_frames)
+                   latent_frames=aligned(raw) if new.raw_frames else held.latent_frames,
+                   shown_labels=held.shown_labels, readings=held.readings + new.readings,
+                   samples=held.samples + new.samples)
 
 
 class JobState:
@@ -132,7 +144,10 @@ class JobState:
         self.reconstructions: list[np.ndarray] = []
         self.latent_labels: np.ndarray | None = None
         self.latent_ids: np.ndarray | None = None
+        self.shown_labels: np.ndarray | None = None
         self.raw_frames: list[np.ndarray] = []
+        self.readings: list[dict] = []
+        self.samples: list[np.ndarray] = []
         self.metrics: dict | None = None
         self.error: str | None = None
         self.staged: str | None = None  # folder holding the trained model, once finished
@@ -155,12 +170,15 @@ class JobState:
         kind = message["kind"]
         if kind == "first":
             self.originals, self.latent_labels = message["originals"], message["latent_labels"]
-            self.latent_ids = message["latent_ids"]
+            self.latent_ids, self.shown_labels = message["latent_ids"], message.get("shown_labels")
         elif kind == "epoch":
             if message["record"] is not None:
                 self.history.append(message["record"])
-            self.reconstructions.append(message["reconstruction"])
-            self.raw_frames.append(message["frame"])
+            self.reconstructions.append(message.get("reconstruction"))
+            # A kind has a map, a reading or samples every epoch, or never: their lists line up with the epochs.
+            for name, held in (("frame", self.raw_frames), ("reading", self.readings), ("samples", self.samples)):
+                if message.get(name) is not None:
+                    held.append(message[name])
         elif kind == "progress":
             self.epoch, self.fraction = message["epoch"], message["fraction"]
             self.seconds_left, self.elapsed = message["seconds_left"], message["elapsed"]
@@ -186,4 +204,5 @@ class JobState:
             latent_labels=self.latent_labels if first else None, latent_ids=self.latent_ids if first else None,
             raw_frames=raw, metrics=dict(self.metrics) if self.metrics else None, error=self.error,
             saved_as=tuple(self.saved_as), since=since, sharers=max(1, self.watchers),
-            latent_frames=aligned(raw) if first else [], **extra)
+            latent_frames=aligned(raw) if first else [], shown_labels=self.shown_labels if first else None,
+            readings=[dict(r) for r in self.readings[since:]], samples=list(self.samples[since:]), **extra)

@@ -11,24 +11,28 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
+from . import cvae, diffusion, judge
 from .data import load_dataset
 from .errors import ExplorerError, TrainingDiverged
 from .job_state import JobSpec
-from .latents import encode_dataset, reconstruct
+from .kinds import ModelKind
+from .latents import decode_codes, encode_dataset, model_device, reconstruct
 from .metrics import evaluate
 from .projection import project_2d
-from .runs import checkpoint_info, fit, save_trained
+from .runs import check_settings, checkpoint_info, fit, save_trained
 from .train import Progress
 
 SHOWN_DIGITS = 8  # test digits whose reconstructions are recorded every epoch
 LATENT_POINTS = 1000  # at most this many test digits in the latent snapshots
-SUBSET_SEED = 0  # the same digits for every job, so runs can be compared
+SUBSET_SEED = 0  # the same digits for every job, so runs can be compared (and a prior's samples, the same noise)
+PRIOR_SAMPLES = 8  # a prior's samples drawn every epoch
 STAGING_FOLDER = ".jobs"  # hidden (dot) folder inside the checkpoints folder: never listed as a model
 # Tests only: "kill" or "raise", read by the backend when a job is submitted and handed to the worker
 # with the job (never part of a spec, so no page setting can reach it).
@@ -62,16 +66,83 @@ def latent_subset_rows(n_test: int, k: int = LATENT_POINTS, seed: int = SUBSET_S
     return np.random.default_rng(seed).permutation(n_test)[:k]
 
 
-def epoch_message(model, shown: torch.Tensor, subset: torch.Tensor, record: dict | None) -> dict:
-    """Reconstructions of the shown digits and the latent map of the subset, after one epoch."""
-    was_training = model.training
-    model.eval()
-    recon = reconstruct(model, shown)  # (SHOWN, C, H, W)
-    codes = encode_dataset(model, subset).astype(np.float64)  # (P, latent), μ for VAEs
-    model.train(was_training)
+@dataclass
+class LiveView:
+    """What a job shows of its model after each epoch, chosen by what the registry says of its kind:
+    an autoencoder (conditional or not) reconstructs the shown digits and maps the subset's codes; a
+    classifier reads the shown digits and is scored on the test split; a prior's seeded samples are drawn
+    by its base autoencoder's decoder (the same noise every epoch, so the pictures show it learn)."""
+
+    kind: ModelKind
+    shown: torch.Tensor  # (SHOWN, C, H, W) fixed test digits
+    shown_labels: torch.Tensor  # (SHOWN,)
+    point_ids: np.ndarray  # (P,) the latent subset's test rows
+    points: torch.Tensor  # (P, C, H, W) their digits
+    point_labels: torch.Tensor  # (P,)
+    x_test: torch.Tensor  # (N, C, H, W): a classifier's accuracy is measured on all of them
+    y_test: torch.Tensor  # (N,)
+    base: torch.nn.Module | None = None  # a prior's base autoencoder, whose decoder draws its samples
+
+
+def live_view(spec: JobSpec, dataset) -> LiveView:
+    shown_rows = shown_digit_rows(dataset.y_test.numpy())
+    subset = latent_subset_rows(len(dataset.x_test))
+    kind = spec.model.spec
+    base = diffusion.base_autoencoder(spec.model).model if kind.role == "prior" else None
+    return LiveView(kind, dataset.x_test[shown_rows], dataset.y_test[shown_rows], subset, dataset.x_test[subset],
+                    dataset.y_test[subset], dataset.x_test, dataset.y_test, base)
+
+
+def first_message(view: LiveView) -> dict:
+    """The fixed arrays of the live view; a kind without codes of its own has no latent subset."""
+    mapped = view.kind.role == "autoencoder"
+    return {"kind": "first", "originals": view.shown.numpy(), "shown_labels": view.shown_labels.numpy(),
+            "latent_labels": view.point_labels.numpy() if mapped else None,
+            "latent_ids": view.point_ids if mapped else None}
+
+
+@torch.inference_mode()
+def _autoencoder_view(model, view: LiveView) -> dict:
+    """Reconstructions of the shown digits and the subset's 2-D map; a conditional model is told each digit's class."""
+    if view.kind.conditional:
+        shown, labels = view.shown.to(model_device(model)), view.shown_labels.to(model_device(model))
+        recon = model.decode(model.encode(shown, labels), labels).cpu().numpy()
+        codes = cvae.style_codes(model, view.points, view.point_labels.numpy())
+    else:
+        recon = reconstruct(model, view.shown)  # (SHOWN, C, H, W)
+        codes = encode_dataset(model, view.points)  # (P, latent), μ for VAEs
+    codes = codes.astype(np.float64)
     if not np.isfinite(codes).all():
         raise TrainingDiverged("The codes became NaN or infinite: training diverged. Lower the learning rate.")
-    return {"kind": "epoch", "record": record, "reconstruction": recon, "frame": project_2d(codes)}
+    return {"reconstruction": recon, "frame": project_2d(codes)}
+
+
+def _classifier_view(model, view: LiveView) -> dict:
+    reading = judge.read(model, view.shown)
+    test_classes = judge.read(model, view.x_test).classes
+    return {"reading": {"classes": reading.classes, "confidence": reading.confidence,
+                        "accuracy": float((test_classes == view.y_test.numpy()).mean())}}
+
+
+def _prior_view(model, view: LiveView) -> dict:
+    codes = model.sample(PRIOR_SAMPLES, seed=SUBSET_SEED)[-1]  # (n, latent), the same noise
+    if not torch.isfinite(codes).all():
+        raise TrainingDiverged("The prior's samples became NaN or infinite: training diverged. Lower the learning rate.")
+    return {"samples": decode_codes(view.base, codes)}
+
+
+ROLE_VIEWS = {"autoencoder": _autoencoder_view, "classifier": _classifier_view, "prior": _prior_view}
+
+
+def epoch_message(model, view: LiveView, record: dict | None) -> dict:
+    """What the page draws after one epoch (record None: the untrained model), by the kind's role."""
+    was_training = model.training
+    model.eval()
+    try:
+        pictures = ROLE_VIEWS[view.kind.role](model, view)
+    finally:
+        model.train(was_training)
+    return {"kind": "epoch", "record": record, "reconstruction": None, "frame": None, **pictures}
 
 
 def epoch_record(progress: Progress) -> dict:
@@ -99,22 +170,20 @@ def run_job(job_id: str, spec: JobSpec, staging: str | Path, emit: Callable[[dic
 
 def _train_measure_stage(job_id: str, spec: JobSpec, staging: Path, emit, stop, hook: str | None) -> None:
     dataset = load_dataset(spec.dataset)
-    shown = dataset.x_test[shown_digit_rows(dataset.y_test.numpy())]
-    subset = latent_subset_rows(len(dataset.x_test))
-    points = dataset.x_test[subset]
+    check_settings(spec.model, spec.training, dataset)  # again here: e.g. a prior's base may be gone since
+    view = live_view(spec, dataset)
     built, history = [], []
 
     def on_built(model) -> None:  # epoch 0, the untrained model
         built.append(model)
-        emit({"kind": "first", "originals": shown.numpy(), "latent_labels": dataset.y_test.numpy()[subset],
-              "latent_ids": subset})
-        emit(epoch_message(model, shown, points, None))
+        emit(first_message(view))
+        emit(epoch_message(model, view, None))
 
     def on_progress(progress: Progress) -> None:
         complete = progress.epoch_done and progress.step == progress.steps_per_epoch
         if progress.epoch_done:
             history.append(epoch_record(progress))
-            emit(epoch_message(built[0], shown, points, history[-1]))
+            emit(epoch_message(built[0], view, history[-1]))
             if hook == "kill":  # tests: the process dies as in an out-of-memory kill, after one epoch
                 os.kill(os.getpid(), signal.SIGKILL)
             if hook == "raise":

@@ -35,6 +35,30 @@ def check_settings(model_config: ModelConfig, training: TrainConfig, dataset: Da
         )
     model_config.validate()
     training.validate(len(dataset.x_train) if n_train is None else n_train)
+    if model_config.spec.inputs:  # a prior trains on its base autoencoder's codes: that base must fit
+        check_prior_base(model_config, dataset)
+
+
+def check_prior_base(model_config: ModelConfig, dataset: Dataset) -> None:
+    """A prior's base (config.base) must be a saved plain autoencoder of this dataset's images, with codes of
+    the prior's size; else an ExplorerError that says which of these is wrong."""
+    name = checkpoints.check_name(model_config.base)
+    path = checkpoints.resolve(name)
+    if not (path / checkpoints.CONFIG_FILE).is_file():
+        raise ExplorerError(f"The base autoencoder {name} is not among the saved models: train and save it first, "
+                            "or pick another base.")
+    info = checkpoints.read_info(path)
+    base = checkpoints.model_config(info, name)
+    if not base.spec.is_plain_autoencoder:
+        raise ExplorerError(f"{name} is a {base.spec.description}, not an autoencoder: a diffusion prior models "
+                            "the codes of an AE or a VAE.")
+    trained_on = info.get("dataset")
+    if tuple(base.image_shape) != tuple(dataset.image_shape) or trained_on not in (None, dataset.name):
+        raise ExplorerError(f"{name} was trained on {trained_on or 'other images'}, not on {dataset.name}: a prior "
+                            f"learns the codes of the digits it trains on. Pick a base trained on {dataset.name}.")
+    if base.latent_dim != model_config.latent_dim:
+        raise ExplorerError(f"{name} makes {base.latent_dim}-number codes, so its prior needs latent size "
+                            f"{base.latent_dim}, not {model_config.latent_dim}.")
 
 
 def fit(model_config: ModelConfig, training: TrainConfig, x_train: torch.Tensor, x_test: torch.Tensor | None = None,

@@ -6,9 +6,10 @@ AppTest cannot run a fragment's `run_every`, so the tests wait for the job to en
 import json
 
 import pytest
-from chart_json import specs
+from chart_json import array, chart, specs
 
-from explorer import checkpoints, presets
+from explorer import checkpoints, kinds, presets
+from ui import resources
 
 PAGE = "train_page"  # the conftest fixture `app` runs this page
 LADDER = ("vae_beta_0p5", "vae_beta_1", "vae_beta_4")
@@ -41,15 +42,21 @@ def chart_title(chart) -> str | None:
     return (layout.get("title") or {}).get("text")
 
 
-def start_run(app, **sliders) -> str:
-    """Start a run on the 8×8 digits with these slider values (by key suffix); returns the job id."""
+def start_run(app, kind: str | None = None, base: str | None = None, **sliders) -> str:
+    """Start a run of `kind` (default: the page's; a prior of `base`) on the 8×8 digits with these slider values
+    (by key suffix); returns the job id."""
     app.run()
     app.selectbox(key="train_dataset").set_value("digits")
+    if kind:
+        app.selectbox(key="train_kind").set_value(kind).run()
+    if base:
+        app.selectbox(key="train_base").set_value(base).run()
     for name, value in sliders.items():
         widget = app.select_slider if name in ("latent", "batch") else app.slider
         widget(key=f"train_{name}").set_value(value)
     app.button(key="train_start").click().run()
     assert not app.exception
+    assert not app.error, [e.value for e in app.error]
     return app.query_params["job"]
 
 
@@ -92,7 +99,7 @@ def test_a_dae_is_trained_on_the_chosen_noise(app):
 
 def test_a_quick_run_shows_metrics_and_a_save_form_and_keeps_the_job_in_the_url(app):
     start_quick_run(app)
-    assert [m.label for m in app.metric][:2] == ["recon MSE/pixel", "recon BCE/image (nats)"]
+    assert [m.label for m in app.metric] == [m.header for m in kinds.ROLE_METRICS["autoencoder"]]
     assert app.text_input(key="train_save_name").value == "my_vae_4"
     assert len(app.query_params["job"]) == 12
     assert not app.button(key="train_start").disabled  # the controls unlock when the job is done
@@ -301,3 +308,179 @@ def test_the_beta_ladder_trains_missing_models_and_compares_them(app, app_env, s
     assert sorted(t for t in titles if t and t.startswith("β")) == ["β = 0.5", "β = 1", "β = 4"]
     assert "Rate–distortion trade-off" in titles
     assert not app.warning  # the three were trained together, alike
+
+
+# ---------------------------------------------------------------- every kind, with the live view of its role
+
+
+@pytest.fixture
+def saved(app_env):
+    """Names saved by the test, removed after it: a classifier of the 8×8 digits or a prior of a test base would
+    otherwise stay in the checkpoints folder that later test files share."""
+    import shutil
+
+    names = []
+    yield names
+    for name in names:
+        shutil.rmtree(app_env / name, ignore_errors=True)
+
+
+def saved_as(app, app_env, saved: list, name: str) -> dict:
+    """Save the finished run under `name`; the checkpoint's config.json, as the Models page reads it."""
+    saved.append(name)
+    app.text_input(key="train_save_name").set_value(name)
+    app.button(key="train_save").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert name in [item.name for item in checkpoints.list_checkpoints()]
+    return json.loads((app_env / name / checkpoints.CONFIG_FILE).read_text())
+
+
+def picture_row_names(app) -> list[str]:
+    return [m.value.strip("*") for m in app.markdown if m.value.startswith("**") and m.value.endswith("**")]
+
+
+def test_the_page_offers_every_registered_kind(app):
+    app.run()
+    assert app.selectbox(key="train_kind").options == [kinds.label(name) for name in kinds.KINDS]
+
+
+def test_a_conditional_vae_trains_with_reconstructions_and_its_latent_map(app, app_env, saved):
+    from ui import train_page
+
+    start_run(app, kind="cvae", latent=4, epochs=2)
+    finished(app)
+    snap = train_page.registry().snapshot(app.query_params["job"])
+    assert len(snap.reconstructions) == len(snap.latent_frames) == 3 and not snap.readings and not snap.samples
+    assert "Latent space" in [s.value for s in app.subheader]
+    replay = chart(app, "train_latent_map")
+    assert sum(len(array(trace["x"])) for trace in replay["data"]) == len(snap.latent_labels)
+    assert picture_row_names(app) == ["original", "epoch 1", "epoch 2"]
+    assert any("decoded with its own class" in c.value for c in app.caption)
+    assert any("The decoder is told each digit's class" in c.value for c in app.caption)
+    assert [m.label for m in app.metric] == [m.header for m in kinds.ROLE_METRICS["autoencoder"]]
+    config = saved_as(app, app_env, saved, "apptest_cvae")
+    assert (config["model"]["kind"], config["model"]["latent_dim"], config["model"]["num_classes"]) == ("cvae", 4, 10)
+    assert any("[Style](./style?model=apptest_cvae)" in s.value for s in app.success)
+
+
+def test_a_classifier_trains_with_its_readings_and_test_accuracy_and_no_code(app, app_env, saved):
+    from ui import train_page
+
+    app.run()
+    app.selectbox(key="train_kind").set_value("classifier").run()
+    assert "train_latent" not in [s.key for s in app.select_slider]  # it has no code to size
+    start_run(app, kind="classifier", epochs=2)
+    finished(app)
+    snap = train_page.registry().snapshot(app.query_params["job"])
+    assert not snap.latent_frames and all(r is None for r in snap.reconstructions)
+    titles = [s.value for s in app.subheader]
+    assert "Test accuracy" in titles and "What it reads" in titles and "Latent space" not in titles
+    [accuracy] = [json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                  if json.loads(c.proto.spec)["layout"]["yaxis"].get("title", {}).get("text") == "test accuracy"]
+    assert accuracy["data"][0]["y"] == pytest.approx([r["accuracy"] for r in snap.readings])
+    assert len(accuracy["data"][0]["y"]) == 3  # untrained, epoch 1, epoch 2
+    assert picture_row_names(app) == ["untrained", "epoch 1", "epoch 2"]
+    cells = [m.value for m in app.markdown if "%" in m.value and m.value.startswith(("**", ":red["))]
+    latest = snap.readings[-1]
+    assert len(cells) == 3 * 8 and cells[-8:] == [f"**{c}** · {p:.0%}" if c == t else f":red[**{c}** · {p:.0%} ✗]"
+                                                  for c, p, t in zip(latest["classes"], latest["confidence"],
+                                                                     snap.shown_labels)]
+    assert [m.label for m in app.metric] == ["accuracy ↑", "cross-entropy ↓"]
+    assert app.metric[0].value == f"{snap.metrics['accuracy']:.1%}"
+    assert app.text_input(key="train_save_name").value == "my_classifier"
+    config = saved_as(app, app_env, saved, "apptest_judge")
+    assert config["model"]["kind"] == "classifier" and config["metrics"] == snap.metrics
+    assert "apptest_judge" not in resources.judge_names()  # it reads 8×8 digits: no page judges MNIST with it
+    assert any("[Models](./models)" in s.value for s in app.success)
+
+
+@pytest.fixture
+def shipped_only(app_env, tmp_path, monkeypatch):
+    """A checkpoints folder with the shipped models alone (none of the digits models other tests saved), for
+    this process only: the environment stays, so a job process started meanwhile still finds app_env's folder."""
+    import shutil
+
+    from conftest import ROOT
+
+    root = tmp_path / "checkpoints"
+    shutil.copytree(ROOT / "checkpoints", root, ignore=shutil.ignore_patterns(".*", "*.sh"))
+    monkeypatch.setattr(checkpoints, "DEFAULT_DIR", root)
+    return root
+
+
+def test_a_prior_needs_a_saved_autoencoder_of_its_dataset(app, shipped_only):
+    app.run()
+    app.selectbox(key="train_kind").set_value("latent_diffusion").run()
+    base = app.selectbox(key="train_base")
+    assert base.value == "ae_32"  # the default, on MNIST
+    assert "vae_32" in base.options and not {"cvae_16", "digit_judge", "diffusion_ae_32"} & set(base.options)
+    app.selectbox(key="train_dataset").set_value("digits").run()  # no shipped model was trained on the digits
+    assert not app.exception
+    assert "train_base" not in [s.key for s in app.selectbox]
+    assert any("No saved autoencoder was trained on digits" in w.value for w in app.warning)
+    assert app.button(key="train_start").disabled
+
+
+def test_a_prior_trains_on_its_base_codes_and_shows_samples_from_untrained_to_trained(app, app_env, digits_model,
+                                                                                      saved):
+    from ui import train_page
+
+    start_run(app, kind="latent_diffusion", base=digits_model, epochs=2)
+    finished(app)
+    snap = train_page.registry().snapshot(app.query_params["job"])
+    assert (snap.spec.model.base, snap.spec.model.latent_dim) == (digits_model, 2)  # the base's code size
+    assert len(snap.samples) == 3 and snap.samples[0].shape == (8, 1, 8, 8) and not snap.latent_frames
+    assert picture_row_names(app) == ["untrained", "epoch 1", "epoch 2"]
+    assert f"Samples, drawn by {digits_model}'s decoder" in [s.value for s in app.subheader]
+    assert [m.label for m in app.metric] == ["noise error ↓"]
+    assert app.text_input(key="train_save_name").value == f"my_latent_diffusion_{digits_model}"
+    config = saved_as(app, app_env, saved, "apptest_prior")
+    assert (config["model"]["kind"], config["model"]["base"]) == ("latent_diffusion", digits_model)
+
+
+def test_a_prior_whose_base_vanished_before_start_says_so(app, app_env, digits_model):
+    import shutil
+
+    app.run()
+    app.selectbox(key="train_dataset").set_value("digits")
+    app.selectbox(key="train_kind").set_value("latent_diffusion").run()
+    shutil.copytree(app_env / digits_model, app_env / "gone_base")
+    app.run()
+    app.selectbox(key="train_base").set_value("gone_base").run()
+    shutil.rmtree(app_env / "gone_base")  # deleted by someone else before Start
+    app.button(key="train_start").click().run()
+    assert not app.exception
+    assert "job" not in app.query_params
+    assert any("'gone_base' can no longer be used" in w.value for w in app.warning)
+    assert app.selectbox(key="train_base").value != "gone_base"  # another base is offered for the next click
+    assert not app.button(key="train_start").disabled
+
+
+def test_a_total_that_repeats_one_term_is_not_drawn_twice():
+    from ui.train_page import without_repeated_total
+
+    ae = [{"epoch": e, "train": {"total": v, "recon": v}, "test": {"total": v, "recon": v}} for e, v in ((1, 9.0), (2, 8.0))]
+    assert [sorted(r["train"]) + sorted(r["test"]) for r in without_repeated_total(ae)] == [["recon", "recon"]] * 2
+    vae = [{"epoch": 1, "train": {"total": 9.0, "recon": 8.0, "kl": 1.0}, "test": None}]
+    assert without_repeated_total(vae) == vae
+    prior = [{"epoch": 1, "train": {"total": 9.0}, "test": {"total": 8.5}}]  # the only term stays
+    assert without_repeated_total(prior) == prior
+
+
+def test_a_weaker_judge_or_prior_saved_from_this_page_does_not_replace_the_shipped_ones(app_env, saved):
+    """The pages judge with the best classifier and sample each base's best prior, whatever their names."""
+    import shutil
+
+    from ui import diffusion_page
+
+    for source, name, metric, value in (("digit_judge", "a_weak_judge", "accuracy", 0.5),
+                                        ("diffusion_ae_32", "a_weak_prior", "noise_error", 99.0),
+                                        ("diffusion_ae_32", "z_weak_prior", "noise_error", 99.0)):
+        shutil.copytree(app_env / source, app_env / name)
+        saved.append(name)
+        path = app_env / name / checkpoints.CONFIG_FILE
+        config = json.loads(path.read_text())
+        config["metrics"][metric] = value
+        path.write_text(json.dumps(config))
+    assert resources.judge_names() == ["digit_judge", "a_weak_judge"]
+    assert diffusion_page.priors_by_base()["ae_32"] == "diffusion_ae_32"

@@ -1,28 +1,68 @@
 """The Train page's settings as configs, and the β ladder's bookkeeping (explorer/presets.py)."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from explorer import kinds
-from explorer.presets import (DEFAULTS, MLP_HIDDEN, free_name, ladder_differences, ladder_name, page_configs,
-                              trainable_kinds)
+from explorer.presets import (DEFAULTS, ROLE_SIZES, default_base, default_name, free_name,
+                              ladder_differences, ladder_name, page_configs, prior_bases, trainable_kinds)
+
+
+PRIOR_SETTINGS = {"base": "ae_32", "base_latent": 32}
 
 
 @pytest.mark.parametrize("kind", [k.name for k in trainable_kinds()])
 def test_every_offered_kind_gets_only_the_settings_it_uses(kind):
-    settings = {**DEFAULTS, "kind": kind, "beta": 4.0, "noise_kind": "mask", "noise": 0.5}
+    settings = {**DEFAULTS, "kind": kind, "beta": 4.0, "noise_kind": "mask", "noise": 0.5, **PRIOR_SETTINGS}
     model, training = page_configs(settings, (1, 28, 28))
     spec = kinds.get_kind(kind)
-    assert model.kind == kind and model.latent_dim == DEFAULTS["latent"] and model.image_shape == (1, 28, 28)
+    assert model.kind == kind and model.image_shape == (1, 28, 28)
     assert (model.beta == 4.0) == ("beta" in spec.fields)
     assert (model.noise, model.noise_level) == (("mask", 0.5) if "noise" in spec.fields else ("gaussian", 0.3))
-    assert (model.hidden == MLP_HIDDEN) == ("hidden" in spec.fields)
+    if "hidden" in spec.fields:  # each role its own widths: an autoencoder's MLP, a classifier's feature layer
+        assert model.hidden == ROLE_SIZES[spec.role]["hidden"]
+    assert (model.base == "ae_32") == ("base" in spec.fields)
     assert (training.epochs, training.batch_size, training.lr, training.seed) == (
         DEFAULTS["epochs"], DEFAULTS["batch"], DEFAULTS["lr"], 0)
 
 
-def test_the_page_offers_every_plain_autoencoder_kind_and_nothing_else():
-    offered = {k.name for k in trainable_kinds()}
-    assert offered == {k.name for k in kinds.KINDS.values() if k.role == "autoencoder" and not k.conditional}
+@pytest.mark.parametrize("kind", [k.name for k in trainable_kinds()])
+def test_the_code_size_is_the_page_s_for_autoencoders_the_base_s_for_a_prior_and_fixed_for_a_classifier(kind):
+    spec = kinds.get_kind(kind)
+    sizes = {page_configs({**DEFAULTS, "kind": kind, "latent": latent, **PRIOR_SETTINGS}, (1, 28, 28))[0].latent_dim
+             for latent in (4, 16)}
+    if "base" in spec.fields:
+        assert sizes == {32}
+    elif spec.has_code:
+        assert sizes == {4, 16}
+    else:  # one value, so two students' classifier runs with different latent sliders still share one job
+        assert len(sizes) == 1
+
+
+def test_the_page_offers_every_registered_kind():
+    assert [k.name for k in trainable_kinds()] == list(kinds.KINDS)
+
+
+def test_default_names_say_what_was_trained():
+    names = {kind: default_name(page_configs({**DEFAULTS, "kind": kind, **PRIOR_SETTINGS}, (1, 28, 28))[0])
+             for kind in ("vae", "classifier", "latent_diffusion")}
+    assert names == {"vae": "my_vae_16", "classifier": "my_classifier", "latent_diffusion": "my_latent_diffusion_ae_32"}
+
+
+def listing(name, kind, dataset=None):
+    info = {"model": {"kind": kind}, **({"dataset": dataset} if dataset else {})}
+    return SimpleNamespace(name=name, info=info)
+
+
+def test_a_prior_is_offered_the_plain_autoencoders_of_its_dataset_with_ae_32_first():
+    listings = [listing("ae_32", "ae"), listing("a_vae", "vae", "mnist5k"), listing("small", "ae", "digits"),
+                listing("cvae_16", "cvae"), listing("digit_judge", "classifier"),
+                listing("diffusion_ae_32", "latent_diffusion"), SimpleNamespace(name="broken", info=None)]
+    assert prior_bases(listings, "mnist5k") == ["ae_32", "a_vae"]  # no dataset stated: MNIST, as everywhere
+    assert prior_bases(listings, "digits") == ["small"]
+    assert default_base(["a_vae", "ae_32"]) == "ae_32"
+    assert default_base(["small"]) == "small" and default_base([]) is None
 
 
 def test_ladder_configs_differ_in_beta_alone():

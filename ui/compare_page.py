@@ -79,7 +79,7 @@ def model_metrics(name: str) -> dict:
     needed = {"mse", "linear_probe"} | ({"neg_elbo"} if checkpoint.config.is_variational else set())
     if not needed <= stored.keys():
         stored = {**_evaluated(name, resources.version(name)), **stored}
-    judges = resources.checkpoint_names(role="classifier")
+    judges = resources.judge_names()
     judged = _judged(name, resources.version(name), judges[0], resources.version(judges[0])) if judges else {}
     return {**stored, "smoothness": _smoothness(name, resources.version(name)), **judged}
 

@@ -19,8 +19,11 @@ PATH_COLORS = ("#d62728", "#1f77b4", "#2ca02c")
 
 
 def priors_by_base() -> dict[str, str]:
-    """{autoencoder checkpoint: its diffusion prior checkpoint} for every readable prior."""
-    return {item.info["model"]["base"]: item.name for item in resources.readable_checkpoints(role="prior")}
+    """{autoencoder checkpoint: its diffusion prior checkpoint}: of several priors of one base (a student may save
+    one from the Train page), the one with the lowest test noise error."""
+    priors = resources.readable_checkpoints(role="prior")
+    ranked = sorted(priors, key=lambda item: -(item.info.get("metrics") or {}).get("noise_error", float("inf")))
+    return {item.info["model"]["base"]: item.name for item in ranked}  # the best is written last
 
 
 # ---------------------------------------------------------------- cached computations
@@ -157,7 +160,7 @@ def render() -> None:
         return
     settings = diffusion_controls(autoencoders, variational)
     url_state.show_notices()
-    judges = resources.checkpoint_names(role="classifier")
+    judges = resources.judge_names()
     if not judges:
         st.info("No digit classifier in the checkpoints folder, so the samples are not judged. Train one with "
                 "`python -m explorer train --model classifier`.")

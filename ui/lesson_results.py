@@ -244,7 +244,7 @@ def diffusion_routes() -> dict:
     from ui import diffusion_page
 
     prior = diffusion_page.priors_by_base().get(DIFFUSION_BASE)
-    judge_name = resources.checkpoint_names(role="classifier")[0]
+    judge_name = resources.judge_names()[0]
     dataset = resources.checkpoint(DIFFUSION_BASE).info.get("dataset", "mnist5k")
     steps = diffusion.DEFAULT_SAMPLE_STEPS
     out = {}

@@ -53,6 +53,15 @@ def checkpoint_names(**flags) -> list[str]:
     return [item.name for item in readable_checkpoints(**flags)]
 
 
+def judge_names() -> list[str]:
+    """The classifiers that can judge the pages' MNIST digits, the best test accuracy first (the shipped judge on a
+    tie, by name): a classifier a student trained on the 8×8 digits cannot read 28×28 ones, and a weaker one
+    saved from the Train page must not become every page's judge."""
+    fit = [item for item in readable_checkpoints(role="classifier")
+           if item.info.get("dataset", data.DEFAULT_DATASET) == data.DEFAULT_DATASET]
+    return [item.name for item in sorted(fit, key=lambda item: -(item.info.get("metrics") or {}).get("accuracy", 0.0))]
+
+
 def autoencoder_listings() -> list[checkpoints.Listing]:
     """The readable checkpoints the exploring pages can use: autoencoders that encode and decode without
     labels (explorer.kinds), not classifiers, priors or conditional models."""

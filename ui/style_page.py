@@ -43,7 +43,7 @@ def _measures_probe(dataset: str) -> float:
 
 
 def _judge():
-    names = resources.checkpoint_names(role="classifier")
+    names = resources.judge_names()
     return resources.checkpoint(names[0]).model if names else None
 
 

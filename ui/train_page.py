@@ -1,4 +1,8 @@
-"""Train: watch an autoencoder learn, live, keep the result, and compare VAEs across β.
+"""Train: watch a model learn, live, keep the result, and compare VAEs across β.
+
+Every registered kind trains here; what the live view draws follows its role in the registry (LIVE_VIEWS):
+an autoencoder's reconstructions and latent map, a classifier's readings and test accuracy, a prior's
+samples decoded by its base autoencoder.
 
 Training runs in the server's job backend (explorer.jobs: child processes by default, Ray when
 configured), shared by every session, so a reloaded page (or a copied link with `job=`) reattaches
@@ -18,7 +22,6 @@ import streamlit as st
 
 from explorer import checkpoints, figures, generate, job_state, jobs, kinds, presets
 from explorer.job_queue import ActiveJobExists
-from explorer.cli import METRIC_LABELS
 from explorer.errors import ExplorerError
 from explorer.serving import browser_id
 from explorer.train import duration_words, evaluate_loss, time_left_words
@@ -39,6 +42,8 @@ HELD_KEY = "_train_held"  # the job's snapshot so far: each refresh fetches only
 CLASH_KEY = "train_active_elsewhere"  # the session's other active job, when Start was refused
 REFRESH_SECONDS = 1.0
 RECON_WIDTH = 640  # pixels of a row of reconstructions
+READING_DIGIT = 56  # pixels of each digit the classifier reads
+NO_BASE = ""  # a prior's base when the dataset has no saved autoencoder: Start stays off
 
 
 @st.cache_resource
@@ -85,7 +90,8 @@ def shared_replay_figure(job_id: str, epoch: int, settled: bool, _snap: jobs.Job
 
 
 def training_controls(disabled: bool) -> dict:
-    """The run's settings; β only for VAEs, noise only for the denoising AE."""
+    """The run's settings; each model offers only what its kind uses (explorer.kinds): a latent size for
+    models with codes of their own, a base autoencoder for a prior, β for VAEs, noise for the denoising AE."""
     for name, value in presets.DEFAULTS.items():
         st.session_state.setdefault(f"train_{name}", value)
     c1, c2, c3, c4 = st.columns(4)
@@ -93,20 +99,26 @@ def training_controls(disabled: bool) -> dict:
         dataset=c1.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="train_dataset", disabled=disabled),
         kind=c2.selectbox("Model", [k.name for k in presets.trainable_kinds()], format_func=kinds.label,
                           key="train_kind", disabled=disabled),
-        latent=c3.select_slider("Latent size", LATENT_SIZES, key="train_latent", disabled=disabled,
-                                help="How many numbers the encoder may use to describe a digit"),
     )
-    used = kinds.get_kind(settings["kind"]).fields
-    if "beta" in used:
+    kind = kinds.get_kind(settings["kind"])
+    if "base" in kind.fields:  # a prior: its codes are its base autoencoder's
+        settings.update(base_control(c3, settings["dataset"], disabled))
+    elif kind.has_code:
+        settings["latent"] = c3.select_slider("Latent size", LATENT_SIZES, key="train_latent", disabled=disabled,
+                                              help="How many numbers the encoder may use to describe a digit")
+    else:
+        c3.caption(f"A {kind.description} has no code: it reads the digits and answers which class each is.")
+    if "beta" in kind.fields:
         settings["beta"] = c4.select_slider("β (KL weight)", BETAS, key="train_beta", disabled=disabled,
                                             help="Higher β pushes codes towards a plain Gaussian: smoother map, blurrier digits")
-    elif "noise" in used:
+    elif "noise" in kind.fields:
         settings["noise_kind"] = c4.selectbox("Training noise", list(NOISE_KINDS), format_func=NOISE_KINDS.get,
                                               key="train_noise_kind", disabled=disabled,
                                               help="How the training inputs are corrupted before the model cleans them")
         settings["noise"] = c4.slider("Noise level", 0.0, 0.8, step=0.05, key="train_noise", disabled=disabled,
                                       help="Gaussian: the noise's standard deviation. Masked: the fraction of "
                                            "pixels set to black.")
+    settings.setdefault("latent", st.session_state["train_latent"])
     c5, c6, c7, c8 = st.columns(4)
     settings.update(
         epochs=c5.slider("Epochs", 1, 50, key="train_epochs", disabled=disabled),
@@ -116,17 +128,40 @@ def training_controls(disabled: bool) -> dict:
     )
     with c8:
         st.write("")  # line the button up with the sliders
-        settings["start"] = st.button("Start training", type="primary", key="train_start", disabled=disabled,
-                                      width="stretch")
+        clicked = st.button("Start training", type="primary", key="train_start", width="stretch",
+                            disabled=disabled or settings.get("base") == NO_BASE)
+    settings["start"] = clicked and not settings.pop("hold", False)  # a vanished base: look before starting
     return settings
+
+
+def base_control(column, dataset: str, disabled: bool) -> dict:
+    """A prior's base: a saved autoencoder of this dataset (ae_32 first when it fits), and its code size."""
+    listings = resources.readable_checkpoints(is_plain_autoencoder=True)
+    bases = presets.prior_bases(listings, dataset)
+    if not bases:
+        column.warning(f"No saved autoencoder was trained on {DATASETS[dataset]}: train one (AE or VAE) on it and "
+                       "save it, then its prior can learn its codes.", icon=":material/warning:")
+        return {"base": NO_BASE, "base_latent": None}
+    chosen = st.session_state.get("train_base")
+    vanished = chosen is not None and chosen not in {item.name for item in listings}
+    if vanished:  # deleted since it was chosen: say so, and start nothing on this click
+        resources.keep_chosen_model("train_base", bases, presets.default_base(bases))
+    elif chosen not in bases:  # e.g. the dataset changed: its bases differ
+        st.session_state["train_base"] = presets.default_base(bases)
+    base = column.selectbox("Base autoencoder", bases, key="train_base", disabled=disabled,
+                            help="The saved AE or VAE whose codes the prior learns to make from noise; its decoder "
+                                 "draws the prior's samples")
+    info = next(item.info for item in listings if item.name == base)
+    return {"base": base, "base_latent": info["model"]["latent_dim"], "hold": vanished}
 
 
 def job_spec(settings: dict, *, kind: str | None = None, beta: float | None = None, name: str | None = None,
              autosave: bool = False) -> jobs.JobSpec:
-    model, training = presets.page_configs(settings, resources.dataset(settings["dataset"]).image_shape, kind=kind,
-                                           beta=beta)
+    dataset = resources.dataset(settings["dataset"])
+    model, training = presets.page_configs(settings, dataset.image_shape, kind=kind, beta=beta,
+                                           classes=len(dataset.classes))
     taken = {item.name for item in checkpoints.list_checkpoints()} | registry().reserved_names()
-    default = presets.free_name(f"my_{model.kind}_{settings['latent']}", taken)
+    default = presets.free_name(presets.default_name(model), taken)
     return jobs.JobSpec(settings["dataset"], model, training, name or default, autosave)
 
 
@@ -174,41 +209,95 @@ def progress_line(snap: jobs.JobSnapshot) -> None:
         st.rerun()
 
 
-def reconstruction_rows(snap: jobs.JobSnapshot) -> None:
-    """The fixed test digits, then their reconstructions after the first, a middle and the latest epoch."""
-    if snap.originals is None or not snap.reconstructions:
-        return
-    latest = len(snap.reconstructions) - 1
-    epochs = sorted({e for e in (1, (latest + 1) // 2, latest) if 1 <= e <= latest}) or [latest]
-    width = snap.originals.shape[-1] + 4
-    scale = max(1, round(RECON_WIDTH / (len(snap.originals) * width)))
+def shown_epochs(count: int, untrained: bool) -> list[int]:
+    """Which of `count` recorded epochs (0: untrained) a row of pictures shows: the first, a middle one and
+    the latest; the untrained model too when `untrained` (a prior's samples start as noise worth seeing)."""
+    latest = count - 1
+    first = 0 if untrained else 1
+    return sorted({e for e in (first, 1, (latest + 1) // 2, latest) if first <= e <= latest}) or [latest]
+
+
+def epoch_row_name(snap: jobs.JobSnapshot, e: int, latest: int) -> str:
+    if e == 0:
+        return "untrained"
     stopped_mid_epoch = bool(snap.history) and snap.history[-1].get("partial", False)
+    return f"stopped in epoch {e}" if e == latest and stopped_mid_epoch else f"epoch {e}"
 
-    def row_name(e: int) -> str:
-        if e == 0:
-            return "untrained"
-        return f"stopped in epoch {e}" if e == latest and stopped_mid_epoch else f"epoch {e}"
 
-    rows = [("original", snap.originals)] + [(row_name(e), snap.reconstructions[e]) for e in epochs]
+def picture_rows(snap: jobs.JobSnapshot, per_epoch: list[np.ndarray], first_row: tuple | None, untrained: bool) -> None:
+    """Rows of digit pictures, each headed by its name: `first_row` (name, images), then `per_epoch`'s."""
+    if not per_epoch:
+        return
+    latest = len(per_epoch) - 1
+    rows = [first_row] if first_row else []
+    rows += [(epoch_row_name(snap, e, latest), per_epoch[e]) for e in shown_epochs(len(per_epoch), untrained)]
+    width = per_epoch[-1].shape[-1] + 4
+    scale = max(1, round(RECON_WIDTH / (len(per_epoch[-1]) * width)))
     for label, images in rows:
-        name_col, image_col = st.columns([1, 5], vertical_alignment="center")
+        name_col, image_col = st.columns([1.3, 5], vertical_alignment="center")
         name_col.markdown(f"**{label}**")
         pictures.show(image_col, figures.tile_images(images, ncols=len(images), scale=1), scale=scale)
 
 
-def metrics_row(metrics: dict) -> None:
-    shown = [k for k in METRIC_LABELS if k in metrics]
-    for col, key in zip(st.columns(len(shown)), shown):
-        value = metrics[key]
-        col.metric(METRIC_LABELS[key], f"{value:.1%}" if key == "linear_probe" else f"{value:.4g}")
+def reading_rows(snap: jobs.JobSnapshot, classes: list[str]) -> None:
+    """The fixed test digits in a row, and under each the class the classifier reads in it and how sure it
+    is, after the untrained model, the first, a middle and the latest epoch. A wrong reading is red, with ✗."""
+    if snap.originals is None or not snap.readings:
+        return
+    widths = [1.3] + [1] * len(snap.originals)
+    cells = st.columns(widths, vertical_alignment="center")[1:]
+    scale = max(1, round(READING_DIGIT / snap.originals.shape[-1]))
+    for cell, image in zip(cells, snap.originals):
+        pictures.show(cell, figures.tile_images(image[None], ncols=1, pad=0, scale=1), scale=scale)
+    latest = len(snap.readings) - 1
+    for e in shown_epochs(len(snap.readings), untrained=True):
+        reading = snap.readings[e]
+        name_col, *cells = st.columns(widths, vertical_alignment="center")
+        name_col.markdown(f"**{epoch_row_name(snap, e, latest)}**")
+        for cell, read, sure, true in zip(cells, reading["classes"], reading["confidence"], snap.shown_labels):
+            cell.markdown(reading_words(classes[read], float(sure), bool(read == true)))
+
+
+def reading_words(name: str, sure: float, right: bool) -> str:
+    """One reading under a digit: "**7** · 98%", red with ✗ when it is not the digit's class."""
+    words = f"**{escape(name)}** · {sure:.0%}"
+    return words if right else f":red[{words} ✗]"
+
+
+def accuracy_figure(readings: list[dict]) -> go.Figure:
+    """Test accuracy after each epoch (0: the untrained model, about chance)."""
+    epochs = list(range(len(readings)))
+    fig = go.Figure(go.Scatter(x=epochs, y=[r["accuracy"] for r in readings], mode="lines+markers",
+                               name="test accuracy", line=dict(width=3), marker=dict(size=6),
+                               hovertemplate="epoch %{x}: %{y:.1%}<extra></extra>"))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="epoch",
+                      yaxis=dict(title="test accuracy", tickformat=".0%", range=[0, 1.02]))
+    fig.update_xaxes(tick0=0, dtick=max(1, math.ceil(len(readings) / 10)), range=[-0.5, len(readings) - 0.5])
+    return fig
+
+
+def metrics_row(metrics: dict, role: str) -> None:
+    """The test metrics the registry scores this role by (kinds.ROLE_METRICS), as the Models page shows them."""
+    shown = [m for m in kinds.ROLE_METRICS[role] if m.key in metrics]
+    for col, metric in zip(st.columns(max(1, len(shown))), shown):
+        col.metric(metric.header, metric.format.format(metrics[metric.key]))
+
+
+def where_to_see(kind: kinds.ModelKind, name: str) -> str:
+    """Where a saved model can be looked at: the exploring pages take plain autoencoders, the Style page
+    conditional ones, and the Models page lists every kind with its test metrics."""
+    if kind.is_plain_autoencoder:
+        return f"It is now in the model list of every page. Open it on the [Latent map](./?model={name}) page."
+    if kind.conditional:
+        return f"Open it on the [Style](./style?model={name}) page."
+    return "The [Models](./models) page lists it with its test metrics."
 
 
 def save_form(snap: jobs.JobSnapshot) -> None:
     """Save under a name. A shared run is saved by each of its students: this session's names only."""
     mine = st.session_state.setdefault("train_saved", {}).setdefault(snap.job_id, [])
     for name in mine:
-        st.success(f"Saved as **{name}**: it is now in the model list of every page. "
-                   f"Open it on the [Latent map](./?model={name}) page.", icon=":material/save:")
+        st.success(f"Saved as **{name}**. {where_to_see(snap.spec.model.spec, name)}", icon=":material/save:")
     if mine or checkpoints.read_only():
         return
     with st.form("train_save_form", border=False):
@@ -227,10 +316,92 @@ def save_form(snap: jobs.JobSnapshot) -> None:
         st.rerun()
 
 
+def without_repeated_total(history: list[dict]) -> list[dict]:
+    """The history without the "total" term where it always equals another term (an AE's total is its
+    reconstruction loss, a classifier's its cross-entropy): two curves drawn on top of each other read as one."""
+    def repeated(split: str) -> bool:
+        rows = [row[split] for row in history if row.get(split)]
+        return bool(rows) and any(all(r.get(term) == r.get("total") for r in rows)
+                                  for term in rows[0] if term != "total")
+
+    drop = {split for split in ("train", "test") if repeated(split)}
+    return [{**row, **{split: {k: v for k, v in row[split].items() if k != "total"}
+                       for split in drop if row.get(split)}} for row in history]
+
+
 def loss_figure(history: list[dict]) -> go.Figure:
-    fig = figures.loss_curves(history)
+    fig = figures.loss_curves(without_repeated_total(history))
     fig.update_xaxes(tick0=1, dtick=max(1, math.ceil(len(history) / 10)))  # whole epochs only
     return fig
+
+
+def loss_chart(snap: jobs.JobSnapshot) -> None:
+    if snap.history:
+        fig = shared_loss_figure(snap.job_id, len(snap.history), snap.history)
+        st.plotly_chart(fig, key="train_loss", width="stretch", config={"displayModeBar": False})
+    else:
+        st.info("The loss curves start after the first epoch.", icon=":material/hourglass_top:")
+
+
+def autoencoder_view(snap: jobs.JobSnapshot, left, right) -> None:
+    """Reconstructions of the fixed test digits and the latent map of the subset's codes, every epoch."""
+    conditional = snap.spec.model.spec.conditional
+    with left:
+        st.subheader("Loss")
+        loss_chart(snap)
+        st.subheader("Reconstructions")
+        st.caption("Test digits the model never trains on, and what it makes of them"
+                   + (", each decoded with its own class." if conditional else "."))
+        picture_rows(snap, snap.reconstructions, ("original", snap.originals), untrained=False)
+    with right:
+        st.subheader("Latent space")
+        if snap.latent_frames:
+            settled = snap.phase == "finished"
+            epoch = len(snap.latent_frames) - 1
+            fig = shared_replay_figure(snap.job_id, epoch, settled, snap)
+            st.plotly_chart(fig, key="train_latent_map", width="stretch", config={"displayModeBar": False})
+            st.caption(f"{len(snap.latent_labels)} test digits. "
+                       + ("Press ▶ Play to replay training from the untrained model (epoch 0), or drag the slider."
+                          if settled and epoch > 0 else f"After epoch {epoch}; updates every epoch.")
+                       + " Each epoch is projected on its own two main axes, turned to line up with the last one.")
+            if conditional:
+                st.caption("The decoder is told each digit's class, so the code need not hold it: expect the "
+                           "classes to mix more than in a plain VAE's map. What the code keeps is the style.")
+
+
+def classifier_view(snap: jobs.JobSnapshot, left, right) -> None:
+    """The cross-entropy, the test accuracy per epoch, and what it reads in the fixed test digits."""
+    with left:
+        st.subheader("Loss (cross-entropy)")
+        loss_chart(snap)
+    with right:
+        st.subheader("Test accuracy")
+        if snap.readings:
+            st.plotly_chart(accuracy_figure(snap.readings), key="train_accuracy", width="stretch",
+                            config={"displayModeBar": False})
+            st.caption(f"Share of the {len(resources.dataset(snap.spec.dataset).x_test)} test digits read as their "
+                       "own class. Epoch 0 is the untrained model: about one in ten, chance.")
+    st.subheader("What it reads")
+    st.caption("Test digits it never trains on; under each, the class it reads and how sure it is (red ✗: wrong).")
+    reading_rows(snap, resources.dataset(snap.spec.dataset).classes)
+
+
+def prior_view(snap: jobs.JobSnapshot, left, right) -> None:
+    """The noise-prediction error, and seeded samples drawn through the base's decoder every epoch."""
+    base = escape(snap.spec.model.base)  # a checkpoint name: shown as it is, never as Markdown
+    with left:
+        st.subheader("Loss (noise-prediction error)")
+        loss_chart(snap)
+        st.caption(f"How far the noise the prior predicts is from the noise that was added to {base}'s codes "
+                   f"(squared error summed over the {snap.spec.model.latent_dim} numbers of a code). Lower is better.")
+    with right:
+        st.subheader(f"Samples, drawn by {base}'s decoder")
+        st.caption("The same random noise every epoch, turned into codes by the prior and decoded by the base: "
+                   "watch blobs become digits.")
+        picture_rows(snap, snap.samples, None, untrained=True)
+
+
+LIVE_VIEWS = {"autoencoder": autoencoder_view, "classifier": classifier_view, "prior": prior_view}
 
 
 def job_view(job_id: str, watching: bool) -> None:
@@ -244,31 +415,11 @@ def job_view(job_id: str, watching: bool) -> None:
                 "same seed gives the same model. Each of you saves it under your own name.", icon=":material/group:")
     if snap.status == "failed":
         st.error(snap.error, icon=":material/error:")
-    loss_col, map_col = st.columns(2, gap="large")
-    with loss_col:
-        st.subheader("Loss")
-        if snap.history:
-            fig = shared_loss_figure(job_id, len(snap.history), snap.history)
-            st.plotly_chart(fig, key="train_loss", width="stretch", config={"displayModeBar": False})
-        else:
-            st.info("The loss curves start after the first epoch.", icon=":material/hourglass_top:")
-        st.subheader("Reconstructions")
-        st.caption("Test digits the model never trains on, and what it makes of them.")
-        reconstruction_rows(snap)
-    with map_col:
-        st.subheader("Latent space")
-        if snap.latent_frames:
-            settled = snap.phase == "finished"
-            epoch = len(snap.latent_frames) - 1
-            fig = shared_replay_figure(job_id, epoch, settled, snap)
-            st.plotly_chart(fig, key="train_latent_map", width="stretch", config={"displayModeBar": False})
-            st.caption(f"{len(snap.latent_labels)} test digits. "
-                       + ("Press ▶ Play to replay training from the untrained model (epoch 0), or drag the slider."
-                          if settled and epoch > 0 else f"After epoch {epoch}; updates every epoch.")
-                       + " Each epoch is projected on its own two main axes, turned to line up with the last one.")
+    role = snap.spec.model.spec.role
+    LIVE_VIEWS[role](snap, *st.columns(2, gap="large"))
     if snap.savable:
         st.subheader("How good is it? (test digits)")
-        metrics_row(snap.metrics or {})
+        metrics_row(snap.metrics or {}, role)
         kl = (snap.history[-1].get("test") or {}).get("kl")
         if kl is not None and kl < 0.5:
             st.info(f"The KL term ended near zero ({kl:.2f} nats): the codes carry almost no information about "
@@ -419,7 +570,9 @@ def render() -> None:
     st.title("Train")
     st.markdown(
         "Pick a model and press **Start training**. **Look for**: on the latent map, digits of one class "
-        "gathering into clusters epoch by epoch; in the reconstructions, grey blobs turning into digits."
+        "gathering into clusters epoch by epoch; in the reconstructions, grey blobs turning into digits. "
+        "The digit classifier shows what it reads instead, and a diffusion prior the digits it dreams up "
+        "through its base autoencoder's decoder."
     )
     reg = registry()
     job_id = current_job()
