@@ -135,7 +135,7 @@ def run_backend(backend: str, args) -> list[Burst]:
             warm.open("open Train", path("train_page"))  # the server's job backend comes up here
             time.sleep(10 if backend != "threads" else 1)  # the fork server / Ray start in the background
             results = []
-            for scenario in ("identical", "different"):
+            for scenario in args.scenarios.split(","):
                 print(f"{backend}: {args.sessions} tabs, {scenario} settings…", flush=True)
                 results.append(burst(server.url, backend, scenario, args.sessions, args.spread, args.browsers,
                                      args.browse_seconds if scenario == "different" else 40, args.limit, args.seed))
@@ -197,10 +197,13 @@ def main() -> int:
     parser.add_argument("--browse-seconds", type=float, default=90.0)
     parser.add_argument("--limit", type=float, default=600.0, help="seconds a burst may take at most")
     parser.add_argument("--backends", default="threads,process,ray")
+    parser.add_argument("--scenarios", default="identical,different")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not (1 <= args.sessions <= len(DIFFERENT) and 0 <= args.browsers <= 30):
         parser.error(f"use 1-{len(DIFFERENT)} sessions and 0-30 browsers")
+    if not set(args.scenarios.split(",")) <= {"identical", "different"}:
+        parser.error("--scenarios: identical, different or both")
     results = []
     for backend in args.backends.split(","):
         results += run_backend(backend.strip(), args)
