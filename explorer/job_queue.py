@@ -17,6 +17,7 @@ Rules, in the order `admit` applies them:
 from __future__ import annotations
 
 import collections
+import math
 import os
 import statistics
 
@@ -41,7 +42,8 @@ def refresh_seconds(status: str, sharers: int = 1) -> float:
     WATCHERS_PER_SECOND times a second in all, so the server's load stays flat as a class joins."""
     if status == "queued":
         return QUEUED_REFRESH_SECONDS
-    return max(REFRESH_SECONDS, round(sharers / WATCHERS_PER_SECOND * REFRESH_SECONDS, 1))
+    # Whole seconds, so the page changes its pace twice as a class of 30 joins, not at every student.
+    return REFRESH_SECONDS * max(1, math.ceil(sharers / WATCHERS_PER_SECOND))
 
 
 class ActiveJobExists(ExplorerError):

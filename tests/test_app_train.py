@@ -9,6 +9,7 @@ import pytest
 from chart_json import array, chart, specs
 
 from explorer import checkpoints, kinds, presets
+from explorer.errors import ExplorerError
 from ui import resources
 
 PAGE = "train_page"  # the conftest fixture `app` runs this page
@@ -484,3 +485,46 @@ def test_a_weaker_judge_or_prior_saved_from_this_page_does_not_replace_the_shipp
         path.write_text(json.dumps(config))
     assert resources.judge_names() == ["digit_judge", "a_weak_judge"]
     assert diffusion_page.priors_by_base()["ae_32"] == "diffusion_ae_32"
+
+
+def test_a_job_backend_that_cannot_start_says_why_instead_of_a_traceback(app, monkeypatch):
+    from explorer import jobs
+    from ui import train_page
+
+    message = "Training is unavailable: this server could not start or join the Ray cluster at 127.0.0.1:1 (refused)."
+
+    def unreachable():
+        raise ExplorerError(message)
+
+    monkeypatch.setattr(jobs, "open_jobs", unreachable)
+    train_page.registry.clear()
+    try:
+        app.run()
+        assert not app.exception
+        assert [e.value for e in app.error] == [message]
+        assert not app.button  # nothing to press that would need jobs
+    finally:
+        train_page.registry.clear()
+
+
+def test_the_live_view_refreshes_less_often_as_a_class_shares_the_run(page_app, one_job_at_a_time, monkeypatch):
+    from ui import train_page
+
+    paces = []  # the live view's refresh interval at each whole-page run
+    real = train_page.st.fragment
+
+    def recording(run_every=None):
+        def decorate(view):
+            if view.__name__ == "job_view":
+                paces.append(run_every)
+            return real(run_every=run_every)(view)
+        return decorate
+
+    monkeypatch.setattr(train_page.st, "fragment", recording)
+    tabs = [page_app("train_page") for _ in range(11)]
+    job_id = start_long_run(tabs[0])
+    assert paces[-1] == 1.0  # one student: every second
+    assert {start_long_run(tab) for tab in tabs[1:]} == {job_id}  # the same settings: one shared run
+    tabs[0].run()
+    assert paces[-1] == 2.0  # eleven: every 2 s, about ten looks a second in all
+    one_job_at_a_time.stop(job_id)

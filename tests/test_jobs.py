@@ -581,7 +581,7 @@ def test_the_queue_cap_comes_from_the_environment(monkeypatch, value, expected):
 
 
 @pytest.mark.parametrize("status, sharers, expected", [
-    ("running", 1, 1.0), ("running", 10, 1.0), ("running", 15, 1.5), ("running", 30, 3.0),
+    ("running", 1, 1.0), ("running", 10, 1.0), ("running", 11, 2.0), ("running", 30, 3.0),
     ("queued", 1, 3.0), ("queued", 30, 3.0),
 ])
 def test_a_page_looks_at_a_shared_run_less_often_so_a_class_costs_the_server_what_ten_students_do(

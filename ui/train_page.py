@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import checkpoints, figures, generate, job_state, jobs, kinds, presets
-from explorer.job_queue import ActiveJobExists
+from explorer.job_queue import ActiveJobExists, refresh_seconds
 from explorer.errors import ExplorerError
 from explorer.serving import browser_id
 from explorer.train import duration_words, evaluate_loss, time_left_words
@@ -40,7 +40,6 @@ JOB_KEY = "train_job"
 OWNER_KEY = "train_owner"
 HELD_KEY = "_train_held"  # the job's snapshot so far: each refresh fetches only the epochs since
 CLASH_KEY = "train_active_elsewhere"  # the session's other active job, when Start was refused
-REFRESH_SECONDS = 1.0
 RECON_WIDTH = 640  # pixels of a row of reconstructions
 READING_DIGIT = 56  # pixels of each digit the classifier reads
 NO_BASE = ""  # a prior's base when the dataset has no saved autoencoder: Start stays off
@@ -404,11 +403,14 @@ def prior_view(snap: jobs.JobSnapshot, left, right) -> None:
 LIVE_VIEWS = {"autoencoder": autoencoder_view, "classifier": classifier_view, "prior": prior_view}
 
 
-def job_view(job_id: str, watching: bool) -> None:
-    """Everything about one job; run as a fragment that refreshes itself while the job is active."""
+def job_view(job_id: str, refresh: float | None) -> None:
+    """Everything about one job; run as a fragment that refreshes itself every `refresh` seconds while the
+    job is active (None: it is not)."""
     snap = watched(job_id)
-    if watching and snap.phase == "finished":
+    if refresh is not None and snap.phase == "finished":
         st.rerun()  # the whole page: stops the refresh timer, unlocks the controls, shows the save form
+    if refresh is not None and refresh != refresh_seconds(snap.status, snap.sharers):
+        st.rerun()  # queued -> training, or more students joined: the whole page restarts the timer at its new pace
     progress_line(snap)
     if snap.sharers > 1:
         st.info(f"{snap.sharers} students started exactly these settings, so you share one training run: the "
@@ -574,7 +576,11 @@ def render() -> None:
         "The digit classifier shows what it reads instead, and a diffusion prior the digits it dreams up "
         "through its base autoencoder's decoder."
     )
-    reg = registry()
+    try:
+        reg = registry()
+    except ExplorerError as error:  # e.g. the Ray cluster cannot be joined: nothing here works without jobs
+        st.error(str(error), icon=":material/error:")
+        return
     job_id = current_job()
     snap = reg.snapshot(job_id, since=job_state.STATUS_ONLY) if job_id else None  # the view fetches the epochs
     busy = snap is not None and snap.phase != "finished"
@@ -600,6 +606,7 @@ def render() -> None:
     active_elsewhere(reg)
     url_state.write({"job": job_id})
     if job_id:
-        st.fragment(run_every=REFRESH_SECONDS if busy else None)(job_view)(job_id, busy)
+        refresh = refresh_seconds(snap.status, snap.sharers) if busy else None
+        st.fragment(run_every=refresh)(job_view)(job_id, refresh)
     st.divider()
     ladder_section(settings)
