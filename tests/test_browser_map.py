@@ -229,6 +229,12 @@ def test_selecting_on_one_compare_map_rings_the_digits_on_both(app_url, page):
         assert overlays_on_screen(page, chart)["labels"] == "start,end"
         assert_rings_on(page, chart, (first, second))
     screenshot(page, "compare")
+    page.get_by_role("button", name="Clear selection").click()
+    page.get_by_text("2 selected").wait_for(state="detached", timeout=30_000)
+    wait_drawn(page)
+    left = page.evaluate("""() => [...document.querySelectorAll('.latent-map')].map(gd =>
+        (gd.layout.selections || []).length + gd.querySelectorAll('svg.latent-overlays circle').length)""")
+    assert left == [0, 0]  # no rings, and Plotly's box of the old selection gone too
 
 
 WEBGL_COUNTER = """() => {  // every canvas that gets a WebGL context, counted while it is on the page

@@ -117,13 +117,15 @@ function lineElement(trace, px, py) {
 const ANCHORS = { left: ["end", -8], right: ["start", 8], center: ["middle", 0] };
 const BASELINES = { top: ["text-after-edge", -8], bottom: ["text-before-edge", 8], middle: ["central", 0] };
 
-function textElements(trace, px, py, fontFamily) {
+// Labels are not clipped (a label may stick out of the plot area, as Plotly's own do) but are left out when
+// their point is outside it.
+function textElements(trace, px, py, inside, fontFamily) {
   const texts = trace.text || [];
   const font = trace.textfont || {};
   const out = [];
   trace.x.forEach((x, i) => {
     const text = at(texts, i, "");
-    if (!text || x === null || trace.y[i] === null) return;
+    if (!text || x === null || trace.y[i] === null || !inside(px(x), py(trace.y[i]))) return;
     const [vertical, horizontal] = at(trace.textposition, i, "top center").split(" ");
     const [anchor, dx] = ANCHORS[horizontal] || ANCHORS.center;
     const [baseline, dy] = BASELINES[vertical] || BASELINES.middle;
@@ -169,14 +171,17 @@ function drawLayer(state) {
   clip.appendChild(svgElement("rect", { x: xa._offset, y: ya._offset, width: xa._length, height: ya._length }));
   const defs = svgElement("defs", {});
   defs.appendChild(clip);
+  const inside = (x, y) => x >= xa._offset && x <= xa._offset + xa._length && y >= ya._offset
+                           && y <= ya._offset + ya._length;
   const drawing = svgElement("g", { "clip-path": `url(#${state.clipId})` });
+  const labels = svgElement("g", {});
   for (const trace of state.overlays) {
     const mode = trace.mode || "markers";
     if (mode.includes("lines")) drawing.appendChild(lineElement(trace, px, py));
     if (mode.includes("markers")) drawing.append(...markerElements(trace, px, py));
-    if (mode.includes("text")) drawing.append(...textElements(trace, px, py, fontFamily));
+    if (mode.includes("text")) labels.append(...textElements(trace, px, py, inside, fontFamily));
   }
-  layer.replaceChildren(defs, drawing);
+  layer.replaceChildren(defs, drawing, labels);
 }
 
 function followAxes(state) {
@@ -233,6 +238,10 @@ async function draw(state, data, setStateValue, version) {
   } else {
     // The same trace object: Plotly finds no change in the data; a click changes only the SVG layer.
     if (newView || layoutKey !== state.layoutKey) await Plotly.react(state.div, [state.trace], layout, config);
+    // Nothing to draw means nothing selected (e.g. a Clear button): drop Plotly's box of the last selection.
+    else if (!data.overlays.length && (state.div.layout.selections || []).length) {
+      await Plotly.relayout(state.div, { selections: [] });
+    }
     if (version !== state.version) return;
     drawLayer(state);
   }
