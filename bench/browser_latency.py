@@ -64,7 +64,8 @@ INTERPOLATION_SHOWN_JS = """([old]) => {
 }"""
 
 # Every latent map shows what the last rerun sent it, and that differs from `old` (the maps' keys before
-# the action): the rings and the path are on the map.
+# the action): the rings and the path are on the map (ui/latent_map.js marks a map drawn once its SVG
+# overlay layer, or on a 3-D map Plotly, shows them).
 MAPS_DRAWN_JS = """([old]) => {
   const maps = [...document.querySelectorAll('.latent-map')];
   const keys = maps.map(m => m.dataset.drawn || '');
@@ -372,8 +373,8 @@ def main() -> None:
             "the machine. Timed on the page's clock from the mouse button released / key pressed to the new image "
             "loaded (what the student waits for) and, for the whole view, until every map on the page also shows "
             "what the rerun sent it (its rings and path). Maps are ui/latent_map.py: the digits are fetched once "
-            "per model, dataset and projection, a click sends only the overlays, drawn as SVG shapes over the "
-            "untouched WebGL points. Bytes: websocket frames and HTTP bodies the page received from the click until "
+            "per model, dataset and projection, a click sends only the overlays, drawn in the map's own SVG "
+            "layer over the untouched WebGL points (no Plotly call). Bytes: websocket frames and HTTP bodies the page received from the click until "
             "the app was idle (pictures included).\n\n"
             + table(rows, ("action → result", "p50 / figure", "p95 / ratio", "target", "", "where the time goes")))
     write_section("browser", "Browser: action to picture", body)

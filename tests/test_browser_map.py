@@ -24,12 +24,12 @@ def test_box_selecting_two_digits_shows_their_interpolation_and_path(app_url, pa
     strip = page.locator('[data-testid="stImage"]', has_text="Decoded codes along the path").locator("img")
     strip.wait_for(timeout=30_000)
     assert strip.evaluate("img => img.complete && img.naturalWidth > 0")  # the strip's pixels arrived
-    page.wait_for_function("""() => {  // the path is drawn on the map: 10 steps by default, its ends labelled
+    page.wait_for_function(f"""() => {{  // the path is drawn on the map: 10 steps by default, its ends labelled
         const gd = document.querySelector('.latent-map');
-        const dots = (gd.layout.shapes || []).filter(s => s.type === "circle" && s.fillcolor === "#ffffff");
-        const labels = (gd.layout.annotations || []).map(a => a.text);
-        return gd.dataset.drawn === gd.dataset.wanted && dots.length === 8 && labels.join() === "start,end";
-    }""", timeout=30_000)
+        const drawn = ({OVERLAYS_JS})(gd);
+        return gd.dataset.drawn === gd.dataset.wanted && drawn.lines === 1 && drawn.dots.length === 8
+               && drawn.labels === "start,end";
+    }}""", timeout=30_000)
     assert f"ids={first}%2C{second}" in page.url or f"ids={second}%2C{first}" in page.url  # shareable
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "map")
@@ -88,6 +88,36 @@ def test_a_model_without_a_stored_umap_shows_pca_then_its_umap_without_a_click(t
 
 # --- the map component (ui/latent_map.js) --------------------------------------------------
 
+# What a map's overlay layer (ui/latent_map.js: an SVG of its own over Plotly's plot) shows, in page pixels:
+# the rings (circles with a 2.5-px outline), the path's dots (white circles), its lines and its text labels.
+OVERLAYS_JS = """(gd) => {
+    const layer = gd.querySelector('svg.latent-overlays');
+    if (!layer) return {rings: [], dots: [], lines: 0, labels: ""};
+    const box = layer.getBoundingClientRect();
+    const at = (c) => [box.left + Number(c.getAttribute('cx')), box.top + Number(c.getAttribute('cy'))];
+    const circles = [...layer.querySelectorAll('circle')];
+    return {rings: circles.filter(c => c.getAttribute('stroke-width') === '2.5').map(at),
+            dots: circles.filter(c => c.getAttribute('fill') === '#ffffff').map(at),
+            lines: layer.querySelectorAll('path[fill="none"]').length,
+            labels: [...layer.querySelectorAll('text')].map(t => t.textContent).join(),
+            mouse: getComputedStyle(layer).pointerEvents};
+}"""
+
+
+def overlays_on_screen(page, chart_index: int) -> dict:
+    """The overlays the chart_index-th map shows (OVERLAYS_JS), ring and dot positions as (K, 2) arrays."""
+    drawn = page.evaluate(f"(i) => ({OVERLAYS_JS})(document.querySelectorAll('.latent-map')[i])", chart_index)
+    return {**drawn, "rings": np.asarray(drawn["rings"], dtype=float).reshape(-1, 2),
+            "dots": np.asarray(drawn["dots"], dtype=float).reshape(-1, 2)}
+
+
+def assert_rings_on(page, chart_index: int, rows) -> None:
+    """The chart's rings sit on the digits `rows`, to the pixel, one ring each, wherever the axes are now."""
+    rings = overlays_on_screen(page, chart_index)["rings"]
+    expected = points_on_screen(page, chart_index)[list(rows)]
+    assert len(rings) == len(expected)
+    assert np.abs(np.sort(rings, axis=0) - np.sort(expected, axis=0)).max() < 1.0
+
 DRAWN = "() => [...document.querySelectorAll('.latent-map')].every(m => m.dataset.drawn && m.dataset.drawn === m.dataset.wanted)"
 
 
@@ -107,13 +137,36 @@ def test_a_selection_redraws_the_overlays_and_leaves_the_digits_in_place(app_url
     wait_drawn(page)
     state = page.evaluate("""() => {
         const gd = document.querySelector('.latent-map');
-        const rings = (gd.layout.shapes || []).filter(s => s.type === "circle" && s.line.width === 2.5);
-        return {traces: gd._fullData.length, points: gd._fullData[0]._length, rings: rings.length,
-                sameCanvas: gd.querySelector('canvas') === window.__canvas,
+        return {traces: gd._fullData.length, points: gd._fullData[0]._length,
+                shapes: (gd.layout.shapes || []).length, sameCanvas: gd.querySelector('canvas') === window.__canvas,
                 bases: performance.getEntriesByType('resource').filter(e => e.name.endsWith('.json')).length};
     }""")
-    # One WebGL trace, the same canvas: the rings and the path are SVG shapes over it; the base was fetched once.
-    assert state == {"traces": 1, "points": 5000, "rings": 2, "sameCanvas": True, "bases": 1}
+    # One WebGL trace, the same canvas, nothing added to Plotly's figure: the rings and the path are in the
+    # map's own SVG layer over it, which lets the mouse through; the base was fetched once.
+    assert state == {"traces": 1, "points": 5000, "shapes": 0, "sameCanvas": True, "bases": 1}
+    assert overlays_on_screen(page, 0)["mouse"] == "none"
+    assert_rings_on(page, 0, (first, second))
+
+
+def test_the_rings_follow_their_digits_when_the_map_is_zoomed(app_url, page):
+    open_page(page, f"{app_url}/?ids=3,400")
+    wait_drawn(page)
+    assert_rings_on(page, 0, (3, 400))
+    before = points_on_screen(page, 0)[[3, 400]]
+    centre = before.mean(axis=0)
+    page.evaluate("""(c) => {  // zoom in on the two digits, as the zoom buttons or a drag-zoom would
+        const gd = document.querySelector('.latent-map');
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        const area = gd.querySelector('.nsewdrag').getBoundingClientRect();
+        const x = xa.p2l(c[0] - area.left), y = ya.p2l(c[1] - area.top);
+        const dx = (xa.range[1] - xa.range[0]) / 4, dy = (ya.range[1] - ya.range[0]) / 4;
+        return Plotly.relayout(gd, {'xaxis.range': [x - dx, x + dx], 'yaxis.range': [y - dy, y + dy]});
+    }""", centre.tolist())
+    page.wait_for_timeout(500)
+    after = points_on_screen(page, 0)[[3, 400]]
+    assert np.linalg.norm(after[0] - after[1]) > 1.5 * np.linalg.norm(before[0] - before[1])  # zoomed in
+    assert_rings_on(page, 0, (3, 400))
+    screenshot(page, "map_zoomed")
 
 
 def test_three_selections_in_a_row_each_select_their_own_digits(app_url, page):
@@ -172,11 +225,16 @@ def test_selecting_on_one_compare_map_rings_the_digits_on_both(app_url, page):
     box_select_points(page, 0, (first, second))
     page.get_by_text("2 selected").wait_for(timeout=30_000)
     wait_drawn(page)
-    per_map = page.evaluate("""() => [...document.querySelectorAll('.latent-map')].map(gd => ({
-        rings: (gd.layout.shapes || []).filter(s => s.type === "circle" && s.line.width === 2.5).length,
-        labels: (gd.layout.annotations || []).map(a => a.text).join()}))""")
-    assert per_map == [{"rings": 2, "labels": "start,end"}] * 2
+    for chart in range(2):
+        assert overlays_on_screen(page, chart)["labels"] == "start,end"
+        assert_rings_on(page, chart, (first, second))
     screenshot(page, "compare")
+    page.get_by_role("button", name="Clear selection").click()
+    page.get_by_text("2 selected").wait_for(state="detached", timeout=30_000)
+    wait_drawn(page)
+    left = page.evaluate("""() => [...document.querySelectorAll('.latent-map')].map(gd =>
+        (gd.layout.selections || []).length + gd.querySelectorAll('svg.latent-overlays circle').length)""")
+    assert left == [0, 0]  # no rings, and Plotly's box of the old selection gone too
 
 
 WEBGL_COUNTER = """() => {  // every canvas that gets a WebGL context, counted while it is on the page

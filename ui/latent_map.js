@@ -2,13 +2,13 @@
 //
 // The base map (one WebGL trace of every digit) is fetched once per URL and drawn once. What a
 // click changes (rings, paths, placed points) arrives as small overlay traces. On a 2-D map they are
-// drawn as SVG shapes and annotations (Plotly.react with the same trace object, so the data is
-// unchanged and only they are redrawn): changing any trace of a WebGL subplot
-// makes Plotly recompute and redraw every trace in it (0.3 s for 5,000 points, 2-3 s for 70,000 in
-// software WebGL), while shapes are redrawn alone (about 0.05 s whatever the map's size).
-// A 3-D scene has no shapes, so there the overlays are traces, applied with Plotly.react.
+// drawn in an SVG layer of this file's own over Plotly's plot area, placed with Plotly's current axes
+// and redrawn whenever they move (zoom, pan, resize); a click does not call Plotly at all. Any Plotly
+// call that touches the figure (even Plotly.react with the same trace object and new layout shapes)
+// redraws every WebGL point: 0.2 s for 5,000 points, seconds for 70,000 in software WebGL.
+// A 3-D scene has no 2-D axes to lay an SVG over, so there the overlays are traces, applied with Plotly.react.
 
-const plots = new WeakMap(); // parentElement -> {div, baseUrl, base, overlayKey, layoutKey, version}
+const plots = new WeakMap(); // parentElement -> {div, layer, baseUrl, base, trace, overlays, keys, version}
 const bases = new Map(); // base URL -> Promise of {trace, layout}; a few kept for pages with several maps
 const MAX_BASES = 8;
 let plotlyReady = null;
@@ -50,7 +50,18 @@ function mergeLayout(base, extra) {
 
 const at = (value, i, fallback) => (Array.isArray(value) ? value[i] : value) ?? fallback;
 
-// A marker symbol as a path around (0, 0), r pixels from the centre (pixel y points up).
+const SVG = "http://www.w3.org/2000/svg";
+let clipCount = 0;
+
+function svgElement(tag, attributes) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) element.setAttribute(name, value);
+  }
+  return element;
+}
+
+// A marker symbol as an SVG path around (0, 0), r pixels from the centre (SVG's y points down).
 function symbolPath(symbol, r) {
   if (symbol === "x") {
     const w = r * 0.35;
@@ -58,83 +69,124 @@ function symbolPath(symbol, r) {
       + `L${r},${-r + w}L${r - w},${-r}L0,${-w}L${-r + w},${-r}Z`;
   }
   const points = [];
-  for (let k = 0; k < 10; k++) { // star: five outer and five inner corners
+  for (let k = 0; k < 10; k++) { // star: five outer and five inner corners, the first straight up
     const angle = Math.PI / 2 + (k * Math.PI) / 5;
     const radius = k % 2 ? r * 0.45 : r;
-    points.push(`${(radius * Math.cos(angle)).toFixed(2)},${(radius * Math.sin(angle)).toFixed(2)}`);
+    points.push(`${(radius * Math.cos(angle)).toFixed(2)},${(-radius * Math.sin(angle)).toFixed(2)}`);
   }
   return `M${points.join("L")}Z`;
 }
 
-function markerShapes(trace) {
+function markerElements(trace, px, py) {
   const marker = trace.marker || {};
   const line = marker.line || {};
-  const shapes = [];
+  const out = [];
   trace.x.forEach((x, i) => {
     const y = trace.y[i];
     if (x === null || y === null) return;
     const r = at(marker.size, i, 8) / 2;
     const symbol = at(marker.symbol, i, "circle");
-    const shape = {
-      xref: "x", yref: "y", xsizemode: "pixel", ysizemode: "pixel", xanchor: x, yanchor: y, layer: "above",
-      fillcolor: at(marker.color, i, "#222222"), opacity: marker.opacity ?? 1,
-      line: { color: at(line.color, i, "rgba(0,0,0,0)"), width: at(line.width, i, 0) },
+    const paint = {
+      fill: at(marker.color, i, "#222222"), opacity: marker.opacity ?? 1,
+      stroke: at(line.color, i, "rgba(0,0,0,0)"), "stroke-width": at(line.width, i, 0),
     };
-    if (symbol === "x" || symbol === "star") Object.assign(shape, { type: "path", path: symbolPath(symbol, r) });
-    else Object.assign(shape, { type: "circle", x0: -r, x1: r, y0: -r, y1: r });
-    shapes.push(shape);
+    if (symbol === "x" || symbol === "star") {
+      out.push(svgElement("path", { ...paint, d: symbolPath(symbol, r), transform: `translate(${px(x)},${py(y)})` }));
+    } else {
+      out.push(svgElement("circle", { ...paint, cx: px(x), cy: py(y), r }));
+    }
   });
-  return shapes;
+  return out;
 }
 
-function linePath(trace) {
+function lineElement(trace, px, py) {
   let path = "";
   let pen = "M";
   trace.x.forEach((x, i) => {
     const y = trace.y[i];
     if (x === null || y === null) { pen = "M"; return; }
-    path += `${pen}${x},${y}`;
+    path += `${pen}${px(x).toFixed(2)},${py(y).toFixed(2)}`;
     pen = "L";
   });
-  return path;
+  const line = trace.line || {};
+  return svgElement("path", { d: path || "M0,0", fill: "none", stroke: line.color || "#222222",
+                              "stroke-width": line.width ?? 2 });
 }
 
-const ANCHORS = { left: ["right", -8], right: ["left", 8], center: ["center", 0] };
+// Plotly's textposition ("top center", "middle left", ...) as SVG anchors, 8 px off the point.
+const ANCHORS = { left: ["end", -8], right: ["start", 8], center: ["middle", 0] };
+const BASELINES = { top: ["text-after-edge", -8], bottom: ["text-before-edge", 8], middle: ["central", 0] };
 
-function textAnnotations(trace) {
+// Labels are not clipped (a label may stick out of the plot area, as Plotly's own do) but are left out when
+// their point is outside it.
+function textElements(trace, px, py, inside, fontFamily) {
   const texts = trace.text || [];
   const font = trace.textfont || {};
   const out = [];
   trace.x.forEach((x, i) => {
     const text = at(texts, i, "");
-    if (!text || x === null) return;
+    if (!text || x === null || trace.y[i] === null || !inside(px(x), py(trace.y[i]))) return;
     const [vertical, horizontal] = at(trace.textposition, i, "top center").split(" ");
-    const [xanchor, xshift] = ANCHORS[horizontal] || ANCHORS.center;
-    out.push({
-      x, y: trace.y[i], xref: "x", yref: "y", text, showarrow: false, xanchor, xshift,
-      yanchor: vertical === "top" ? "bottom" : vertical === "bottom" ? "top" : "middle",
-      yshift: vertical === "top" ? 8 : vertical === "bottom" ? -8 : 0,
-      font: { color: font.color, size: font.size },
+    const [anchor, dx] = ANCHORS[horizontal] || ANCHORS.center;
+    const [baseline, dy] = BASELINES[vertical] || BASELINES.middle;
+    const element = svgElement("text", {
+      x: px(x) + dx, y: py(trace.y[i]) + dy, "text-anchor": anchor, "dominant-baseline": baseline,
+      fill: font.color || "#222222", "font-size": font.size ?? 12, "font-family": fontFamily,
     });
+    element.textContent = text; // plain text, never markup
+    out.push(element);
   });
   return out;
 }
 
-// Overlay traces (x, y lists, null between line pieces) as layout shapes and annotations, in drawing order.
-function overlayShapes(traces) {
-  const shapes = [];
-  const annotations = [];
-  for (const trace of traces) {
-    const mode = trace.mode || "markers";
-    if (mode.includes("lines")) {
-      const line = trace.line || {};
-      shapes.push({ type: "path", xref: "x", yref: "y", layer: "above", path: linePath(trace),
-                    line: { color: line.color || "#222222", width: line.width ?? 2 } });
-    }
-    if (mode.includes("markers")) shapes.push(...markerShapes(trace));
-    if (mode.includes("text")) annotations.push(...textAnnotations(trace));
+// The overlays' own <svg>, in Plotly's paper div just under its top layer: above the WebGL points and
+// the axes, below the legend, the selection box and the hover labels. Plotly may rebuild its frame
+// (and move the layer) on a full draw, so it is put back in place before every drawing.
+function overlayLayer(state) {
+  const paper = state.div.querySelector(".svg-container");
+  if (!state.layer) {
+    clipCount += 1;
+    state.clipId = `latent-map-clip-${clipCount}`;
+    state.layer = svgElement("svg", { class: "latent-overlays" });
   }
-  return { shapes, annotations };
+  const top = paper.querySelectorAll(":scope > svg.main-svg")[1] || null;
+  if (state.layer.parentNode !== paper || state.layer.nextSibling !== top) paper.insertBefore(state.layer, top);
+  return state.layer;
+}
+
+// Draw the overlay traces (x, y lists, null between line pieces) in data order, in pixels of the axes as
+// they are now; called again whenever Plotly has redrawn or moved the axes (zoom, pan, resize).
+function drawLayer(state) {
+  const full = state.div._fullLayout;
+  if (!full || !full.xaxis || !full.yaxis || !state.overlays) return;
+  const layer = overlayLayer(state);
+  const xa = full.xaxis;
+  const ya = full.yaxis;
+  const px = (x) => xa._offset + xa.l2p(x);
+  const py = (y) => ya._offset + ya.l2p(y);
+  const fontFamily = getComputedStyle(state.div).fontFamily;
+  layer.setAttribute("width", full.width);
+  layer.setAttribute("height", full.height);
+  const clip = svgElement("clipPath", { id: state.clipId });
+  clip.appendChild(svgElement("rect", { x: xa._offset, y: ya._offset, width: xa._length, height: ya._length }));
+  const defs = svgElement("defs", {});
+  defs.appendChild(clip);
+  const inside = (x, y) => x >= xa._offset && x <= xa._offset + xa._length && y >= ya._offset
+                           && y <= ya._offset + ya._length;
+  const drawing = svgElement("g", { "clip-path": `url(#${state.clipId})` });
+  const labels = svgElement("g", {});
+  for (const trace of state.overlays) {
+    const mode = trace.mode || "markers";
+    if (mode.includes("lines")) drawing.appendChild(lineElement(trace, px, py));
+    if (mode.includes("markers")) drawing.append(...markerElements(trace, px, py));
+    if (mode.includes("text")) labels.append(...textElements(trace, px, py, inside, fontFamily));
+  }
+  layer.replaceChildren(defs, drawing, labels);
+}
+
+function followAxes(state) {
+  const redraw = () => { if (!is3d(state.base)) drawLayer(state); };
+  for (const event of ["plotly_afterplot", "plotly_relayout", "plotly_relayouting"]) state.div.on(event, redraw);
 }
 
 function selectedIds(points) {
@@ -162,28 +214,41 @@ async function draw(state, data, setStateValue, version) {
   const Plotly = await loadPlotly(data.plotly);
   const base = await fetchBase(data.base);
   if (version !== state.version) return; // a newer rerun has arrived meanwhile
-  const config = { displaylogo: false, responsive: true, displayModeBar: data.modebar ? "hover" : false };
+  // editSelection off: a finished box stays on screen but is not editable, so a new drag that starts
+  // inside it selects anew instead of moving it (the overlays no longer go through Plotly to drop it).
+  const config = { displaylogo: false, responsive: true, displayModeBar: data.modebar ? "hover" : false,
+                   editSelection: false };
   // The page's own font: Plotly's default lacks the minus sign Plotly writes on negative ticks.
   const font = { family: getComputedStyle(state.div).fontFamily };
   const layout = mergeLayout(mergeLayout({ font }, base.layout || {}), data.layout);
-  const overlayKey = JSON.stringify(data.overlays);
   const layoutKey = JSON.stringify(data.layout);
-  if (state.baseUrl !== data.base) {
-    // A new view: the one full draw. Plotly keeps the trace objects, so later calls reuse them.
-    const trace = { ...base.trace, unselected: { marker: { opacity: base.trace.marker.opacity } } };
-    state.trace = trace;
-    if (is3d(base)) await Plotly.react(state.div, [trace, ...data.overlays], layout, config);
-    else await Plotly.react(state.div, [trace], { ...layout, ...overlayShapes(data.overlays) }, config);
-    if (!state.listening && data.selectable) { listen(state.div, setStateValue); state.listening = true; }
-    state.baseUrl = data.base;
-  } else if (overlayKey !== state.overlayKey || layoutKey !== state.layoutKey) {
-    const shapes = overlayShapes(data.overlays);
-    if (is3d(base)) await Plotly.react(state.div, [state.trace, ...data.overlays], layout, config);
-    // The same trace object: Plotly.react finds no change in the data, redraws only the shapes and
-    // annotations, and drops any stale selection outline (a new layout has none).
-    else await Plotly.react(state.div, [state.trace], { ...layout, ...shapes }, config);
+  const newView = state.baseUrl !== data.base;
+  if (newView) {
+    // A new view: the one full draw. Plotly keeps the trace object, so later calls reuse it.
+    state.trace = { ...base.trace, unselected: { marker: { opacity: base.trace.marker.opacity } } };
+    state.base = base;
   }
-  state.overlayKey = overlayKey;
+  state.overlays = data.overlays;
+  if (is3d(base)) {
+    // A scene has no 2-D axes to lay an SVG over: its overlays are traces, redrawn with it.
+    if (state.layer) state.layer.replaceChildren();
+    if (newView || JSON.stringify(data.overlays) !== state.overlayKey || layoutKey !== state.layoutKey) {
+      await Plotly.react(state.div, [state.trace, ...data.overlays], layout, config);
+    }
+  } else {
+    // The same trace object: Plotly finds no change in the data; a click changes only the SVG layer.
+    if (newView || layoutKey !== state.layoutKey) await Plotly.react(state.div, [state.trace], layout, config);
+    // Nothing to draw means nothing selected (e.g. a Clear button): drop Plotly's box of the last selection.
+    else if (!data.overlays.length && (state.div.layout.selections || []).length) {
+      await Plotly.relayout(state.div, { selections: [] });
+    }
+    if (version !== state.version) return;
+    drawLayer(state);
+  }
+  if (!state.listening && data.selectable) { listen(state.div, setStateValue); state.listening = true; }
+  if (!state.following) { followAxes(state); state.following = true; }
+  state.baseUrl = data.base;
+  state.overlayKey = JSON.stringify(data.overlays);
   state.layoutKey = layoutKey;
   state.div.dataset.drawn = data.key; // what is on screen now: tests and the benchmark wait for it
 }

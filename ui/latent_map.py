@@ -9,7 +9,7 @@ Components v2, no front-end build) sends three things, each only when needed:
   the browser fetches once per URL; the URL is a hash of its content, so it changes exactly when the
   model, dataset or projection does;
 - on every rerun, a small message: the base's URL, the overlay traces (rings, paths, placed points) and
-  the layout. latent_map.js draws 2-D overlays as SVG shapes over the untouched WebGL points.
+  the layout. latent_map.js draws 2-D overlays in an SVG layer of its own over the untouched WebGL points.
 
 A selection (box, lasso or click on the digits) comes back in session state under the component's key
 as {"selection": {"point_indices": [digit ids, in order]}}, the shape ui.selection reads.
