@@ -1,15 +1,18 @@
-"""Command line: `python -m explorer train | evaluate | list`."""
+"""Command line: `python -m explorer train | evaluate | map | list | jobs`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
-from . import checkpoints
+from . import checkpoints, job_state, jobs
 from .data import DATASETS, DEFAULT_DATASET, load_dataset
 from .errors import ExplorerError
 from .metrics import evaluate
+from .job_state import JobSnapshot, JobSpec, merge
+from .jobs import BACKEND_ENV
 from .kinds import FLAGS, KINDS, get_kind
 from .models import ModelConfig, parameter_count
 from .runs import train_evaluate_save
@@ -47,6 +50,21 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--out", required=True, help="checkpoint folder, e.g. checkpoints/my_vae")
+    t.add_argument("--job", action="store_true",
+                   help=f"train through the app's job backend (${BACKEND_ENV}: process, threads or ray), as the "
+                        "Train page does: the same queue, the same shared runs; waits, prints each epoch, saves")
+    t.add_argument("--detach", action="store_true",
+                   help="with --job on Ray: print the job's id and return; the job trains on "
+                        "(`jobs watch ID`, `jobs save ID NAME`)")
+
+    j = commands.add_parser("jobs", help="the app's training jobs: list, watch, stop or save one by its id")
+    actions = j.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every job the backend knows, with its status")
+    for action, what in (("watch", "print its epochs until it ends"), ("stop", "stop it (it keeps what it learned)")):
+        actions.add_parser(action, help=what).add_argument("job_id")
+    save = actions.add_parser("save", help="save a finished job's model under a name in the checkpoints folder")
+    save.add_argument("job_id")
+    save.add_argument("name")
 
     e = commands.add_parser("evaluate", help="print a checkpoint's test metrics")
     e.add_argument("checkpoint")
@@ -96,11 +114,83 @@ def command_train(args) -> None:
         if progress.epoch_done:  # one line an epoch: redrawing the terminal every few steps costs time
             print(format_epoch(progress), flush=True)
 
+    if args.job:
+        submit_and_watch(JobSpec(args.dataset, model_config, train_config, Path(args.out).name), Path(args.out),
+                         args.detach)
+        return
+    if args.detach:
+        raise ExplorerError("--detach goes with --job (a job on Ray trains on after this command returns).")
     started = time.perf_counter()
     out, metrics = train_evaluate_save(dataset, model_config, train_config, args.out, on_built=on_built,
                                        on_progress=on_progress)
     seconds = time.perf_counter() - started
     print(f"trained in {seconds:.1f} s, saved {out}\n{format_metrics(metrics)}")
+
+
+def format_record(record: dict) -> str:
+    """A job's epoch record as one line: "Epoch 2 of 30 · train recon 41.2 · test recon 40.9"."""
+    line = f"train {format_losses(record['train'])}"
+    return line + (f" · test {format_losses(record['test'])}" if record.get("test") else "")
+
+
+def watch_job(backend, job_id: str, poll: float = 0.5) -> JobSnapshot:
+    """Print a job's epochs as they come (what is new since the last look, as the Train page asks), until it ends."""
+    held, printed, place = None, 0, None
+    while True:
+        held = merge(held, backend.snapshot(job_id, since=0 if held is None else len(held.reconstructions)))
+        if held.status == "queued" and held.queue_position != place:
+            place = held.queue_position
+            print(f"waiting in line: {place} job{'s' * (place != 1)} to go before this one", flush=True)
+        for record in held.history[printed:]:
+            print(f"Epoch {record['epoch']:g} of {held.epochs} · {format_record(record)}", flush=True)
+        printed = len(held.history)
+        if held.phase == "finished":
+            return held
+        time.sleep(poll)
+
+
+def submit_and_watch(spec: JobSpec, out: Path, detach: bool) -> None:
+    """`train --job`: submit to the configured backend, watch it, save it to `out` once done. A local
+    backend's jobs live in this process, so it always waits; Ctrl-C stops the job."""
+    if detach and jobs.backend_name() != "ray":
+        raise ExplorerError("--detach needs LATENT_LAB_JOB_BACKEND=ray: a local backend's job ends with this command.")
+    backend = jobs.open_jobs()
+    started = time.perf_counter()
+    job_id = backend.submit(spec)
+    print(f"job {job_id} submitted ({jobs.backend_name()} backend)", flush=True)
+    if detach:
+        print(f"it trains on: python -m explorer jobs watch {job_id}; then jobs save {job_id} {out.name}")
+        return
+    try:
+        snap = watch_job(backend, job_id)
+    except KeyboardInterrupt:
+        backend.stop(job_id)
+        snap = backend.wait(job_id, timeout=60)
+        print("stopped", flush=True)
+    if not snap.savable:
+        raise ExplorerError(f"job {job_id} ended {snap.status}" + (f": {snap.error}" if snap.error else "") + ".")
+    path = backend.save(job_id, out.name, root=out.parent)
+    print(f"{snap.status} in {time.perf_counter() - started:.1f} s, saved {path}\n{format_metrics(snap.metrics or {})}")
+
+
+def command_jobs(args) -> None:
+    backend = jobs.open_jobs()
+    if args.action == "list":
+        shown = [backend.snapshot(job_id, since=job_state.STATUS_ONLY) for job_id in backend.job_ids()]
+        if not shown:
+            print(f"no jobs ({jobs.backend_name()} backend)")
+        for snap in shown:
+            where = f"place {snap.queue_position}" if snap.status == "queued" else f"epoch {snap.epoch} of {snap.epochs}"
+            print(f"{snap.job_id}  {snap.status:8s} {where:18s} {snap.spec.checkpoint_name}  "
+                  f"({snap.spec.model.kind} on {snap.spec.dataset}, {snap.sharers} sharing)")
+    elif args.action == "watch":
+        snap = watch_job(backend, args.job_id)
+        print(f"{snap.status}" + (f": {snap.error}" if snap.error else ""))
+    elif args.action == "stop":
+        backend.stop(args.job_id)
+        print(f"stopping {args.job_id}")
+    else:
+        print(f"saved {backend.save(args.job_id, args.name)}")
 
 
 def command_evaluate(args) -> None:
@@ -160,7 +250,8 @@ def command_list(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        {"train": command_train, "evaluate": command_evaluate, "map": command_map, "list": command_list}[args.command](args)
+        {"train": command_train, "evaluate": command_evaluate, "map": command_map, "list": command_list,
+         "jobs": command_jobs}[args.command](args)
     except ExplorerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -107,10 +107,15 @@ def limit_torch_threads(n: int) -> None:
         restore.join()
 
 
+def backend_name(backend: str | None = None) -> str:
+    """The job backend asked for: `backend`, else $LATENT_LAB_JOB_BACKEND, else "process"."""
+    return (backend or os.environ.get(BACKEND_ENV, "") or "process").strip().lower()
+
+
 def open_jobs(backend: str | None = None):
     """The job backend this server uses: $LATENT_LAB_JOB_BACKEND ("process", the default; "threads";
     "ray", which needs the ray package and joins $RAY_ADDRESS, else starts a local Ray)."""
-    backend = (backend or os.environ.get(BACKEND_ENV, "") or "process").strip().lower()
+    backend = backend_name(backend)
     if backend not in BACKENDS:
         raise ExplorerError(f"{BACKEND_ENV}={backend!r} is not a job backend; use one of {', '.join(BACKENDS)}.")
     if backend == "ray":

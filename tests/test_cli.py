@@ -85,3 +85,27 @@ def test_importing_explorer_does_not_import_streamlit():
             "explorer.metrics, explorer.cli; print('streamlit' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_train_through_the_job_backend_watches_the_epochs_and_saves(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LATENT_LAB_JOB_BACKEND", "process")
+    out = tmp_path / "by_job"
+    assert main(["train", "--model", "vae", "--dataset", "digits", "--latent-dim", "2", "--hidden", "16",
+                 "--epochs", "3", "--batch-size", "64", "--out", str(out), "--job"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("job ") and printed[0].endswith("submitted (process backend)")
+    history = json.loads((out / "config.json").read_text())["history"]
+    epochs = [line for line in printed if line.startswith("Epoch ")]
+    assert [line.split(" · ")[0] for line in epochs] == ["Epoch 1 of 3", "Epoch 2 of 3", "Epoch 3 of 3"]
+    assert f"recon {history[-1]['train']['recon']:.4g}" in epochs[-1]
+    assert any(line.startswith("done in ") and line.endswith(f"saved {out}") for line in printed)
+
+
+def test_detach_needs_a_job_on_ray(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LATENT_LAB_JOB_BACKEND", "process")
+    tiny = ["train", "--model", "ae", "--dataset", "digits", "--latent-dim", "2", "--hidden", "16", "--epochs", "1",
+            "--out", str(tmp_path / "x")]
+    assert main([*tiny, "--detach"]) == 2
+    assert "--detach goes with --job" in capsys.readouterr().err
+    assert main([*tiny, "--job", "--detach"]) == 2
+    assert "needs LATENT_LAB_JOB_BACKEND=ray" in capsys.readouterr().err

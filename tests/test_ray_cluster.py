@@ -114,3 +114,25 @@ def test_a_server_that_cannot_join_the_cluster_says_why_in_plain_words(ray_head,
     """, {**unauthenticated, "RAY_AUTH_MODE": "disabled"}, tmp_path / "checkpoints")
     assert lines[-1].startswith("Training is unavailable: this server could not start or join the Ray cluster at")
     assert "RAY_AUTH_TOKEN_PATH" in lines[-1]
+
+
+def test_the_cli_submits_to_the_cluster_detached_and_another_cli_watches_and_saves(ray_head, tmp_path):
+    folder = tmp_path / "checkpoints"
+    env = {**os.environ, **ray_head, "LATENT_LAB_CHECKPOINTS": str(folder), "PYTHONPATH": str(ROOT)}
+
+    def cli(*args: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "explorer", *args], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.strip().splitlines()
+
+    submitted = cli("train", "--model", "ae", "--dataset", "digits", "--latent-dim", "3", "--hidden", "16",
+                    "--epochs", "5", "--batch-size", "64", "--out", str(folder / "from_cli"), "--job", "--detach")
+    job_id = submitted[0].split()[1]
+    assert submitted[0] == f"job {job_id} submitted (ray backend)"
+    assert any(job_id in line for line in cli("jobs", "list"))
+    watched = cli("jobs", "watch", job_id)  # another process: reattached by the id alone
+    assert [line.split(" · ")[0] for line in watched if line.startswith("Epoch ")][-1] == "Epoch 5 of 5"
+    assert watched[-1] == "done"
+    assert cli("jobs", "save", job_id, "from_cli") == [f"saved {folder / 'from_cli'}"]
+    assert checkpoints.load(folder / "from_cli").config.latent_dim == 3
