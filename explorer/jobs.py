@@ -169,8 +169,21 @@ def _start_forkserver() -> None:
         log.debug("Fork server not started early: %s", error)
 
 
-def child_main(job_id, spec, staging, conn, stop, hook, threads) -> None:
-    """A job's child process: its own torch threads and seeded random state, messages down the pipe."""
+def app_settings() -> dict[str, str]:
+    """This process's LATENT_LAB_* settings, for a job's child to run under."""
+    return {name: value for name, value in os.environ.items() if name.startswith("LATENT_LAB_")}
+
+
+def child_main(job_id, spec, staging, conn, stop, hook, threads, settings: dict[str, str]) -> None:
+    """A job's child process: its own torch threads and seeded random state, messages down the pipe.
+
+    A forkserver child inherits the environment of the fork server, which is that of the moment it
+    started, not the server's now: `settings` (app_settings() at launch) replaces its LATENT_LAB_* ones."""
+    for name in [name for name in os.environ if name.startswith("LATENT_LAB_")]:
+        del os.environ[name]
+    os.environ.update(settings)
+    if "LATENT_LAB_CHECKPOINTS" in settings:  # read at import, in the fork server: a prior's base is found there
+        checkpoints.DEFAULT_DIR = Path(settings["LATENT_LAB_CHECKPOINTS"])
     torch.set_num_threads(threads)
     torch.manual_seed(spec.training.seed)
     try:
@@ -351,7 +364,8 @@ class LocalJobs:
             receiver, sender = (self._context or multiprocessing).Pipe(duplex=False)
             args = (job_id, state.spec, staging, sender, self._stops[job_id], hook, threads_per_job(self.max_running))
             if self._context:
-                worker = self._context.Process(target=child_main, args=args, name=f"train-{job_id}", daemon=True)
+                worker = self._context.Process(target=child_main, args=(*args, app_settings()), name=f"train-{job_id}",
+                                               daemon=True)
             else:
                 worker = threading.Thread(target=_thread_main, args=args, name=f"train-{job_id}", daemon=True)
             worker.start()

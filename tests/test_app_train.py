@@ -23,7 +23,7 @@ def finished(app, timeout=120.0):
     assert train_page.registry().wait(app.query_params["job"], timeout=timeout).phase == "finished"
     app.run()
     assert not app.exception, app.exception
-    assert any(s.value.startswith("How good") for s in app.subheader)
+    assert any(s.value.startswith("How good") for s in app.subheader), [e.value for e in app.error]
     return app
 
 
