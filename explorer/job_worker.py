@@ -34,9 +34,10 @@ LATENT_POINTS = 1000  # at most this many test digits in the latent snapshots
 SUBSET_SEED = 0  # the same digits for every job, so runs can be compared (and a prior's samples, the same noise)
 PRIOR_SAMPLES = 8  # a prior's samples drawn every epoch
 STAGING_FOLDER = ".jobs"  # hidden (dot) folder inside the checkpoints folder: never listed as a model
-# Tests only: "kill" or "raise", read by the backend when a job is submitted and handed to the worker
+# Tests only: "kill", "raise" or "slow", read by the backend when a job is submitted and handed to the worker
 # with the job (never part of a spec, so no page setting can reach it).
 TEST_HOOK_ENV = "LATENT_LAB_TEST_JOB_HOOK"
+SLOW_HOOK_SECONDS = 2.0  # "slow": each epoch waits this long (a Stop ends the wait at once)
 
 
 def test_hook() -> str | None:
@@ -188,6 +189,8 @@ def _train_measure_stage(job_id: str, spec: JobSpec, staging: Path, emit, stop, 
                 os.kill(os.getpid(), signal.SIGKILL)
             if hook == "raise":
                 raise RuntimeError("out of memory (pretend)")
+            if hook == "slow" and stop is not None:  # tests: a run that lasts until the test is done with it
+                stop.wait(SLOW_HOOK_SECONDS)
         emit({"kind": "progress", "epoch": progress.epoch if complete else progress.epoch - 1,
               "fraction": progress.fraction, "seconds_left": progress.seconds_left, "elapsed": progress.elapsed})
 
