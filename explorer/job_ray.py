@@ -102,13 +102,10 @@ class Coordinator:
         if new:
             self.states[job_id] = JobState(job_id, spec)
             self.launch[job_id] = (staging, hook, threads)
+            if owner is not None:
+                self.states[job_id].owners.add(owner)
         else:
-            state = self.states[job_id]
-            state.watchers += 1
-            if spec.autosave and spec.checkpoint_name not in state.autosave_names:
-                state.autosave_names.append(spec.checkpoint_name)
-        if owner is not None:
-            self.states[job_id].owners.add(owner)
+            self.states[job_id].join(spec, owner)
         self._start_waiting()
         return job_id
 
@@ -133,9 +130,7 @@ class Coordinator:
     def stop(self, job_id: str, owner: str | None) -> bool:
         self._reap()
         state = self._get(job_id)
-        if owner is not None and state.watchers > 1 and not state.finished:
-            state.watchers -= 1
-            state.owners.discard(owner)
+        if state.leave(owner):
             self.scheduler.leave(job_id, owner)
             return False
         if self.scheduler.withdraw(job_id):

@@ -162,6 +162,26 @@ class JobState:
     def finished(self) -> bool:
         return self.status in FINISHED and self.phase == "finished"
 
+    def join(self, spec: JobSpec, owner: str | None) -> None:
+        """Another session starts an identical run and joins this one. The same student pressing Start
+        again is not a second watcher: else their own Stop would only make them leave a run nobody watches."""
+        if owner is not None and owner in self.owners:
+            return
+        self.watchers += 1
+        if owner is not None:
+            self.owners.add(owner)
+        if spec.autosave and spec.checkpoint_name not in self.autosave_names + self.saved_as:
+            self.autosave_names.append(spec.checkpoint_name)
+
+    def leave(self, owner: str | None) -> bool:
+        """`owner` stops a run: when others share it, only they leave (True) and it goes on; else False
+        (the caller stops the job)."""
+        if owner is None or self.watchers <= 1 or self.finished:
+            return False
+        self.watchers -= 1
+        self.owners.discard(owner)
+        return True
+
     @property
     def has_unsaved_model(self) -> bool:
         return self.finished and self.status != "failed" and self.staged is not None and not self.saved_as

@@ -238,20 +238,13 @@ class LocalJobs:
                 self._states[job_id] = JobState(job_id, spec)
                 self._launch[job_id] = (job_worker.staging_dir(root, job_id), job_worker.test_hook())
                 self._stops[job_id] = self._context.Event() if self._context else threading.Event()
+                if owner is not None:
+                    self._states[job_id].owners.add(owner)
             else:
-                self._join(self._states[job_id], spec)
-            if owner is not None:
-                self._states[job_id].owners.add(owner)
+                self._states[job_id].join(spec, owner)
             self._prune()
             self._start_waiting()
         return job_id
-
-    @staticmethod
-    def _join(state: JobState, spec: JobSpec) -> None:
-        """Another student's identical run joins this job. Caller holds the lock."""
-        state.watchers += 1
-        if spec.autosave and spec.checkpoint_name not in state.autosave_names + state.saved_as:
-            state.autosave_names.append(spec.checkpoint_name)
 
     def __contains__(self, job_id: object) -> bool:
         with self._lock:
@@ -305,9 +298,7 @@ class LocalJobs:
         goes on for the others: returns False then, True when the job was asked to stop."""
         with self._lock:
             state = self._get(job_id)
-            if owner is not None and state.watchers > 1 and not state.finished:
-                state.watchers -= 1
-                state.owners.discard(owner)
+            if state.leave(owner):
                 self._scheduler.leave(job_id, owner)
                 return False
             self._stops[job_id].set()

@@ -165,8 +165,8 @@ def test_one_active_job_per_student(make_backend):
         backend.submit(spec(epochs=1, seed=5), owner="alice")
     assert refused.value.job_id == first and "Stop it first" in str(refused.value)
     assert backend.submit(spec(epochs=1000), owner="alice") == first  # pressing Start again: the same run
-    backend.stop(first, owner="alice")
-    backend.wait(first, timeout=120)
+    assert backend.stop(first, owner="alice") is True  # ... and her Stop still stops it: she was never two watchers
+    assert backend.wait(first, timeout=120).status == "stopped"
     assert backend.submit(spec(epochs=1, seed=5), owner="alice") != first
 
 
