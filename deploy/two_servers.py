@@ -217,7 +217,11 @@ def start_ray_head(temp_dir: Path, port: int, log, env: dict | None = None) -> s
     command = [ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
                "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
                f"--dashboard-port={free_port()}"]  # its job API still runs: not on 8265, where another Ray may be
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    # On SIGTERM a head first drains for up to 30 s (for Ray Serve replicas moving to other nodes); a class's
+    # single machine has nothing to move, so it stops at once, with its workers.
+    no_drain = {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, **no_drain, **(env or {})})
 
 
 @contextmanager

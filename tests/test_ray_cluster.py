@@ -102,6 +102,10 @@ def test_a_second_server_refuses_the_same_students_second_run_across_processes(r
     assert status == "stopped"  # and the second server stopped it
 
 
+# Ray tries to connect about 20 times, a second apart (a head may be restarting); 2 tries say the same sooner.
+QUICK_GIVE_UP = {"RAY_gcs_server_port_wait_time_s": "2"}
+
+
 def test_a_server_that_cannot_join_the_cluster_says_why_in_plain_words(ray_head, tmp_path):
     unauthenticated = {name: value for name, value in ray_head.items() if not name.startswith("RAY_AUTH")}
     lines = run_server("""
@@ -111,7 +115,7 @@ def test_a_server_that_cannot_join_the_cluster_says_why_in_plain_words(ray_head,
             jobs.open_jobs()
         except ExplorerError as error:
             print(error)
-    """, {**unauthenticated, "RAY_AUTH_MODE": "disabled"}, tmp_path / "checkpoints")
+    """, {**unauthenticated, "RAY_AUTH_MODE": "disabled", **QUICK_GIVE_UP}, tmp_path / "checkpoints")
     assert lines[-1].startswith("Training is unavailable: this server could not start or join the Ray cluster at")
     assert "RAY_AUTH_TOKEN_PATH" in lines[-1]
 
