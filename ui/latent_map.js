@@ -194,10 +194,74 @@ function selectedIds(points) {
   return [...new Set(ids)];
 }
 
-function listen(div, setStateValue) {
+// The base digits inside a box drawn from one mouse position to another (client pixels), as Plotly's box
+// select picks them: by data coordinates, whatever the zoom.
+function idsInBox(state, start, end) {
+  const full = state.div._fullLayout;
+  const xa = full.xaxis;
+  const ya = full.yaxis;
+  const rect = state.div.getBoundingClientRect();
+  const toData = (client, left, axis) => axis.p2l(client - left - axis._offset);
+  const xs = [toData(start.clientX, rect.left, xa), toData(end.clientX, rect.left, xa)].sort((a, b) => a - b);
+  const ys = [toData(start.clientY, rect.top, ya), toData(end.clientY, rect.top, ya)].sort((a, b) => a - b);
+  const { x, y, customdata } = state.div._fullData[0]; // decoded: the base arrays arrive as typed-array specs
+  const ids = [];
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] >= xs[0] && x[i] <= xs[1] && y[i] >= ys[0] && y[i] <= ys[1]) ids.push(Number(customdata[i][0]));
+  }
+  return ids;
+}
+
+// A box selection is sent the moment the mouse button is released, from the box itself. Plotly's own
+// selection pass redraws every WebGL point to style the selection (50-60 ms in software WebGL, on 2 cores)
+// and may run inside this very mouseup; Streamlit sends a widget's value in a task of its own, which would
+// wait for that. So the release is held back from Plotly for one task: Streamlit's send goes first, then
+// Plotly gets the same release and finishes its selection as usual while the server is already at work.
+// Plotly's result is sent only if it differs (a point on the edge). Lasso and click selections are Plotly's.
+function sendBoxOnRelease(state, send) {
+  let start = null;
+  const inPlot = (event) => event.target.closest && event.target.closest(".nsewdrag")
+                            && state.div.contains(event.target);
+  state.div.addEventListener("mousedown", (event) => {
+    const full = state.div._fullLayout;
+    start = event.button === 0 && full && full.dragmode === "select" && !is3d(state.base) && inPlot(event)
+      ? event : null;
+  }, true);
+  document.addEventListener("mouseup", (event) => {
+    if (!start || event[REPLAYED]) return;
+    const from = start;
+    start = null;
+    if (Math.abs(event.clientX - from.clientX) < MIN_BOX_PIXELS
+        || Math.abs(event.clientY - from.clientY) < MIN_BOX_PIXELS) return; // a click, not a box
+    const ids = idsInBox(state, from, event);
+    if (!ids.length) return;
+    send(ids);
+    event.stopImmediatePropagation();
+    const replay = new MouseEvent("mouseup", event);
+    replay[REPLAYED] = true;
+    const target = event.target;
+    setTimeout(() => target.dispatchEvent(replay), 0); // queued after Streamlit's send
+  }, true);
+}
+
+const REPLAYED = Symbol("replayed mouseup");
+
+const MIN_BOX_PIXELS = 8; // Plotly's own: a smaller drag is a click
+
+function listen(state, setStateValue) {
+  const div = state.div;
   const send = (ids) => setStateValue("selection", { point_indices: ids });
+  let sentOnRelease = null; // the ids this gesture's box already sent
+  sendBoxOnRelease(state, (ids) => {
+    sentOnRelease = ids.join(",");
+    div.dataset.sentOnRelease = sentOnRelease; // tests compare it with Plotly's own selection
+    send(ids);
+  });
   div.on("plotly_selected", (event) => {
-    if (event && event.points && event.points.length) send(selectedIds(event.points)); // not an empty box
+    if (!event || !event.points || !event.points.length) return; // an empty box
+    const ids = selectedIds(event.points);
+    if (ids.join(",") !== sentOnRelease) send(ids); // else the same again: no second rerun
+    sentOnRelease = null;
   });
   div.on("plotly_click", (event) => {
     const ids = selectedIds(event.points || []);
@@ -245,7 +309,7 @@ async function draw(state, data, setStateValue, version) {
     if (version !== state.version) return;
     drawLayer(state);
   }
-  if (!state.listening && data.selectable) { listen(state.div, setStateValue); state.listening = true; }
+  if (!state.listening && data.selectable) { listen(state, setStateValue); state.listening = true; }
   if (!state.following) { followAxes(state); state.following = true; }
   state.baseUrl = data.base;
   state.overlayKey = JSON.stringify(data.overlays);
