@@ -86,7 +86,7 @@ def main() -> None:
         z = latents.encode_dataset(model, batch)
         for j in range(len(batch)):
             figures.png(figures.tile_images(np.stack([batch[j].numpy(), recon[j]]), ncols=1, scale=1))
-        figures.code_bars(z, titles=[f"#{row}" for row in pairs[i]])  # one chart for all four codes
+        figures.code_bars_svg(z, titles=[f"#{row}" for row in pairs[i]])  # one picture for all four codes
         return errors
 
     def interpolate_on(projector):
@@ -119,7 +119,7 @@ def main() -> None:
         return pca.transform(reading.code[None]), umap.transform(reading.code[None])
 
     cases = [
-        ("select → detail panel (reconstruct + encode 4 digits, their pictures, one code_bars figure)", select_detail),
+        ("select → detail panel (reconstruct + encode 4 digits, their pictures, one code_bars_svg picture)", select_detail),
         ("interpolate 10 steps + place the path on the PCA map", interpolate_on(pca)),
         ("interpolate 10 steps + place the path on the UMAP map", interpolate_on(umap)),
         ("64 prior samples", prior),

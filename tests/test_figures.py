@@ -1,6 +1,8 @@
 import base64
 import io
 
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -231,15 +233,14 @@ def test_code_bars():
     assert fig.layout.height <= 200
 
 
-def test_code_bars_stacks_codes_in_one_figure_on_shared_axes():
-    codes = np.array([[1.0, -2.0, 0.5], [0.1, 0.2, 3.0]])
-    fig = figures.code_bars(codes, titles=["#7", "#9"])
-    assert [t.name for t in fig.data] == ["#7", "#9"]
-    assert [t.yaxis for t in fig.data] == ["y", "y2"] and {t.xaxis for t in fig.data} == {"x"}
-    assert fig.layout.yaxis.range == fig.layout.yaxis2.range and fig.layout.yaxis.range[1] >= 3.0
-    top, bottom = fig.layout.yaxis.domain, fig.layout.yaxis2.domain
-    assert bottom[1] < top[0]  # the first code on top, rows not overlapping
-    assert fig.layout.xaxis.anchor == "y2"  # the unit axis under the last row
+def test_code_bars_svg_draws_one_bar_per_unit_and_row_on_one_shared_scale():
+    codes = np.array([[1.0, -2.0, 0.5], [0.1, 0.2, 4.0]])
+    svg = figures.code_bars_svg(codes, titles=["#7", "<b>#9</b>"])
+    heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', svg)]
+    assert len(heights) == 6  # 2 codes x 3 units
+    assert heights[5] == max(heights) and heights[1] == pytest.approx(heights[5] / 2, rel=0.02)  # one scale
+    assert "<b>" not in svg and "&lt;b&gt;#9" in svg  # a title is text, never markup
+    assert svg.index(">#7<") < svg.index("#9")  # the first code on top
 
 
 def history(vae: bool, epochs=3, with_test=True):

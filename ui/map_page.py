@@ -72,8 +72,8 @@ def digit_pictures(name: str, x: np.ndarray, ids: list[int], labels, classes) ->
 
 def code_chart(codes: np.ndarray, ids: list[int]) -> None:
     """The shown digits' codes in one chart, one row of bars each."""
-    st.plotly_chart(figures.code_bars(codes, titles=[f"#{row}" for row in ids[:PANEL_SIZE]]), key="map_codes",
-                    config={"displayModeBar": False})
+    st.image(figures.code_bars_svg(codes, titles=[f"#{row}" for row in ids[:PANEL_SIZE]]), width="stretch",
+             caption="Their codes: one row of bars each (the numbers the decoder gets).")
     if len(ids) > PANEL_SIZE:
         st.caption(f"…and {len(ids) - PANEL_SIZE} more selected (the panel shows the first {PANEL_SIZE}).")
 
