@@ -181,7 +181,21 @@ function drawLayer(state) {
     if (mode.includes("markers")) drawing.append(...markerElements(trace, px, py));
     if (mode.includes("text")) labels.append(...textElements(trace, px, py, inside, fontFamily));
   }
+  if (state.box) drawing.appendChild(boxElement(state.box, px, py));
   layer.replaceChildren(defs, drawing, labels);
+}
+
+// The selection box, drawn as Plotly draws its own: a dark dashed outline over a white one (visible over
+// digits of any colour), the digits still visible through it.
+function boxElement(box, px, py) {
+  const [left, right] = [px(box.x[0]), px(box.x[1])];
+  const [top, bottom] = [py(box.y[1]), py(box.y[0])];
+  const place = { x: left, y: top, width: right - left, height: bottom - top };
+  const group = svgElement("g", { class: "selection-box" });
+  group.append(svgElement("rect", { ...place, fill: "rgba(0,0,0,0.04)", stroke: "#ffffff", "stroke-width": 3 }),
+               svgElement("rect", { ...place, fill: "none", stroke: "#111111", "stroke-width": 1.5,
+                                    "stroke-dasharray": "5 4" }));
+  return group;
 }
 
 function followAxes(state) {
@@ -194,80 +208,98 @@ function selectedIds(points) {
   return [...new Set(ids)];
 }
 
-// The base digits inside a box drawn from one mouse position to another (client pixels), as Plotly's box
-// select picks them: by data coordinates, whatever the zoom.
-function idsInBox(state, start, end) {
+// A point on the screen (client pixels) in the map's data coordinates, as the axes are now.
+function toData(state, clientX, clientY) {
   const full = state.div._fullLayout;
-  const xa = full.xaxis;
-  const ya = full.yaxis;
   const rect = state.div.getBoundingClientRect();
-  const toData = (client, left, axis) => axis.p2l(client - left - axis._offset);
-  const xs = [toData(start.clientX, rect.left, xa), toData(end.clientX, rect.left, xa)].sort((a, b) => a - b);
-  const ys = [toData(start.clientY, rect.top, ya), toData(end.clientY, rect.top, ya)].sort((a, b) => a - b);
+  return [full.xaxis.p2l(clientX - rect.left - full.xaxis._offset),
+          full.yaxis.p2l(clientY - rect.top - full.yaxis._offset)];
+}
+
+// The base digits inside a box given in data coordinates ({x: [lo, hi], y: [lo, hi]}), in their order.
+function idsInBox(state, box) {
   const { x, y, customdata } = state.div._fullData[0]; // decoded: the base arrays arrive as typed-array specs
   const ids = [];
   for (let i = 0; i < x.length; i++) {
-    if (x[i] >= xs[0] && x[i] <= xs[1] && y[i] >= ys[0] && y[i] <= ys[1]) ids.push(Number(customdata[i][0]));
+    if (x[i] >= box.x[0] && x[i] <= box.x[1] && y[i] >= box.y[0] && y[i] <= box.y[1]) {
+      ids.push(Number(customdata[i][0]));
+    }
   }
   return ids;
 }
 
-// A box selection is sent the moment the mouse button is released, from the box itself. Plotly's own
-// selection pass redraws every WebGL point to style the selection (50-60 ms in software WebGL, on 2 cores)
-// and may run inside this very mouseup; Streamlit sends a widget's value in a task of its own, which would
-// wait for that. So the release is held back from Plotly for one task: Streamlit's send goes first, then
-// Plotly gets the same release and finishes its selection as usual while the server is already at work.
-// Plotly's result is sent only if it differs (a point on the edge). Lasso and click selections are Plotly's.
-function sendBoxOnRelease(state, send) {
-  let start = null;
-  const inPlot = (event) => event.target.closest && event.target.closest(".nsewdrag")
-                            && state.div.contains(event.target);
-  state.div.addEventListener("mousedown", (event) => {
-    const full = state.div._fullLayout;
-    start = event.button === 0 && full && full.dragmode === "select" && !is3d(state.base) && inPlot(event)
-      ? event : null;
-  }, true);
-  document.addEventListener("mouseup", (event) => {
-    if (!start || event[REPLAYED]) return;
-    const from = start;
-    start = null;
-    if (Math.abs(event.clientX - from.clientX) < MIN_BOX_PIXELS
-        || Math.abs(event.clientY - from.clientY) < MIN_BOX_PIXELS) return; // a click, not a box
-    const ids = idsInBox(state, from, event);
-    if (!ids.length) return;
-    send(ids);
-    event.stopImmediatePropagation();
-    const replay = new MouseEvent("mouseup", event);
-    replay[REPLAYED] = true;
-    const target = event.target;
-    setTimeout(() => target.dispatchEvent(replay), 0); // queued after Streamlit's send
-  }, true);
+function boxBetween(state, from, to) {
+  const [x0, y0] = toData(state, from.clientX, from.clientY);
+  const [x1, y1] = toData(state, to.clientX, to.clientY);
+  return { x: [Math.min(x0, x1), Math.max(x0, x1)], y: [Math.min(y0, y1), Math.max(y0, y1)] };
 }
 
-const REPLAYED = Symbol("replayed mouseup");
-
 const MIN_BOX_PIXELS = 8; // Plotly's own: a smaller drag is a click
+
+// Box selection on a 2-D map is this file's own. Plotly's restyles every WebGL point to mark what is
+// selected, on each mouse move of the drag and again on release (50-60 ms each for 5,000 points in
+// software WebGL on 2 cores, far more for 70,000), and the page's rerun waited behind it. Here the box is a
+// rectangle in the overlay layer, the digits inside it are found in the base arrays, and they are sent the
+// moment the button is released: Plotly is never called. A press without a drag is a click on the digit
+// under the pointer (Plotly's hover says which); a double click clears the selection, as Plotly's does.
+// Lasso selections, and every other drag mode (zoom, pan), stay Plotly's.
+function ownBoxSelect(state, send) {
+  const inPlot = (event) => event.target.closest && event.target.closest(".nsewdrag");
+  state.div.addEventListener("mousedown", (event) => {
+    const full = state.div._fullLayout;
+    if (event.button !== 0 || !full || full.dragmode !== "select" || is3d(state.base) || !inPlot(event)) return;
+    event.stopPropagation(); // Plotly does not start its own box
+    event.preventDefault(); // nor does the browser select text
+    const from = event;
+    let frame = 0;
+    const dragged = (e) => Math.abs(e.clientX - from.clientX) >= MIN_BOX_PIXELS
+                           || Math.abs(e.clientY - from.clientY) >= MIN_BOX_PIXELS;
+    const move = (e) => {
+      e.stopPropagation(); // no hover labels while a box is drawn
+      if (!dragged(e)) return;
+      state.box = boxBetween(state, from, e);
+      if (!frame) frame = requestAnimationFrame(() => { frame = 0; drawLayer(state); });
+    };
+    const up = (e) => {
+      document.removeEventListener("mousemove", move, true);
+      document.removeEventListener("mouseup", up, true);
+      if (!dragged(e)) { // a click
+        state.box = null;
+        drawLayer(state);
+        const ids = selectedIds(state.div._hoverdata || []);
+        if (ids.length) send(ids.slice(0, 1));
+        return;
+      }
+      state.box = boxBetween(state, from, e);
+      drawLayer(state);
+      const ids = idsInBox(state, state.box);
+      if (ids.length) send(ids); // an empty box changes nothing, as with Plotly's
+    };
+    document.addEventListener("mousemove", move, true);
+    document.addEventListener("mouseup", up, true);
+  }, true);
+  state.div.addEventListener("dblclick", (event) => {
+    const full = state.div._fullLayout;
+    if (!full || full.dragmode !== "select" || !inPlot(event)) return;
+    state.box = null;
+    drawLayer(state);
+    send([]);
+  });
+}
 
 function listen(state, setStateValue) {
   const div = state.div;
   const send = (ids) => setStateValue("selection", { point_indices: ids });
-  let sentOnRelease = null; // the ids this gesture's box already sent
-  sendBoxOnRelease(state, (ids) => {
-    sentOnRelease = ids.join(",");
-    div.dataset.sentOnRelease = sentOnRelease; // tests compare it with Plotly's own selection
-    send(ids);
-  });
+  const sendOthers = (ids) => { state.box = null; send(ids); }; // a lasso or click replaces the box
+  ownBoxSelect(state, send);
   div.on("plotly_selected", (event) => {
-    if (!event || !event.points || !event.points.length) return; // an empty box
-    const ids = selectedIds(event.points);
-    if (ids.join(",") !== sentOnRelease) send(ids); // else the same again: no second rerun
-    sentOnRelease = null;
+    if (event && event.points && event.points.length) sendOthers(selectedIds(event.points)); // not empty
   });
   div.on("plotly_click", (event) => {
     const ids = selectedIds(event.points || []);
-    if (ids.length) send(ids.slice(0, 1));
+    if (ids.length) sendOthers(ids.slice(0, 1));
   });
-  div.on("plotly_deselect", () => send([]));
+  div.on("plotly_deselect", () => sendOthers([]));
 }
 
 function is3d(base) {
@@ -301,6 +333,7 @@ async function draw(state, data, setStateValue, version) {
     }
   } else {
     // The same trace object: Plotly finds no change in the data; a click changes only the SVG layer.
+    if (newView || !data.overlays.length) state.box = null; // a new map, or nothing selected (a Clear button)
     if (newView || layoutKey !== state.layoutKey) await Plotly.react(state.div, [state.trace], layout, config);
     // Nothing to draw means nothing selected (e.g. a Clear button): drop Plotly's box of the last selection.
     else if (!data.overlays.length && (state.div.layout.selections || []).length) {
