@@ -1,7 +1,8 @@
 """What every benchmark shares: timing statistics, result tables, bench/results.md, a server, a browser.
 
 Each benchmark writes one section of bench/results.md (between `<!-- NAME -->` markers), so
-they can run alone or all together (`python bench/run_all.py`).
+they can run alone or all together (`python bench/run_all.py`); the summary at the top is rebuilt
+from the sections every time one is written.
 """
 
 from __future__ import annotations
@@ -96,8 +97,34 @@ def write_section(name: str, title: str, body: str, path: Path = RESULTS) -> Non
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     pattern = re.compile(rf"<!-- {re.escape(name)} -->.*?<!-- /{re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
+    path.write_text(with_summary(text))
     print(f"\n## {title}\n\n{body.strip()}\n", flush=True)
+
+
+def summary(text: str | None = None) -> str:
+    """Every row of the results file (or `text`) that carries a verdict (MET / MISSED), under its section."""
+    rows, section = [], ""
+    for line in (RESULTS.read_text() if text is None else text).splitlines():
+        if line.startswith("## "):
+            section = line[3:]
+        if not line.startswith("|") or section == "Summary":
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        for i, cell in enumerate(cells[1:], 1):
+            # A verdict in its own cell, or at the end of the target's (bench/train_speed.py).
+            found = re.search(r"(?:^|\s)(MET|MISSED)$", cell)
+            if found:
+                measured = [c for c in cells[1:i] if c] + ([cell[:found.start()].strip()] if found.start() else [])
+                rows.append((section, cells[0], " / ".join(measured), found.group(1)))
+                break
+    return table(rows, ("section", "measure", "measured / target", ""))
+
+
+def with_summary(text: str) -> str:
+    """`text` with its summary block (if it has one) rebuilt from its sections: a bench run alone must not
+    leave the summary at the top saying what an older run measured."""
+    return re.sub(r"<!-- summary -->.*?<!-- /summary -->",
+                  lambda _: f"<!-- summary -->\n## Summary\n\n{summary(text)}\n<!-- /summary -->", text, flags=re.S)
 
 
 # ---------------------------------------------------------------- a streamlit server and a browser

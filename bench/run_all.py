@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import RESULTS, ROOT, checkpoints_dir, git_commit, load_note, table, write_section  # noqa: E402
+from harness import RESULTS, ROOT, checkpoints_dir, git_commit, load_note, summary, write_section  # noqa: E402
 
 BENCH = ROOT / "bench"
 # name -> (title, command); sections appear in results.md in this order.
@@ -46,25 +46,6 @@ def run_training(quick: bool) -> None:
         text = out.read_text().strip()
     heading, _, body = text.partition("\n")
     write_section("training", heading.lstrip("# ").strip(), body + ("\n\n(--quick: 3 epochs.)" if quick else ""))
-
-
-def summary() -> str:
-    """Every row of results.md that carries a verdict (MET / MISSED), under its section."""
-    rows, section = [], ""
-    for line in RESULTS.read_text().splitlines():
-        if line.startswith("## "):
-            section = line[3:]
-        if not line.startswith("|") or section == "Summary":
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        for i, cell in enumerate(cells[1:], 1):
-            # A verdict in its own cell, or at the end of the target's (bench/train_speed.py).
-            found = re.search(r"(?:^|\s)(MET|MISSED)$", cell)
-            if found:
-                measured = [c for c in cells[1:i] if c] + ([cell[:found.start()].strip()] if found.start() else [])
-                rows.append((section, cells[0], " / ".join(measured), found.group(1)))
-                break
-    return table(rows, ("section", "measure", "measured / target", ""))
 
 
 def main() -> None:
@@ -108,10 +89,8 @@ def main() -> None:
               "A load average above the core count means other work shared the cores: figures are then "
               "pessimistic." + (f"\n\n**Failed:** {', '.join(failed)}." if failed else ""))
     verdicts = summary()
-    text = RESULTS.read_text()
-    for name, body in (("header", header), ("summary", "## Summary\n\n" + verdicts)):
-        text = re.sub(rf"<!-- {name} -->.*?<!-- /{name} -->", lambda _: f"<!-- {name} -->\n{body}\n<!-- /{name} -->",
-                      text, flags=re.S)
+    text = re.sub(r"<!-- header -->.*?<!-- /header -->", lambda _: f"<!-- header -->\n{header}\n<!-- /header -->",
+                  RESULTS.read_text(), flags=re.S)
     RESULTS.write_text(text)
     print("\n" + header + "\n\n" + verdicts)
     sys.exit(1 if failed else 0)
