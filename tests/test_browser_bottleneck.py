@@ -56,8 +56,9 @@ def test_network_page_renders_the_layers(app_url, page):
 def test_reparam_page_draws_the_graphs_and_draws_again(app_url, page):
     open_page(page, f"{app_url}/reparam?digit=3")
     assert page.locator(EXCEPTION).count() == 0
-    page.wait_for_selector('[data-testid="stGraphVizChart"] svg', timeout=60_000)
-    assert page.locator('[data-testid="stGraphVizChart"] svg').count() == 2
+    # Graphviz draws each chart in the browser on its own: wait for both, not just the first.
+    page.wait_for_function("""() => document.querySelectorAll('[data-testid="stGraphVizChart"] svg').length === 2""",
+                           timeout=60_000)
     page.get_by_role("button", name="Draw again").click()
     wait_idle(page)
     assert "seed=1" in page.url
