@@ -212,7 +212,8 @@ def test_the_panel_gives_each_digits_error_and_code(app):
     x, y = ds.split("all")
     batch = x[[3, 4]]
     errors = ((latents.reconstruct(ckpt.model, batch) - batch.numpy()) ** 2).reshape(2, -1).mean(1)
-    captions = [img.proto.imgs[0].caption for img in app.image if img.proto.imgs[0].caption.startswith("#")]
+    [pairs] = [img.proto.imgs for img in app.image if img.proto.imgs[0].caption.startswith("#")]  # one element
+    captions = [pair.caption for pair in pairs]
     assert captions == [f"#{row} · {ds.classes[int(y[row])]} · MSE {err:.4f}" for row, err in zip((3, 4), errors)]
     svgs = [base64.b64decode(img.proto.imgs[0].url.split(",", 1)[1]).decode() for img in app.image
             if img.proto.imgs[0].url.startswith("data:image/svg+xml;base64,")]

@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import compare, figures, generate, judge, metrics
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
-from ui.selection import MAX_HIGHLIGHTS, path_on_map, selected_ids
+from ui.selection import MAX_HIGHLIGHTS, selected_ids
 from ui.latent_map import latent_map
 
 PROJECTIONS = {"pca": "PCA (2-D)", "umap": "UMAP (2-D)"}
@@ -221,21 +221,20 @@ def compare_view(settings: dict) -> None:
                      "ids": ids[:url_state.MAX_LINK_IDS], "steps": interp["steps"] if interp else None,
                      "interp": interp["method"] if interp else None})  # the seed: written by prior_section
     models = {side: resources.checkpoint(chosen[side]).model for side in SIDES}
+    paths = {}  # side -> (codes, images) of the walk
     if interp:
         for side in SIDES:
-            _, strip = generate.interpolate(models[side], x[ids[0]], x[ids[1]], interp["steps"], interp["method"])
+            paths[side] = generate.interpolate(models[side], x[ids[0]], x[ids[1]], interp["steps"], interp["method"])
             st.markdown(f"**{describe(chosen[side])}**")
-            pictures.show(st, figures.tile_images(strip, ncols=len(strip), scale=1))
-    path = interp and (ids[0], ids[1], interp["steps"], interp["method"])
+            pictures.show(st, figures.tile_images(paths[side][1], ncols=len(paths[side][1]), scale=1))
     prior_seed = st.session_state.get("cmp_seed", 0) if st.session_state.get("cmp_prior_on_maps") else None
     pending = []
     for side, column in zip(SIDES, map_columns):
         with column:
             try:
                 lmap = resources.latent_map(chosen[side], SPLIT, settings["projection"])
-                path_xy = path_on_map(models[side], x, lmap, path)
                 overlays = [figures.highlight_points(lmap.xy, labels, np.arange(n), ds.classes, ids[:MAX_HIGHLIGHTS]),
-                            None if path_xy is None else figures.path_line(path_xy),
+                            figures.path_line(lmap.projector.transform(paths[side][0])) if paths else None,
                             *prior_overlay(models[side], lmap, prior_seed)]
             except ExplorerError as error:
                 st.error(str(error))

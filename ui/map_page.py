@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import figures, generate, latents
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
-from ui.selection import MAX_HIGHLIGHTS, path_on_map, selected_ids
+from ui.selection import MAX_HIGHLIGHTS, selected_ids
 from ui.latent_map import latent_map
 
 PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
@@ -18,6 +18,7 @@ SPLITS = {"all": "all 5,000", "test": "test", "train": "train"}
 METHODS = ("linear", "spherical")
 PANEL_SIZE = 4  # digits shown in the detail panel
 STRIP_COLUMNS = 6  # at most, interpolation images per row in the panel
+PAIR_SCALE = 3  # a digit and its reconstruction, 84 px wide: four fit beside each other in the panel
 
 
 def map_controls(names: list[str]) -> dict:
@@ -57,25 +58,27 @@ def interpolation_strip(first: int, last: int, method: str, images: np.ndarray) 
 
 
 def digit_pictures(name: str, x: np.ndarray, ids: list[int], labels, classes) -> np.ndarray:
-    """Each selected digit beside its reconstruction, with the error; returns the shown digits' codes."""
+    """Each selected digit above its reconstruction, with the error, in one row of pictures (one element, not a
+    column each: every element a rerun sends costs the browser a few milliseconds to draw); returns the shown
+    digits' codes."""
     model = resources.checkpoint(name).model
     shown = ids[:PANEL_SIZE]
     batch = x[shown]
     recon, errors = latents.reconstruct(model, batch), latents.reconstruction_errors(model, batch)
     st.subheader(f"{len(ids)} selected")
-    for column, i, row in zip(st.columns(PANEL_SIZE, gap="small"), range(len(shown)), shown):
-        pictures.show(column, figures.tile_images(np.stack([batch[i].numpy(), recon[i]]), ncols=1, scale=1),
-                      caption=f"#{row} · {classes[int(labels[row])]} · MSE {errors[i]:.4f}")
-    st.caption("Each pair: the digit above, the model's reconstruction below.")
+    pictures.show(st, [figures.tile_images(np.stack([digit.numpy(), again]), ncols=1, scale=1)
+                       for digit, again in zip(batch, recon)], scale=PAIR_SCALE,
+                  caption=[f"#{row} · {classes[int(labels[row])]} · MSE {error:.4f}" for row, error in zip(shown, errors)])
     return latents.encode_dataset(model, batch)
 
 
 def code_chart(codes: np.ndarray, ids: list[int]) -> None:
-    """The shown digits' codes in one chart, one row of bars each."""
+    """The shown digits' codes in one picture, one row of bars each."""
+    more = (f" …and {len(ids) - PANEL_SIZE} more selected (the panel shows the first {PANEL_SIZE})."
+            if len(ids) > PANEL_SIZE else "")
     st.image(figures.code_bars_svg(codes, titles=[f"#{row}" for row in ids[:PANEL_SIZE]]), width="stretch",
-             caption="Their codes: one row of bars each (the numbers the decoder gets).")
-    if len(ids) > PANEL_SIZE:
-        st.caption(f"…and {len(ids) - PANEL_SIZE} more selected (the panel shows the first {PANEL_SIZE}).")
+             caption="Above: each digit over the model's reconstruction of it. Here: their codes, one row of bars "
+                     "each (the numbers the decoder gets)." + more)
 
 
 def render() -> None:
@@ -88,67 +91,75 @@ def render() -> None:
     names = scaffold.offered_models()
     if names is None:
         return
-    settings = map_controls(names)
+    map_view(map_controls(names))
+
+
+@st.fragment
+def map_view(settings: dict) -> None:
+    """The map, the selected digits and the interpolation; a fragment, so a selection (or the path's
+    controls) reruns only this part: the title and the controls above are neither rerun nor redrawn."""
     try:
-        map_view(settings)
+        map_body(settings)
     except ExplorerError as error:  # e.g. the checkpoint was deleted or damaged while the page was open
         url_state.show_notices()
         st.error(str(error))
 
 
-def map_view(settings: dict) -> None:
-    """The map, the selected digits and the interpolation for the chosen model."""
+def map_body(settings: dict) -> None:
+    """The map is written before the panel beside it: its message (the rings and the path) is small and
+    reaches the browser, which draws it, while the server is still making the panel's pictures."""
     name = settings["model"]
     ds = resources.dataset_of(name)
     lmap = resources.latent_map(name, settings["split"], settings["projection"])
     x, labels = ds.split(settings["split"])
     labels = labels.numpy()
-    n = len(x)
-    ids = selected_ids(("map_chart",), "map_ids", "ids", n, scope=(ds.name, settings["split"]))
+    ids = selected_ids(("map_chart",), "map_ids", "ids", len(x), scope=(ds.name, settings["split"]))
     url_state.show_notices()
 
     scaffold.map_status({name: lmap})
     map_col, panel_col = st.columns([3, 2])
-    interp = None
-    with panel_col:
-        if len(ids) >= 2:
+    interp = path = None
+    if len(ids) >= 2:
+        with panel_col:
             interp = interpolation_controls()
-            _, images = generate.interpolate(resources.checkpoint(name).model, x[ids[0]], x[ids[1]],
-                                             interp["steps"], interp["method"])
-            interpolation_strip(ids[0], ids[1], interp["method"], images)
-        if ids:
-            codes = digit_pictures(name, x, ids, labels, ds.classes)
-        else:
-            st.info("Select digits on the map (box or lasso tool, or click) to inspect them; select **two** to "
-                    "see the path between them.", icon=":material/touch_app:")
-        if ids:
-            code_chart(codes, ids)
-            if st.button("Clear selection"):
-                st.session_state["map_ids"] = []
-                st.rerun()
-
+        path = generate.interpolate(resources.checkpoint(name).model, x[ids[0]], x[ids[1]],
+                                    interp["steps"], interp["method"])
     url_state.write({"model": name, "split": settings["split"], "proj": settings["projection"],
                      "thumbs": "1" if settings["thumbnails"] else None, "ids": ids[:url_state.MAX_LINK_IDS],
                      "steps": interp["steps"] if interp else None, "interp": interp["method"] if interp else None})
     with map_col:
-        thumbnails = settings["thumbnails"] and lmap.xy.shape[1] == 2
-        rows = np.arange(n)
-        base = figures.digit_points(lmap.xy, labels, rows, ds.classes,
-                                    opacity=figures.THUMBNAIL_OPACITY if thumbnails else figures.POINT_OPACITY)
-        if thumbnails:  # the thumbnail view shows neither highlights nor a path
-            latent_map(base, figures.map_layout(lmap.axis_titles), key="map_chart",
-                       base_layout=figures.thumbnails(lmap.xy, x[:, 0].numpy()))
-        else:
-            path = interp and (ids[0], ids[1], interp["steps"], interp["method"])
-            path_xy = path_on_map(resources.checkpoint(name).model, x, lmap, path)
-            latent_map(base, figures.map_layout(lmap.axis_titles), [
-                figures.highlight_points(lmap.xy, labels, rows, ds.classes, ids[:MAX_HIGHLIGHTS]),
-                None if path_xy is None else figures.path_line(path_xy),
-            ], key="map_chart")
-        if settings["thumbnails"] and lmap.xy.shape[1] != 2:
-            st.caption("Thumbnails are drawn on 2-D maps only: pick PCA (2-D) or UMAP to see them.")
-        if lmap.method.startswith("pca"):
-            ratios = lmap.projector.explained_variance_ratio_
-            st.caption("Explained variance: " + ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios))
-                       + f" (together {ratios.sum():.1%} of the codes' variance).")
+        map_chart(lmap, x, labels, ds.classes, ids, None if path is None else path[0], settings["thumbnails"])
+    with panel_col:
+        if path is not None:
+            interpolation_strip(ids[0], ids[1], interp["method"], path[1])
+        if not ids:
+            st.info("Select digits on the map (box or lasso tool, or click) to inspect them; select **two** to "
+                    "see the path between them.", icon=":material/touch_app:")
+            return
+        code_chart(digit_pictures(name, x, ids, labels, ds.classes), ids)
+        if st.button("Clear selection"):
+            st.session_state["map_ids"] = []
+            st.rerun()
 
+
+def map_chart(lmap, x, labels: np.ndarray, classes, ids: list[int], path_codes: np.ndarray | None,
+              thumbnails: bool) -> None:
+    """The digits on the map, the selected ones ringed and the interpolation path (codes) drawn through them."""
+    flat = lmap.xy.shape[1] == 2
+    rows = np.arange(len(x))
+    base = figures.digit_points(lmap.xy, labels, rows, classes,
+                                opacity=figures.THUMBNAIL_OPACITY if thumbnails and flat else figures.POINT_OPACITY)
+    if thumbnails and flat:  # the thumbnail view shows neither highlights nor a path
+        latent_map(base, figures.map_layout(lmap.axis_titles), key="map_chart",
+                   base_layout=figures.thumbnails(lmap.xy, x[:, 0].numpy()))
+    else:
+        latent_map(base, figures.map_layout(lmap.axis_titles), [
+            figures.highlight_points(lmap.xy, labels, rows, classes, ids[:MAX_HIGHLIGHTS]),
+            None if path_codes is None else figures.path_line(lmap.projector.transform(path_codes)),
+        ], key="map_chart")
+    if thumbnails and not flat:
+        st.caption("Thumbnails are drawn on 2-D maps only: pick PCA (2-D) or UMAP to see them.")
+    if lmap.method.startswith("pca"):
+        ratios = lmap.projector.explained_variance_ratio_
+        st.caption("Explained variance: " + ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios))
+                   + f" (together {ratios.sum():.1%} of the codes' variance).")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from explorer import generate
 from ui import url_state
 
 MAX_HIGHLIGHTS = 50  # ringed on a map; a box around thousands of digits would just repaint the map
@@ -41,12 +39,3 @@ def selected_ids(chart_keys: tuple[str, ...], state_key: str, param: str, n: int
     st.session_state[state_key] = ids
     return ids
 
-
-def path_on_map(model, x, lmap, path: tuple | None) -> np.ndarray | None:
-    """The interpolation `path` = (first id, last id, steps, method) placed on the map (2-D or 3-D)
-    without refitting it; None without a path."""
-    if path is None:
-        return None
-    first, last, steps, method = path
-    codes, _ = generate.interpolate(model, x[first], x[last], steps, method)
-    return lmap.projector.transform(codes)
