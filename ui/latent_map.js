@@ -271,9 +271,9 @@ function ownBoxSelect(state, send) {
         return;
       }
       state.box = boxBetween(state, from, e);
-      drawLayer(state);
       const ids = idsInBox(state, state.box);
-      if (ids.length) send(ids); // an empty box changes nothing, as with Plotly's
+      if (ids.length) send(ids); // first: the rerun starts while the box is drawn. An empty box changes nothing
+      drawLayer(state);
     };
     document.addEventListener("mousemove", move, true);
     document.addEventListener("mouseup", up, true);

@@ -37,6 +37,7 @@ COMPONENT = "latent_lab.latent_map"
 KEPT_BASES = 32  # base payloads remembered by URL, for figure() (tests read what a page sent)
 
 _sent: OrderedDict[str, bytes] = OrderedDict()
+_payloads: OrderedDict[bytes, tuple[bytes, str]] = OrderedDict()  # fingerprint -> (base payload, its file name)
 _sent_lock = threading.Lock()
 
 
@@ -59,6 +60,46 @@ def base_payload(trace: dict, layout: dict | None = None) -> bytes:
     that belong to it (thumbnails, axis ranges)}; numpy number arrays travel as typed arrays."""
     payload = plain({"trace": typed_arrays(trace), "layout": layout or {}})
     return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+
+
+def fingerprint(trace: dict, layout: dict | None) -> bytes:
+    """A hash of a base map's arrays' raw bytes and its other values: 1.5 ms for 70,000 points, where building
+    the payload (JSON, base64) and hashing that took 10 ms on every rerun."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def feed(value) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value):
+                digest.update(f"\x00{key}=".encode())
+                feed(value[key])
+        elif isinstance(value, np.ndarray):
+            digest.update(f"\x01{value.dtype.str}{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).data)
+        elif isinstance(value, (list, tuple)):
+            digest.update(f"\x02{len(value)}".encode())
+            for item in value:
+                feed(item)
+        else:
+            digest.update(f"\x03{value!r}".encode())
+
+    feed({"trace": trace, "layout": layout or {}})
+    return digest.digest()
+
+
+def _base_file(trace: dict, layout: dict | None) -> tuple[bytes, str]:
+    """The base payload and its file name (a hash of it), built once per distinct base."""
+    key = fingerprint(trace, layout)
+    with _sent_lock:
+        if key in _payloads:
+            _payloads.move_to_end(key)
+            return _payloads[key]
+    payload = base_payload(trace, layout)
+    made = payload, hashlib.blake2b(payload, digest_size=16).hexdigest() + ".json"
+    with _sent_lock:
+        _payloads[key] = made
+        while len(_payloads) > KEPT_BASES:
+            _payloads.popitem(last=False)
+    return made
 
 
 def plain(value):
@@ -127,8 +168,8 @@ def latent_map(base: dict, layout: dict, overlays: Sequence[dict | None] = (), *
     overlays drawn over it in order (None skipped), `base_layout` layout that changes only with the base.
 
     Its selection is read with ui.selection.chart_selection(key)."""
-    payload = base_payload(base, base_layout)
-    base_url = _serve(payload, "application/json", f"{key}.base")
+    payload, name = _base_file(base, base_layout)
+    base_url = _serve(payload, "application/json", f"{key}.base", name)
     with _sent_lock:
         _sent[base_url] = payload
         _sent.move_to_end(base_url)
