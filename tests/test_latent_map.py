@@ -37,6 +37,22 @@ def test_the_base_costs_a_few_bytes_a_digit():
         assert len(latent_map.base_payload(base_of(n)[2])) / n < raw * 4 / 3 + 3
 
 
+def test_a_base_is_built_once_and_anew_when_any_of_its_values_changes():
+    xy, labels, trace = base_of(500)
+    payload, name = latent_map._base_file(trace, None)
+    assert (payload, name) == latent_map._base_file(figures.digit_points(xy, labels, np.arange(500), CLASSES), None)
+    assert payload == latent_map.base_payload(trace, None)
+    moved = xy.copy()
+    moved[123, 1] += 1e-3  # one digit, a little
+    changes = [figures.digit_points(moved, labels, np.arange(500), CLASSES),
+               figures.digit_points(xy, labels, np.arange(500), CLASSES, opacity=0.2),
+               figures.digit_points(xy, labels, np.arange(500), [f"class {c}" for c in CLASSES])]
+    for changed in changes:
+        new_payload, new_name = latent_map._base_file(changed, None)
+        assert new_name != name and new_payload == latent_map.base_payload(changed, None)
+    assert latent_map._base_file(trace, {"images": []})[1] != name  # its layout too
+
+
 def test_a_rerun_message_is_small_whatever_the_map_size():
     overlay = figures.path_line(np.linspace([0, 0], [1, 1], 10))
     layout = figures.map_layout(("PC1", "PC2"))
