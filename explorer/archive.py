@@ -32,7 +32,6 @@ from .data import DATASETS
 from .errors import CheckpointError, ExplorerError
 
 MAP_PATTERN = re.compile(r"umap_(%s)\.npz\Z" % "|".join(re.escape(name) for name in DATASETS))
-PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 DEFAULT_MAX_UPLOAD_MB = 50  # the shipped checkpoints are 1-3 MB; a model at MAX_PARAMETERS would be 200 MB
 MAX_MEMBERS = 8  # a folder entry and three files, with room for the entries some zip tools add
 MAX_MAP_BYTES = 16_000_000  # a map of 70,000 digits is 0.6 MB
@@ -148,7 +147,7 @@ def _member_path(info: zipfile.ZipInfo, file_name: str) -> PurePosixPath:
 
 
 def _refuse_pickle(base: str, file_name: str) -> None:
-    if base.lower().endswith(PICKLE_SUFFIXES):
+    if base.lower().endswith(checkpoints.PICKLE_SUFFIXES):
         raise _refuse(file_name, f"the archive holds a pickle file ({base!r}), which can run any code when loaded: "
                                  "refused, and never opened. Checkpoints here are safetensors.")
 

@@ -27,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -316,6 +317,9 @@ class Listing:
     problem: str | None = None
 
 
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+
+
 def list_checkpoints(root: str | Path | None = None) -> list[Listing]:
     """Every folder in `root` that looks like a checkpoint, with its config or the problem with it.
 
@@ -324,25 +328,69 @@ def list_checkpoints(root: str | Path | None = None) -> list[Listing]:
     are listed as refused and never opened: this app never unpickles anything.
     """
     root = Path(root or DEFAULT_DIR)
-    if not root.is_dir():
+    scan = _scan(root)
+    if scan is None:
         return []
-    _recover_interrupted_saves(root)
-    listings = []
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith("."):
+    if scan.unfinished:  # hidden leftovers of saves: put back or clean up, then look again
+        _recover_interrupted_saves(root)
+        scan = _scan(root) or _RootScan((), (), False)
+    listings = [Listing(name, root / name, None, "pickle files are refused: they can run code when loaded. Convert "
+                        "it to a safetensors checkpoint folder.") for name in scan.pickles]
+    for name in scan.folders:
+        entry = root / name
+        signature = _signature(entry)
+        if signature[0] is None:  # no config: not a checkpoint (or one still being copied in)
             continue
-        if entry.is_file() and entry.suffix.lower() in (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"):
-            listings.append(Listing(entry.name, entry, None, "pickle files are refused: they can run code when "
-                                    "loaded. Convert it to a safetensors checkpoint folder."))
-        elif entry.is_dir() and (entry / CONFIG_FILE).exists():
-            if name_problem(entry.name):
-                listings.append(Listing(entry.name, entry, None, "the folder name must be 1-64 letters, digits, "
-                                        "'-' or '_' (no spaces or dots), and not a name Windows reserves "
-                                        "(CON, PRN, AUX, NUL, COM1-9, LPT1-9). Rename it."))
-                continue
-            text, problem = _verified(str(entry), _signature(entry))
-            listings.append(Listing(entry.name, entry, json.loads(text) if text else None, problem))
-    return listings
+        if name_problem(name):
+            listings.append(Listing(name, entry, None, "the folder name must be 1-64 letters, digits, '-' or '_' (no "
+                                    "spaces or dots), and not a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, "
+                                    "LPT1-9). Rename it."))
+            continue
+        text, problem = _verified(str(entry), signature)
+        listings.append(Listing(name, entry, json.loads(text) if text else None, problem))
+    return sorted(listings, key=lambda item: item.name)
+
+
+@dataclass(frozen=True)
+class _RootScan:
+    folders: tuple[str, ...]  # visible sub-folders, checkpoints or not (whether one has a config is looked up each time)
+    pickles: tuple[str, ...]  # visible pickle files
+    unfinished: bool  # hidden `.NAME.old` or `.NAME.*.saving` entries are there
+
+
+_scans: dict[str, tuple[tuple, _RootScan]] = {}  # folder -> (its time stamp, inode and device; what it held)
+SETTLED_NS = 2_000_000_000
+
+
+def _scan(root: Path) -> _RootScan | None:
+    """What the folder holds, read again only when the folder itself changes (an entry added, removed or renamed:
+    every save, copy and delete does that). Pages list the checkpoints several times a rerun, and under load
+    each of the ~5 system calls per entry of a full look waited for the GIL behind other sessions' reruns."""
+    try:
+        stat = root.stat()
+    except OSError:
+        return None
+    if not S_ISDIR(stat.st_mode):
+        return None
+    key = (stat.st_mtime_ns, stat.st_ino, stat.st_dev)
+    cached = _scans.get(str(root))
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    folders, pickles, unfinished = [], [], False
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                unfinished = unfinished or entry.name.endswith((".old", ".saving"))
+            elif entry.is_dir():
+                folders.append(entry.name)
+            elif entry.is_file() and Path(entry.name).suffix.lower() in PICKLE_SUFFIXES:
+                pickles.append(entry.name)
+    scan = _RootScan(tuple(sorted(folders)), tuple(sorted(pickles)), unfinished)
+    # A folder's time stamp moves in coarse ticks: two changes within one tick leave it the same. So, as git
+    # does with its index, a scan is kept only once the folder has been still for a while.
+    if not unfinished and time.time_ns() - stat.st_mtime_ns > SETTLED_NS:
+        _scans[str(root)] = (key, scan)
+    return scan
 
 
 def _signature(path: Path) -> tuple:

@@ -543,6 +543,33 @@ def test_listing_during_a_save_leaves_its_swap_alone(tmp_path):
     assert [item.name for item in checkpoints.list_checkpoints(tmp_path)] == ["mine"]  # the saver died: recovered
 
 
+def test_a_listing_sees_every_change_of_the_folder_and_reads_a_still_one_once(tmp_path, monkeypatch):
+    def names():
+        return [item.name for item in checkpoints.list_checkpoints(tmp_path)]
+
+    tiny_checkpoint(tmp_path / "a")
+    before = tmp_path.stat()
+    assert names() == ["a"]
+    (tmp_path / "b").mkdir()  # a copy into the folder has begun: no config yet
+    os.utime(tmp_path, ns=(before.st_atime_ns, before.st_mtime_ns))  # within the same tick of the folder's clock
+    assert names() == ["a"]
+    for file in (tmp_path / "a").iterdir():  # ... and ends, without changing the folder itself
+        shutil.copy(file, tmp_path / "b" / file.name)
+    assert names() == ["a", "b"]
+    shutil.rmtree(tmp_path / "a")
+    assert names() == ["b"]
+
+    long_ago = time.time() - 60
+    os.utime(tmp_path, (long_ago, long_ago))  # the folder has been still for a minute
+    assert names() == ["b"]
+    real_scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: pytest.fail("a still folder was read again"))
+    assert names() == ["b"]  # from what was read
+    monkeypatch.setattr(os, "scandir", real_scandir)
+    tiny_checkpoint(tmp_path / "c")  # a save changes the folder's time stamp
+    assert names() == ["b", "c"]
+
+
 def test_abandoned_hidden_saves_are_cleaned_up_only_when_old(tmp_path):
     tiny_checkpoint(tmp_path / "keeper")
     old, fresh = tmp_path / ".keeper.abc.saving", tmp_path / ".keeper.def.saving"
