@@ -30,6 +30,7 @@ TARGET_PICTURES_S = 0.25
 TARGET_WHOLE_VIEW_S = {"map": 0.15, "compare": 0.25}
 TARGET_SLIDER_S = 0.3
 TARGET_BIG_RATIO = 1.5  # a 70,000-point map's figures against a 5,000-point one's
+BYTES_REPEATS = 10  # box-selects whose bytes are counted (on a page of their own, untimed)
 BIG_N = 70_000
 # Two boxes (corners as fractions of the plot area) holding different digits, used in turn so
 # that every selection changes the interpolation. They start below the top edge, where the chart's
@@ -51,6 +52,14 @@ INSTRUMENT_JS = """() => {
   const acted = (event) => { bench.action = event.timeStamp; bench.states = []; bench.done = 0; bench.whole = 0; };
   window.addEventListener('mouseup', acted, true);
   window.addEventListener('keydown', acted, true);
+  // What is awaited (armed by watch()) is checked the moment the page changes: on every DOM change and every
+  // image loaded, so the time stamp is when it happened, not when Playwright next polls (every 10 ms, which
+  // also cost the page's main thread and the browser a round trip each time).
+  bench.check = null;
+  const check = () => { if (bench.check) bench.check(); };
+  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, attributes: true,
+                                                      characterData: true});
+  document.addEventListener('load', check, true);
 }"""
 
 # The interpolation heading differs from `old` and the strip image after it has loaded: what the
@@ -89,6 +98,18 @@ IMAGE_CHANGED_JS = """([selector, old, idle]) => {
   if (shown && !window.__bench.done) window.__bench.done = performance.now();
   return shown;
 }"""
+
+
+def watch(page, check_js: str, arg) -> None:
+    """Time stamp `check_js(arg)` (one of the *_JS checks below, which stamp window.__bench) in the page itself
+    as soon as it holds; then wait for it with Playwright, whose polling no longer decides the time."""
+    page.evaluate("([source, arg]) => { const check = eval(source); window.__bench.check = () => check(arg); }",
+                  [check_js, arg])
+
+
+def wait_watched(page, check_js: str, arg, timeout: int = 60_000) -> None:
+    page.wait_for_function(check_js, arg=arg, timeout=timeout, polling=50)
+    page.evaluate("() => { window.__bench.check = null; }")
 
 
 def phases(page) -> dict:
@@ -147,8 +168,9 @@ def select_to_images(page, repeats: int, counter: ByteCounter | None = None) -> 
     for i in range(repeats + 1):  # the first one is untimed (it also scrolls and warms caches)
         old, keys = interpolation_heading(page), map_keys(page)
         before = counter.total if counter else 0
+        watch(page, WHOLE_VIEW_JS, [old, keys])
         drag_box(page, area, BOXES[i % 2])
-        page.wait_for_function(WHOLE_VIEW_JS, arg=[old, keys], timeout=60_000, polling=10)
+        wait_watched(page, WHOLE_VIEW_JS, [old, keys])
         wait_idle(page)
         if i:
             samples.append(phases(page))
@@ -173,8 +195,9 @@ def slider_to_image(page, repeats: int) -> list[dict] | None:
     for i in range(repeats + 1):
         old = page.locator(EDITED_IMAGE).get_attribute("src")
         thumb.focus()
+        watch(page, IMAGE_CHANGED_JS, [EDITED_IMAGE, old, IDLE])
         page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-        page.wait_for_function(IMAGE_CHANGED_JS, arg=[EDITED_IMAGE, old, IDLE], timeout=60_000, polling=10)
+        wait_watched(page, IMAGE_CHANGED_JS, [EDITED_IMAGE, old, IDLE])
         if i:
             samples.append(phases(page))
         wait_idle(page)
@@ -254,8 +277,9 @@ def select_on_big_map(page, repeats: int) -> list[float]:
     samples = []
     for i in range(repeats + 1):
         keys = map_keys(page)
+        watch(page, BIG_DRAWN_JS, [keys])
         drag_box(page, area, BOXES[i % 2])
-        page.wait_for_function(BIG_DRAWN_JS, arg=[keys], timeout=120_000, polling=10)
+        wait_watched(page, BIG_DRAWN_JS, [keys], timeout=120_000)
         wait_idle(page)
         if i:
             bench = page.evaluate("() => window.__bench")
@@ -273,7 +297,7 @@ def big_map_rows(browser, repeats: int) -> list[tuple]:
         figures = {}
         for n in (5_000, BIG_N):
             url = f"{server.url}/?n={n}"
-            draws = [first_draw(browser, url) for _ in range(max(3, repeats // 6))]
+            draws = [first_draw(browser, url) for _ in range(max(3, repeats // 3))]  # noisy: 2.8-3.3 s for the same map
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             open_page(page, url)
             page.wait_for_function(MAPS_DRAWN_JS, arg=[[]], timeout=300_000, polling=50)
@@ -328,14 +352,21 @@ def bytes_before(app_dir: Path, repeats: int) -> list[int]:
 
 
 def app_rows(browser, url: str, repeats: int, before: list[int] | None) -> list[tuple]:
+    """Times on a page that counts nothing, then bytes on another: Playwright reports every websocket frame and
+    request of a counted page to this process, work that would be timed too."""
     page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
-    counter = ByteCounter(page)
     rows = []
     for name, label, path in (("map", "map page (vae_32, PCA)", ""),
                               ("compare", "AE vs VAE page, on the left map (ae_32, vae_32, PCA)", "compare")):
         open_page(page, f"{url}/{path}")
         page.wait_for_function(MAPS_DRAWN_JS, arg=[[]], timeout=120_000, polling=50)
-        samples, sizes = select_to_images(page, repeats, counter)
+        samples, _ = select_to_images(page, repeats)
+        counted = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+        counter = ByteCounter(counted)
+        open_page(counted, f"{url}/{path}")
+        counted.wait_for_function(MAPS_DRAWN_JS, arg=[[]], timeout=120_000, polling=50)
+        _, sizes = select_to_images(counted, min(repeats, BYTES_REPEATS), counter)
+        counted.context.close()
         rows += page_rows(name, label, samples)
         rows.append(bytes_row(label, sizes, before if name == "map" else None))
     open_page(page, f"{url}/generate")
@@ -374,12 +405,13 @@ def main() -> None:
     body = (f"{repeats} repetitions each after one untimed; headless Chromium (software WebGL) and the server share "
             "the machine. Timed on the page's clock from the mouse button released / key pressed (the event's time stamp) to the new image "
             "loaded (what the student waits for) and, for the whole view, until every map on the page also shows "
-            "what the rerun sent it (its rings and path). Maps are ui/latent_map.py: the digits are fetched once "
+            "what the rerun sent it (its rings and path). The page stamps that moment itself, on the DOM change or "
+            "image load that completes it (before 2026-12-04: at Playwright's next 10 ms poll). Maps are ui/latent_map.py: the digits are fetched once "
             "per model, dataset and projection, a click sends only the overlays, drawn in the map's own SVG "
             "layer over the untouched WebGL points (no Plotly call); a box selection is the map's own (drawn in that layer, "
             "its digits found in the base arrays and sent on release), so Plotly never restyles the WebGL points for it. "
-            "Bytes: websocket frames and HTTP bodies the page received from the click until "
-            "the app was idle (pictures included).\n\n"
+            f"Bytes: websocket frames and HTTP bodies the page received from the click until "
+            f"the app was idle (pictures included), over {BYTES_REPEATS} box-selects on a second page that is not timed.\n\n"
             + table(rows, ("action → result", "p50 / figure", "p95 / ratio", "target", "", "where the time goes")))
     write_section("browser", "Browser: action to picture", body)
 
