@@ -274,10 +274,11 @@ def _rows_of(ids: np.ndarray, wanted: Sequence[int]) -> list[int]:
     if len(wanted) == 0 or len(ids) == 0:
         return []
     wanted = np.asarray(wanted, dtype=int)
-    order = np.argsort(ids, kind="stable")
-    at = np.searchsorted(ids, wanted, sorter=order)
-    at = np.minimum(at, len(ids) - 1)
-    rows = order[at]
+    if np.all(ids[1:] > ids[:-1]):  # a map's ids are its rows, in order: no sort (4 ms for 70,000 on every click)
+        rows = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    else:
+        order = np.argsort(ids, kind="stable")
+        rows = order[np.minimum(np.searchsorted(ids, wanted, sorter=order), len(ids) - 1)]
     return [int(r) for r, w in zip(rows, wanted) if ids[r] == w]
 
 

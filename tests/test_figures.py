@@ -70,8 +70,11 @@ def test_a_3d_map_uses_scatter3d_and_a_scene():
     assert fig.layout.scene.zaxis.title.text == "c"
 
 
-def test_highlights_are_exactly_the_wanted_points_in_order():
+@pytest.mark.parametrize("order", ["rows in order", "shuffled"])
+def test_highlights_are_exactly_the_wanted_points_in_order(order):
     xy, labels, ids = make_map()
+    if order == "shuffled":
+        ids = np.random.default_rng(1).permutation(ids)
     wanted = [ids[5], ids[17], ids[3], 999_999]  # the last id does not exist and is skipped
     h = figures.highlight_points(xy, labels, ids, CLASSES, wanted, name="chosen")
     np.testing.assert_allclose(np.column_stack([h["x"], h["y"]]), xy[[5, 17, 3]], rtol=1e-6)
