@@ -13,7 +13,9 @@ def chart_selection(chart_key: str) -> list[int]:
     """Digit ids selected on a latent map (ui.latent_map), in selection order, without repeats."""
     state = st.session_state.get(chart_key) or {}
     ids = (state.get("selection") or {}).get("point_indices") or []
-    return list(dict.fromkeys(int(i) for i in ids if i is not None))
+    if not all(type(i) is int for i in ids):  # as the map sends them, ints: no conversion (a box may hold 30,000)
+        ids = [int(i) for i in ids if i is not None]
+    return list(dict.fromkeys(ids))
 
 
 def selected_ids(chart_keys: tuple[str, ...], state_key: str, param: str, n: int, scope: tuple) -> list[int]:
