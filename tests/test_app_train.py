@@ -257,6 +257,21 @@ def test_the_shipped_beta_ladder_shows_at_once_with_the_kl_falling_as_beta_rises
     assert len(units) == 3 and units[0] > units[2]  # a higher β switches dimensions off
 
 
+def test_the_page_does_not_ask_the_job_backend_about_saved_ladder_models(app, monkeypatch):
+    """On Ray each question is a call to the coordinator actor: a Train page asked six per rerun while a class
+    watched its runs. A saved model is not being trained by the ladder (it trains only missing ones)."""
+    from ui import train_page
+
+    registry = train_page.registry()
+    asked = []
+    original = type(registry).active_job_for
+    monkeypatch.setattr(type(registry), "active_job_for", lambda self, name: asked.append(name) or original(self, name))
+    app.run()
+    assert not app.exception
+    assert sorted(t for t in (chart_title(c) for c in app.get("plotly_chart")) if t) == ["Rate–distortion trade-off"]
+    assert not set(asked) & set(LADDER), asked
+
+
 @pytest.fixture
 def shipped_ladder_back(app_env):
     """The test may delete or retrain the ladder's checkpoints; put the shipped ones back after it,

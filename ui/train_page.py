@@ -456,8 +456,9 @@ def ladder_section(settings: dict) -> None:
     reg, names = registry(), set(resources.checkpoint_names())
     rungs = [(beta, presets.ladder_name(beta)) for beta in presets.LADDER_BETAS]
     ladder_jobs = st.session_state.setdefault("train_ladder_jobs", {})  # name -> the job this session started
-    missing = [(beta, name) for beta, name in rungs if name not in names and reg.active_job_for(name) is None]
-    active = [job for job in (reg.active_job_for(name) for _, name in rungs) if job]
+    training = ladder_training(reg, rungs, names)
+    missing = [(beta, name) for beta, name in rungs if name not in names and name not in training]
+    active = list(training.values())
     if missing and not checkpoints.read_only():
         if st.button(f"Train the {len(missing)} missing β model{'s' if len(missing) != 1 else ''}", key="train_ladder"):
             try:
@@ -491,10 +492,17 @@ def ladder_section(settings: dict) -> None:
     st.fragment(run_every=2.0 if active else None)(ladder_view)(rungs, bool(active))
 
 
+def ladder_training(reg, rungs: list[tuple[float, str]], names: set[str]) -> dict[str, str]:
+    """The ladder's models being trained: name -> job. Only a missing model is trained (the button offers only
+    those), so a saved one is not asked about: on Ray each question is a call to the coordinator, and a
+    Train page asked six per rerun while a class watched its runs."""
+    return {name: job for _, name in rungs if name not in names and (job := reg.active_job_for(name))}
+
+
 def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
     reg, names = registry(), set(resources.checkpoint_names())
-    active = {name: reg.active_job_for(name) for _, name in rungs}
-    if watching and not any(active.values()):
+    active = ladder_training(reg, rungs, names)
+    if watching and not active:
         st.rerun()
     columns = st.columns(len(rungs))
     points, configs = [], []
@@ -522,7 +530,7 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
                     points.append({"beta": ckpt.config.beta, "recon": terms["recon"], "kl": terms["kl"], "name": name})
                 else:
                     st.warning(f"`{name}` is not a VAE, so it has no KL term.")
-            elif active[name]:
+            elif name in active:
                 snap = reg.snapshot(active[name], since=job_state.STATUS_ONLY)
                 text = (f"waiting in line ({snap.queue_position})" if snap.status == "queued"
                         else f"epoch {min(snap.epoch + 1, snap.epochs)} of {snap.epochs}")
