@@ -6,7 +6,8 @@ Ray inside the server), a private `streamlit run app.py` with LATENT_LAB_JOB_BAC
    Train page's defaults: identical settings, so they share one run;
 2. as many tabs with as many different settings (epochs 6, 7, 8, ...), one run each.
 A tab's time is from its press until its page shows "Done" (trained and measured: the Save form is
-there). Meanwhile `--browsers` more tabs browse (bench/load.py's Student) and their p95 is taken.
+there). Meanwhile `--browsers` more tabs browse (bench/load.py's Student), from the first press on, each after a think
+pause of its own, and their p95 is taken.
 
     nice -n 10 python bench/class_burst.py                            # 30 + 30 tabs, all backends
     nice -n 10 python bench/class_burst.py --sessions 8 --backends process
@@ -94,6 +95,15 @@ def press_and_wait(url: str, record: Record, press_at: float, settings: dict, de
     student.close()
 
 
+def browse_during(student: Student, begin: float, deadline: float) -> None:
+    """One of the students browsing during the burst: from the first press on (the class's Train tabs are open
+    by then), after a think pause of their own, as between any two of their actions. (Until 2026-12-04 all of
+    them opened the map at the same instant, while the 30 Train tabs were opening: that herd was the p95.)"""
+    time.sleep(max(0.0, begin - time.monotonic()))
+    student.think()
+    student.browse(deadline)
+
+
 def burst(url: str, backend: str, scenario: str, sessions: int, spread: float, browsers: int,
           browse_seconds: float, limit: float, seed: int) -> Burst:
     rng = random.Random(seed)
@@ -105,8 +115,9 @@ def burst(url: str, backend: str, scenario: str, sessions: int, spread: float, b
     deadline = start + limit
     threads = [threading.Thread(target=press_and_wait, args=(url, record, at, s, deadline, times, failures),
                                 daemon=True) for at, s in zip(presses, settings)]
-    threads += [threading.Thread(target=Student(url, browse_record, random.Random(seed + 100 + i)).browse,
-                                 args=(start + browse_seconds,), daemon=True) for i in range(browsers)]
+    threads += [threading.Thread(target=browse_during, daemon=True,
+                                 args=(Student(url, browse_record, random.Random(seed + 100 + i)), start,
+                                       start + browse_seconds)) for i in range(browsers)]
     for thread in threads:
         thread.start()
     for thread in threads:
