@@ -357,7 +357,8 @@ def app_rows(browser, url: str, repeats: int, before: list[int] | None) -> list[
     page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
     rows = []
     for name, label, path in (("map", "map page (vae_32, PCA)", ""),
-                              ("compare", "AE vs VAE page, on the left map (ae_32, vae_32, PCA)", "compare")):
+                              ("compare", "AE vs VAE page, on the left map (ae_32, vae_32, PCA)",
+                               "compare?left=ae_32&right=vae_32")):
         open_page(page, f"{url}/{path}")
         page.wait_for_function(MAPS_DRAWN_JS, arg=[[]], timeout=120_000, polling=50)
         samples, _ = select_to_images(page, repeats)

@@ -12,6 +12,8 @@ train --model dae --latent-dim 32 --hidden 256,128,64 --epochs 150 --batch-size 
       --noise gaussian --noise-level 0.4 --out checkpoints/dae_32
 train --model vae --latent-dim 32 --hidden 384,192 --epochs 140 --batch-size 128 --shift 1 --out checkpoints/vae_32
 train --model vae --latent-dim 2  --hidden 256,128 --epochs 100 --batch-size 64 --out checkpoints/vae_2
+# Its plain twin, trained alike: with two numbers a code space is a plane, so AE vs VAE needs no projection.
+train --model ae  --latent-dim 2  --hidden 256,128 --epochs 100 --batch-size 64 --out checkpoints/ae_2
 # Convolutional models: stride-2 convs down, transposed convs up. The ConvVAE underfits with one
 # conv per scale (104 nats after 150 epochs): a 3x3 conv more at each scale and a higher learning rate,
 # decayed to 0, bring it under 100.
@@ -35,6 +37,6 @@ for base in ae_32 vae_32; do
         --lr 2e-3 --out "checkpoints/diffusion_${base}"
 done
 
-python -m explorer map checkpoints/ae_32 checkpoints/dae_32 checkpoints/vae_32 checkpoints/vae_2 \
+python -m explorer map checkpoints/ae_32 checkpoints/dae_32 checkpoints/vae_32 checkpoints/vae_2 checkpoints/ae_2 \
     checkpoints/conv_ae_32 checkpoints/conv_vae_32 checkpoints/vae_beta_0p5 checkpoints/vae_beta_1 checkpoints/vae_beta_4
 python -m explorer list

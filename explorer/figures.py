@@ -579,6 +579,29 @@ def kl_bars(kl_per_dim: np.ndarray, threshold: float = 0.01) -> go.Figure:
     return fig
 
 
+def plane_heat_map(xs: np.ndarray, ys: np.ndarray, confidence: np.ndarray, drift: np.ndarray, *,
+                   title: str | None = None, drift_steps: float = 1.0) -> go.Figure:
+    """Where a 2-D code plane decodes to digits: the judge's confidence (n, n) over the grid xs (n,) × ys (n,)
+    as a heat map (row 0 at the lowest y), and a × on every cell whose decode the encoder puts back more than
+    `drift_steps` grid steps away (drift (n, n)): a digit drawn there that lives elsewhere in the plane."""
+    confidence, drift = np.asarray(confidence, dtype=float), np.asarray(drift, dtype=float)
+    rows, cols = np.nonzero(drift > drift_steps)
+    fig = go.Figure([
+        go.Heatmap(x=xs, y=ys, z=confidence, zmin=0, zmax=1, colorscale=INFERNO, name="judge's confidence",
+                   colorbar=dict(title=dict(text="judge's confidence", side="right"), thickness=12, tickformat=".0%"),
+                   hovertemplate="code (%{x:.2f}, %{y:.2f})<br>read as a digit with %{z:.0%} confidence<extra></extra>"),
+        go.Scatter(x=np.asarray(xs)[cols], y=np.asarray(ys)[rows], mode="markers", name="comes back elsewhere",
+                   marker=dict(symbol="x-thin", size=6, line=dict(width=1.5, color="#4fc3f7")),
+                   customdata=drift[rows, cols],
+                   hovertemplate="code (%{x:.2f}, %{y:.2f})<br>encoded again, it lands %{customdata:.1f} grid steps "
+                                 "away<extra></extra>"),
+    ])
+    _style(fig, height=420, title=title, legend=True)
+    fig.update_layout(xaxis=dict(title=dict(text="z0")), yaxis=dict(title=dict(text="z1")),
+                      legend=dict(orientation="h", y=-0.18, x=0))
+    return fig
+
+
 def score_histogram(
     normal_scores: np.ndarray, anomalous_scores: np.ndarray, threshold: float
 ) -> go.Figure:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from explorer import anomaly, denoise, generate, latents
-from explorer.compare import random_pairs
+from explorer.compare import PLANE_GAP
 from explorer.latents import as_image_batch
 
 
@@ -98,18 +98,16 @@ def landing_result(xy: np.ndarray, labels: np.ndarray, n_classes: int, digit: in
                 centre=centres[digit], neighbour=nearest_class(centres, digit), k=k)
 
 
-# --------------------------------------------------------------- lessons 3 and 4: midpoints and prior samples
+# --------------------------------------------------------------- lesson 3: holes in a 2-D code plane
 
 
-def midpoints(model, x, pairs: np.ndarray) -> np.ndarray:
-    """Decoded halfway codes between the rows of each pair (P, 2) of images x -> (P, C, H, W)."""
-    a, b = latents.encode_dataset(model, x[pairs[:, 0]]), latents.encode_dataset(model, x[pairs[:, 1]])
-    return latents.decode_codes(model, (a + b) / 2)
+def plane_answer(ae_scan, vae_scan, tolerance: float = PLANE_GAP) -> str:
+    """"ae", "vae" or "same": whose plane scan (compare.PlaneScan) the judge finds more holes in (points it
+    does not read as a digit), "same" when the two shares are within `tolerance`."""
+    return closer_choice(1 - ae_scan.confident_share(), 1 - vae_scan.confident_share(), "ae", "vae", "same", tolerance)
 
 
-def midpoint_pairs(n: int, count: int = 64, seed: int = 0) -> np.ndarray:
-    """Seeded pairs of test rows (count, 2): the same pairs for every model."""
-    return random_pairs(n, count, seed)
+# --------------------------------------------------------------- lesson 4: prior samples
 
 
 def prior_images(model, count: int = 64, seed: int = 0) -> np.ndarray:

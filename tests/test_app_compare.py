@@ -2,7 +2,20 @@
 
 import pytest
 
-from chart_json import array, specs
+from chart_json import array, chart, keyed_specs
+
+MAPS = ("cmp_left_chart", "cmp_right_chart")
+
+
+def map_specs(app) -> list[dict]:
+    """The two latent maps' figures, left then right (the page's other charts are not maps)."""
+    return [spec for key, spec in keyed_specs(app) if key in MAPS]
+
+
+def defaults() -> tuple[str, str]:
+    from ui import resources
+
+    return resources.DEFAULT_COMPARE
 
 
 def selection(indices):
@@ -10,14 +23,14 @@ def selection(indices):
 
 
 def chart_traces(app) -> list[list[str]]:
-    """Trace names of each plotly chart on the page, in page order."""
-    return [[trace.get("name") for trace in spec["data"]] for spec in specs(app)]
+    """Trace names of each latent map on the page, left then right."""
+    return [[trace.get("name") for trace in spec["data"]] for spec in map_specs(app)]
 
 
 def highlighted_ids(app) -> list[list[int]]:
-    """Ids of the "highlighted" trace of each chart ([] where there is none)."""
+    """Ids of the "highlighted" trace of each map ([] where there is none)."""
     out = []
-    for spec in specs(app):
+    for spec in map_specs(app):
         traces = spec["data"]
         out.append([int(row[0]) for t in traces if t.get("name") == "highlighted" for row in array(t["customdata"])])
     return out
@@ -26,21 +39,61 @@ def highlighted_ids(app) -> list[list[int]]:
 PAGE = "compare_page"  # the conftest fixture `app` runs this page
 
 
-def test_renders_both_default_models_with_prior_samples_and_scores(app):
+def test_renders_both_default_models_with_their_planes_prior_samples_and_scores(app):
     app.run()
     assert not app.exception
     assert app.title[0].value == "AE vs VAE"
-    assert (app.selectbox(key="cmp_left").value, app.selectbox(key="cmp_right").value) == ("ae_32", "vae_32")
+    ae, vae = defaults()
+    assert (app.selectbox(key="cmp_left").value, app.selectbox(key="cmp_right").value) == (ae, vae)
     assert chart_traces(app) == [["digits"], ["digits"]]
-    assert [s.value for s in app.subheader] == ["Random codes from N(0, I)", "Scores on the test digits"]
-    assert len(app.get("image")) == 2  # the two prior mosaics
+    assert [s.value for s in app.subheader] == ["Every point of the plane, decoded", "Random codes from N(0, I)",
+                                                "Scores on the test digits"]
+    assert len(app.get("image")) == 4  # the two decoded planes, the two prior mosaics
     table = app.table[0].value
-    assert list(table.columns) == ["ae_32", "vae_32"]
-    assert table.loc["Negative ELBO, nats per image (test) ↓", "ae_32"] == "—"
-    assert table.loc["Negative ELBO, nats per image (test) ↓", "vae_32"] != "—"
-    if "N(0, I) samples read confidently as a digit ↑" in table.index:  # with a shipped digit judge
-        sure = table.loc["N(0, I) samples read confidently as a digit ↑"].str.rstrip("%").astype(float)
-        assert sure["ae_32"] < sure["vae_32"]  # random codes are digits to the VAE's decoder, not to the AE's
+    assert list(table.columns) == [ae, vae]
+    assert table.loc["Negative ELBO, nats per image (test) ↓", ae] == "—"
+    assert table.loc["Negative ELBO, nats per image (test) ↓", vae] != "—"
+    if "N(0, I) samples: Fréchet distance to test digits ↓" in table.index:  # with a shipped digit judge
+        frechet = table.loc["N(0, I) samples: Fréchet distance to test digits ↓"].astype(float)
+        assert frechet[vae] < frechet[ae]  # random codes decode to digits like the test digits through the VAE
+
+
+def test_two_code_planes_are_decoded_judged_and_encoded_again_with_a_verdict_from_their_numbers(app):
+    import numpy as np
+
+    from explorer import checkpoints, compare, data, latents
+
+    app.run()
+    ds_x = data.load_dataset("mnist5k").split("all")[0]
+    judge = checkpoints.load(checkpoints.DEFAULT_DIR / "digit_judge").model
+    scans = []
+    for side, name in zip(("left", "right"), defaults()):
+        model = checkpoints.load(checkpoints.DEFAULT_DIR / name).model
+        scan = compare.scan_plane(model, latents.encode_dataset(model, ds_x), judge)
+        scans.append((name, scan))
+        [heat, crosses] = chart(app, f"cmp_plane_{side}")["data"]
+        assert np.allclose(array(heat["z"]), scan.confidence)
+        assert len(array(crosses["x"])) == int((scan.drift > 1).sum())
+    text = " ".join(m.value for m in app.markdown)
+    assert compare.plane_verdict(*scans) in text
+    for name, scan in scans:
+        assert f"**{scan.confident_share():.0%}** of `{name}`'s" in text
+        assert f"**{1 - scan.returned_share():.0%}** of `{name}`'s" in text
+        width = float(np.max(np.subtract(*compare.code_extent(latents.encode_dataset(
+            checkpoints.load(checkpoints.DEFAULT_DIR / name).model, ds_x))[::-1])))
+        assert f"`{name}`'s are {width:.1f} units across" in text or f"`{name}`'s {width:.1f}" in text
+
+
+def test_models_with_larger_codes_get_no_plane_and_a_look_for_text_that_blames_the_projection(app):
+    app.query_params.update({"left": "ae_32", "right": "vae_32"})
+    app.run()
+    assert not app.exception
+    assert "Every point of the plane, decoded" not in [s.value for s in app.subheader]
+    assert len(keyed_specs(app)) == 2
+    text = " ".join(m.value for m in app.markdown)
+    assert "`ae_32`'s 32 numbers and `vae_32`'s 32 into two" in text
+    ae, vae = defaults()
+    assert f"(?left={ae}&right={vae})" in text
 
 
 @pytest.mark.parametrize("chart", ["cmp_left_chart", "cmp_right_chart"])
@@ -52,12 +105,12 @@ def test_a_selection_on_either_map_highlights_both_and_walks_with_both_models(ap
     assert "Interpolation #3 → #4" in [s.value for s in app.subheader]
     assert chart_traces(app) == [["digits", "highlighted", "path"]] * 2
     assert highlighted_ids(app) == [[3, 4], [3, 4]]
-    assert len(app.get("image")) == 4  # two strips, two prior mosaics
+    assert len(app.get("image")) == 6  # two strips, two decoded planes, two prior mosaics
     assert app.slider(key="cmp_steps").value == 10
     assert app.query_params["ids"] == "3,4"
     app.session_state["cmp_steps"] = 7
     app.run()  # the strips come over the old maps, then both maps are redrawn with 7-step paths
-    paths = [t for spec in specs(app) for t in spec["data"] if t.get("name") == "path"]
+    paths = [t for spec in map_specs(app) for t in spec["data"] if t.get("name") == "path"]
     assert [len(array(t["x"])) for t in paths] == [7, 7]
 
 
@@ -111,8 +164,8 @@ def test_a_broken_checkpoint_is_not_offered_and_the_page_keeps_working(app, app_
         assert not app.exception and not app.error
         assert any("right=broken_vae" in w.value for w in app.warning)
         assert "broken_vae" not in app.selectbox(key="cmp_right").options
-        assert app.selectbox(key="cmp_right").value == "vae_32"
-        assert len(specs(app)) == 2
+        assert app.selectbox(key="cmp_right").value == defaults()[1]
+        assert len(map_specs(app)) == 2
     finally:
         shutil.rmtree(broken)
 
@@ -134,11 +187,11 @@ def test_prior_samples_are_the_same_codes_decoded_by_both_models_and_the_page_sa
     app.run()
     app.number_input(key="cmp_seed").set_value(7).run()
     assert not app.exception
-    for name in ("ae_32", "vae_32"):
+    for name in defaults():
         model = checkpoints.load(checkpoints.DEFAULT_DIR / name).model
         _, images = generate.sample_prior(model, compare_page.PRIOR_SAMPLES, seed=7)
         expected = figures.tile_images(images, ncols=compare_page.PRIOR_COLUMNS, scale=1)
-        [caption] = [c for c in shown if c and c.startswith(name)]
+        [caption] = [c for c in shown if c and c.startswith(f"{name} · ")]
         assert np.array_equal(shown[caption], expected)
     assert app.query_params["seed"] == "7"
     text = " ".join(m.value for m in app.markdown)
@@ -151,7 +204,7 @@ def test_the_score_table_matches_the_stored_metrics_and_the_smoothness_measure(a
     app.run()
     table = app.table[0].value
     ds = data.load_dataset("mnist5k")
-    for name in ("ae_32", "vae_32"):
+    for name in defaults():
         ckpt = checkpoints.load(checkpoints.DEFAULT_DIR / name)
         stored = ckpt.info["metrics"]
         assert table.loc["Reconstruction MSE per pixel (test) ↓", name] == f"{stored['mse']:.4f}"
@@ -175,7 +228,7 @@ def test_the_random_codes_can_be_placed_on_both_maps_without_refitting_them(app)
     from explorer import data
 
     ds_x = data.load_dataset("mnist5k").split("all")[0]
-    for spec, name in zip(specs(app), ("ae_32", "vae_32")):
+    for spec, name in zip(map_specs(app), defaults()):
         model = checkpoints.load(checkpoints.DEFAULT_DIR / name).model
         pca = maps.fit_pca(latents.encode_dataset(model, ds_x), 2)
         codes, _ = generate.sample_prior(model, compare_page.PRIOR_SAMPLES, seed=0)
@@ -183,10 +236,10 @@ def test_the_random_codes_can_be_placed_on_both_maps_without_refitting_them(app)
         assert np.allclose(placed, pca.transform(codes), atol=1e-4)
         digits = np.stack([array(spec["data"][0]["x"]), array(spec["data"][0]["y"])], 1)
         assert np.allclose(digits, pca.transform(latents.encode_dataset(model, ds_x)), atol=1e-4)  # not refitted
-    before = array(specs(app)[0]["data"][1]["x"])
+    before = array(map_specs(app)[0]["data"][1]["x"])
     app.number_input(key="cmp_seed").set_value(3).run()  # a new seed moves the codes on the maps too
-    assert len(array(specs(app)[0]["data"][1]["x"])) == compare_page.PRIOR_SAMPLES
-    assert not np.allclose(array(specs(app)[0]["data"][1]["x"]), before)
+    assert len(array(map_specs(app)[0]["data"][1]["x"])) == compare_page.PRIOR_SAMPLES
+    assert not np.allclose(array(map_specs(app)[0]["data"][1]["x"]), before)
     app.toggle(key="cmp_prior_on_maps").set_value(False).run()
     assert chart_traces(app) == [["digits"], ["digits"]]
     assert "prior" not in app.query_params

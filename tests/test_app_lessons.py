@@ -65,14 +65,18 @@ def likeness(digits):
     return lessons.digit_likeness_threshold(digits.x_test, digits.x_train)
 
 
-def test_lesson_3_counts_digit_like_midpoints_of_both_models(page_app, digits):
-    text = predict_and_reveal(open_lesson(page_app, 3), 3, "ae")
-    pairs = lessons.midpoint_pairs(len(digits.x_test))
-    shares = [lessons.share_like_digits(lessons.midpoints(model(n), digits.x_test, pairs), digits.x_train,
-                                        likeness(digits)) for n in ("ae_32", "vae_32")]
-    assert f"{shares[0]:.0%} for the AE, {shares[1]:.0%} for the VAE" in text
-    right = lessons.closer_choice(shares[1], shares[0], "vae", "ae", "same", 0.1)
-    assert ("You predicted it." in text) == (right == "ae")
+@pytest.mark.parametrize("prediction", ["ae", "same"])
+def test_lesson_3_finds_the_holes_in_both_2_d_planes_with_the_judge(page_app, digits, prediction):
+    from explorer import compare
+
+    text = predict_and_reveal(open_lesson(page_app, 3), 3, prediction)
+    judge = model("digit_judge")
+    x = digits.split("all")[0]
+    scans = [compare.scan_plane(model(n), latents.encode_dataset(model(n), x), judge) for n in ("ae_2", "vae_2")]
+    holes = [1 - scan.confident_share() for scan in scans]
+    assert f"{holes[0]:.0%} of the AE's plane, {holes[1]:.0%} of the VAE's" in text
+    right = lessons.closer_choice(holes[0], holes[1], "ae", "vae", "same", compare.PLANE_GAP)
+    assert ("You predicted it." in text) == (right == prediction)
 
 
 def test_lesson_4_counts_digit_like_prior_samples_of_both_models(page_app, digits):

@@ -81,3 +81,15 @@ def test_each_lesson_revealed_in_presentation_mode(app_url, page, number):
         document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p')).fontSize)""")
     assert size >= 22  # presentation mode: ~1.45rem
     screenshot(page, f"lesson_{number}_presentation")
+
+
+def test_lesson_3_reveals_both_planes_as_heat_maps_after_a_click(app_url, page):
+    open_page(page, f"{app_url}/lessons?lesson=3")
+    page.get_by_text("About the same").click()
+    wait_idle(page)
+    assert "of the AE's plane" in reveal(page)
+    heat_maps = page.locator(f"{PLOTLY_CHART} .heatmaplayer image")
+    heat_maps.nth(1).wait_for(timeout=60_000)
+    page.get_by_text("lands more than a grid step from where it was drawn").wait_for(timeout=30_000)
+    assert "answer=same" in page.url and "reveal=1" in page.url
+    screenshot(page, "lesson_3_planes")

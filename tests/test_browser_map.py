@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from browser import MAP, box_select, box_select_points, isolated_pair, open_page, points_on_screen, screenshot, wait_idle
+from browser import MAP, PLOTLY_CHART, box_select, box_select_points, isolated_pair, open_page, points_on_screen, screenshot, wait_idle
 
 from ui import pages
 
@@ -40,8 +40,9 @@ def test_box_selecting_many_digits_shows_the_panel(app_url, page):
     box_select(page, 0, (0.02, 0.02), (0.98, 0.98))  # most of the map: many digits
     wait_idle(page)
     page.get_by_text("Interpolation #").wait_for(timeout=30_000)
-    assert page.get_by_text("selected").first.is_visible()
-    assert page.get_by_text("more selected (the panel shows the first 4)").is_visible()
+    page.get_by_text("selected").first.wait_for(timeout=30_000)
+    # drawn about a second after the interpolation's heading: wait for it, never look once
+    page.get_by_text("more selected (the panel shows the first 4)").wait_for(timeout=30_000)
 
 
 def test_a_shared_link_reproduces_the_view(app_url, page):
@@ -237,6 +238,18 @@ def test_selecting_on_one_compare_map_rings_the_digits_on_both(app_url, page):
     left = page.evaluate("""() => [...document.querySelectorAll('.latent-map')].map(gd =>
         (gd.layout.selections || []).length + gd.querySelectorAll('svg.latent-overlays circle').length)""")
     assert left == [0, 0]  # no rings, and Plotly's box of the old selection gone too
+
+
+def test_the_compare_page_decodes_both_2_d_planes_and_marks_where_digits_come_back_elsewhere(app_url, page):
+    open_page(page, f"{app_url}/compare")
+    page.get_by_role("heading", name="Every point of the plane, decoded").wait_for(timeout=60_000)
+    heat_maps = page.locator(f"{PLOTLY_CHART} .heatmaplayer image")
+    heat_maps.nth(1).wait_for(timeout=60_000)  # both planes drawn as heat maps
+    assert heat_maps.count() == 2
+    crosses = page.locator(f"{PLOTLY_CHART} .scatterlayer .point")
+    crosses.first.wait_for(timeout=30_000)
+    page.get_by_text("lands more than a grid step from where it was drawn").wait_for(timeout=30_000)
+    screenshot(page, "compare_planes")
 
 
 WEBGL_COUNTER = """() => {  // every canvas that gets a WebGL context, counted while it is on the page

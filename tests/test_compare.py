@@ -96,3 +96,71 @@ def test_table_rejects_clashing_titles(titles):
 def test_importing_compare_leaves_streamlit_out():
     code = "import sys, explorer.compare; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
+# ---------------------------------------------------------------- a 2-D code plane, decoded everywhere
+
+
+def plane_model_and_judge():
+    from standins import tiny_config
+
+    from explorer.models import build_model as build
+
+    return build(tiny_config("ae", latent_dim=2), seed=0).eval(), build(tiny_config("classifier"), seed=0).eval()
+
+
+def test_a_plane_scan_decodes_judges_and_encodes_again_every_point_of_a_grid_over_the_codes():
+    from explorer import compare, judge
+    from explorer.latents import decode_codes, encode_dataset
+
+    model, classifier = plane_model_and_judge()
+    codes = np.random.default_rng(0).normal(size=(500, 2)) * [3.0, 1.0] + [1.0, -2.0]
+    scan = compare.scan_plane(model, codes, classifier, cells=5)
+    low, high = np.quantile(codes, compare.PLANE_QUANTILES, axis=0)
+    assert np.allclose(scan.xs, np.linspace(low[0], high[0], 5)) and np.allclose(scan.ys, np.linspace(low[1], high[1], 5))
+    assert scan.images.shape == (25, 1, 8, 8) and scan.confidence.shape == scan.drift.shape == (5, 5)
+    # mosaic order: the top row (highest y) first, left to right; heat maps: row 0 at the lowest y
+    top_left, bottom_right = np.array([[scan.xs[0], scan.ys[-1]]]), np.array([[scan.xs[-1], scan.ys[0]]])
+    assert np.allclose(scan.images[0], decode_codes(model, top_left)[0], atol=1e-6)
+    assert np.allclose(scan.images[-1], decode_codes(model, bottom_right)[0], atol=1e-6)
+    step = np.hypot(scan.xs[1] - scan.xs[0], scan.ys[1] - scan.ys[0])
+    for cell, (row, col) in ((top_left, (4, 0)), (bottom_right, (0, 4))):
+        back = encode_dataset(model, decode_codes(model, cell))
+        assert scan.drift[row, col] == pytest.approx(np.hypot(*(back - cell)[0]) / step, rel=1e-4)
+        assert scan.confidence[row, col] == pytest.approx(judge.read(classifier, decode_codes(model, cell)).confidence[0])
+    assert scan.confident_share(0.0) == 1.0 and scan.returned_share(np.inf) == 1.0
+
+
+def test_a_plane_scan_needs_a_two_number_code():
+    from standins import tiny_config
+
+    from explorer import compare
+
+    _, classifier = plane_model_and_judge()
+    with pytest.raises(ExplorerError, match="2-number code; this one has 3"):
+        compare.scan_plane(build_model(tiny_config("ae", latent_dim=3), seed=0), np.zeros((10, 3)), classifier)
+
+
+def scan_with(confident: float, returned: float, cells: int = 10):
+    """A PlaneScan whose shares are exactly `confident` and `returned` (row-major first cells)."""
+    from explorer import compare, judge
+
+    flags = lambda share: (np.arange(cells * cells) < round(share * cells * cells)).reshape(cells, cells)  # noqa: E731
+    axis = np.arange(cells, dtype=float)
+    return compare.PlaneScan(axis, axis, np.zeros((cells * cells, 1, 8, 8)),
+                             np.where(flags(confident), judge.CONFIDENT, 0.5), np.where(flags(returned), 0.5, 3.0))
+
+
+def test_the_plane_verdict_is_written_from_the_two_scans_numbers():
+    from explorer import compare, lessons
+
+    even = compare.plane_verdict(("a", scan_with(0.72, 0.65)), ("b", scan_with(0.66, 0.84)))
+    assert "**72%** of `a`'s plane and **66%** of `b`'s as a digit" in even
+    assert "neither plane has more holes" in even
+    assert "**35%** of `a`'s grid and **16%** of `b`'s lands more than a grid step" in even
+    assert "So `a`'s plane has more places" in even
+    holes = compare.plane_verdict(("a", scan_with(0.4, 0.8)), ("b", scan_with(0.9, 0.8)))
+    assert "`a`'s plane has more holes" in holes and "about as many such places" in holes
+    assert lessons.plane_answer(scan_with(0.4, 0.8), scan_with(0.9, 0.8)) == "ae"
+    assert lessons.plane_answer(scan_with(0.9, 0.8), scan_with(0.4, 0.8)) == "vae"
+    assert lessons.plane_answer(scan_with(0.72, 0.8), scan_with(0.66, 0.8)) == "same"

@@ -68,17 +68,6 @@ def tiny_ae(seed: int):
     return build_model(ModelConfig(kind="ae", image_shape=(1, 8, 8), latent_dim=2, hidden=(16,))).eval()
 
 
-def test_midpoints_decode_the_halfway_code_of_each_pair(tiny_images):
-    from explorer import latents
-
-    model = tiny_ae(0)
-    pairs = np.array([[0, 1], [2, 5]])
-    codes = latents.encode_dataset(model, tiny_images)
-    expected = latents.decode_codes(model, (codes[[0, 2]] + codes[[1, 5]]) / 2)
-    assert np.allclose(lessons.midpoints(model, tiny_images, pairs), expected, atol=1e-6)
-    assert (lessons.midpoint_pairs(16, 8, seed=3) == lessons.midpoint_pairs(16, 8, seed=3)).all()
-
-
 def test_the_denoising_quiz_shuffles_the_models_by_its_seed_and_scores_each(tiny_images):
     from explorer import denoise, latents
 

@@ -22,7 +22,7 @@ PRIOR_SAMPLES = 24
 PRIOR_COLUMNS = 6
 PRIOR_ON_MAPS_HELP = (
     "Each map places the random codes without being refitted. On PCA maps, an AE's bunch up in a small patch "
-    "(its codes are spread far wider than N(0, I)) while a VAE's spread like the digits. UMAP places a new code "
+    "when its codes are spread far wider than N(0, I), while a VAE's spread like the digits. UMAP places a new code "
     "among the digits whose codes are nearest, however far they are, so only PCA shows codes that land nowhere."
 )
 
@@ -117,9 +117,10 @@ def prior_view(names: dict[str, str], on_maps: bool) -> None:
     st.subheader("Random codes from N(0, I)")
     text, seed_col = st.columns([5, 1])
     text.markdown(
-        f"Both decoders get the **same {PRIOR_SAMPLES} random codes**. An AE's codes are never pushed toward "
-        "N(0, I), so most of these draws land where its decoder never saw a code and come out as smudges; "
-        "a VAE is trained so that exactly these codes decode to digits."
+        f"Both decoders get the **same {PRIOR_SAMPLES} random codes**. A VAE is trained so that exactly these "
+        "codes decode to digits. An AE's codes are never pushed toward N(0, I), so where these draws land among "
+        "its codes is an accident of training: show them on the maps to see where, and the scores below count "
+        "how many the judge reads as digits and how alike the set is to the test digits."
     )
     seed = seed_col.number_input("Seed", 0, 9999, step=1, key="cmp_seed")
     text.toggle("Show these codes on the maps (×)", key="cmp_prior_on_maps", help=PRIOR_ON_MAPS_HELP)
@@ -173,18 +174,54 @@ def metrics_section(names: dict[str, str]) -> None:
     )
 
 
+def look_for(names: dict[str, str], offered: list[str]) -> str:
+    """The page's "look for" text, written for the two chosen models from their codes."""
+    sizes = {side: resources.checkpoint(names[side]).config.latent_dim for side in SIDES}
+    if sizes == {"left": 2, "right": 2}:
+        widths = {side: float(np.max(np.subtract(*compare.code_extent(resources.codes(names[side]))[::-1])))
+                  for side in SIDES}
+        return (f"Both models write a digit as two numbers, so each map is the code plane itself (PCA only turns "
+                f"it). **Look for** how far the codes spread: `{names['left']}`'s are {widths['left']:.1f} units "
+                f"across, `{names['right']}`'s {widths['right']:.1f}. A VAE's codes are pulled toward N(0, I); an "
+                "AE's may go anywhere and leave space empty between groups of digits. Below the maps, every point "
+                "of both planes is decoded: see what each decoder makes of the empty space.")
+    text = (f"**Look for** empty space between groups of digits, but each map squeezes `{names['left']}`'s "
+            f"{sizes['left']} numbers and `{names['right']}`'s {sizes['right']} into two: a projection can show "
+            "one round cloud even where the codes leave space empty.")
+    pair = resources.DEFAULT_COMPARE
+    if set(pair) <= set(offered):
+        text += f" [Compare `{pair[0]}` and `{pair[1]}`](?left={pair[0]}&right={pair[1]}) to see two code planes with no projection."
+    return text
+
+
+def plane_section(names: dict[str, str]) -> None:
+    """Both 2-D planes decoded at every grid point, judged and encoded again (compare.scan_plane)."""
+    st.subheader("Every point of the plane, decoded")
+    scans = {side: resources.plane_scan(names[side]) for side in SIDES}
+    if None in scans.values():
+        st.info("A digit judge (a classifier checkpoint such as `digit_judge`) reads each decode; there is none here.")
+        return
+    st.markdown(compare.plane_verdict(*((names[side], scans[side]) for side in SIDES)))
+    for side, column in zip(SIDES, st.columns(2, gap="large")):
+        scan = scans[side]
+        with column:
+            st.plotly_chart(figures.plane_heat_map(scan.xs, scan.ys, scan.confidence, scan.drift,
+                                                   title=describe(names[side])),
+                            key=f"cmp_plane_{side}", config={"displayModeBar": False})
+            pictures.show(st, figures.tile_images(scan.images, ncols=len(scan.xs), pad=0, scale=1),
+                          caption=f"{names[side]}'s decoder at each point of the same grid")
+    st.caption(f"A {compare.PLANE_CELLS}×{compare.PLANE_CELLS} grid over the middle 98% of each model's codes of "
+               f"all {len(resources.codes(names['left'])):,} images, in each model's own units.")
+
+
 def render() -> None:
     st.title("AE vs VAE")
-    st.markdown(
-        "Two models, the same digits, the same kind of map. **Look for**: the VAE's map is a round cloud "
-        "without gaps; the AE's has clusters with empty space between them. Walks across that empty space, and "
-        "random codes, land where the AE's decoder never saw a code, so they decode to nonsense."
-    )
     names = scaffold.offered_models()
     if names is None:
         return
     settings = compare_controls(names)
     try:
+        st.markdown(look_for({side: settings[side] for side in SIDES}, names))
         compare_view(settings)
     except ExplorerError as error:  # e.g. a checkpoint was deleted or damaged while the page was open
         url_state.show_notices()
@@ -247,5 +284,7 @@ def compare_view(settings: dict) -> None:
     if pending:
         resources.rerun_when_umap_ready(pending)
 
+    if all(models[side].config.latent_dim == 2 for side in SIDES):
+        plane_section(chosen)
     prior_section(chosen)
     metrics_section(chosen)

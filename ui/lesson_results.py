@@ -12,14 +12,15 @@ from ui.selection import chart_selection
 
 BOTTLENECK = ("vae_2", "vae_32")  # a 2-number code against a 32-number one, same kind and training
 MAP_MODEL = "vae_32"
-COMPARED = ("ae_32", "vae_32")  # AE, then VAE
+COMPARED = ("ae_32", "vae_32")  # AE, then VAE: random codes from N(0, I)
+PLANES = resources.DEFAULT_COMPARE  # AE, then VAE, each with a 2-number code: the plane itself, no projection
 BETA_MODEL = "vae_beta_4"
 REPARAM_MODEL, REPARAM_DIGIT, REPARAM_SEED, REPARAM_SAMPLES = "vae_2", 0, 0, 64  # the plane drawn exactly
 DAE, DENOISERS = "dae_32", ("dae_32", "ae_32")
 NOISE_LEVEL = 0.4  # the Gaussian σ dae_32 was trained on
 QUIZ_SEED = 0
 ANOMALY_MODEL = "ae_32"
-PAIRS = 64  # midpoints and prior samples judged per model
+PAIRS = 64  # prior samples judged per model
 SHOWN = 12  # of them drawn on the page
 ACTIVE_NATS = 0.01
 MAP_K = 50  # digits around a click that judge it
@@ -108,7 +109,18 @@ def landing(digit: int, clicked: int) -> dict:
     return lessons.landing_result(lmap.xy, map_labels(), len(map_digits()), digit, clicked, MAP_K)
 
 
-# ------------------------------------------------------------------------------ 3 and 4: digit-like images
+# ------------------------------------------------------------------------------ 3: holes in the plane
+
+
+def plane_scans() -> dict | None:
+    """Both planes decoded and judged (None without a digit judge), and whose has more holes."""
+    scans = tuple(resources.plane_scan(name) for name in PLANES)
+    if None in scans:
+        return None
+    return dict(scans=scans, answer=lessons.plane_answer(*scans))
+
+
+# ------------------------------------------------------------------------------ 4: digit-like images
 
 
 @st.cache_data(max_entries=4, show_spinner="Measuring how real digits match each other…")
@@ -117,26 +129,11 @@ def _likeness_threshold(dataset: str) -> float:
     return lessons.digit_likeness_threshold(ds.x_test, ds.x_train)
 
 
-@st.cache_data(max_entries=16, show_spinner="Decoding midpoints…")
-def _midpoints(name: str, version: int) -> tuple[float, np.ndarray]:
-    ds = resources.dataset_of(name)
-    images = lessons.midpoints(resources.checkpoint(name).model, ds.x_test, lessons.midpoint_pairs(len(ds.x_test)))
-    return lessons.share_like_digits(images, ds.x_train, _likeness_threshold(ds.name)), images[:SHOWN]
-
-
 @st.cache_data(max_entries=16, show_spinner="Decoding random codes…")
 def _prior(name: str, version: int) -> tuple[float, np.ndarray]:
     ds = resources.dataset_of(name)
     images = lessons.prior_images(resources.checkpoint(name).model, PAIRS, seed=0)
     return lessons.share_like_digits(images, ds.x_train, _likeness_threshold(ds.name)), images[:SHOWN]
-
-
-def midpoint_shares() -> dict:
-    (ae_share, ae_images), (vae_share, vae_images) = (_midpoints(n, resources.version(n)) for n in COMPARED)
-    ds = resources.dataset_of(COMPARED[0])
-    first = lessons.midpoint_pairs(len(ds.x_test))[0] + len(ds.x_train)  # rows of all digits, as pages use
-    return dict(ae=ae_share, vae=vae_share, images=(ae_images, vae_images), first_pair=[int(i) for i in first],
-                answer=lessons.closer_choice(vae_share, ae_share, "vae", "ae", "same", tolerance=0.1))
 
 
 def prior_shares() -> dict:

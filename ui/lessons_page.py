@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from explorer import bottleneck_figures, cvae, lesson_figures, lessons
+from explorer import bottleneck_figures, compare, cvae, figures, lesson_figures, lessons
 from explorer.errors import ExplorerError
 from ui import lesson_results as results
 from ui import pages, pictures, resources, scaffold, url_state
@@ -139,27 +139,34 @@ def where_it_lands() -> None:
     explore_link("map_page", {"model": name, "proj": "umap", "ids": [clicked]})
 
 
-def walking_between() -> None:
-    ae, vae = results.COMPARED
-    st.markdown(f"Encode two digits, walk halfway between their codes, and decode the midpoint. "
-                f"An AE (`{ae}`) only learns to rebuild; a VAE (`{vae}`) is also pushed to fill the space "
-                "between codes.")
-    answer = choice(3, "Whose midpoints will still look like digits?",
-                    {"ae": "The AE's", "vae": "The VAE's", "same": "Both about equally"})
+def holes_in_the_plane() -> None:
+    ae, vae = results.PLANES
+    st.markdown(f"`{ae}` (an AE) and `{vae}` (a VAE) write each digit as two numbers, so each code space is a "
+                f"plane. Decode every point of a {compare.PLANE_CELLS}×{compare.PLANE_CELLS} grid over the part of "
+                "each plane the digits use, and ask the digit judge what it sees at each point.")
+    answer = choice(3, "Whose plane has more holes: points the judge does not read as a digit?",
+                    {"ae": "The AE's", "vae": "The VAE's", "same": "About the same"})
     if not reveal_button(3, answer is not None):
         return
-    outcome = results.midpoint_shares()
+    outcome = results.plane_scans()
+    if outcome is None:
+        st.info("This lesson needs a digit judge (a classifier checkpoint such as `digit_judge`); there is none here.")
+        return
+    scans = outcome["scans"]
     correct = answer == outcome["answer"]
-    verdict(correct, f"Midpoints that look like a real digit: {outcome['ae']:.0%} for the AE, "
-                     f"{outcome['vae']:.0%} for the VAE, over {results.PAIRS} pairs. "
+    holes = [1 - scan.confident_share() for scan in scans]
+    verdict(correct, f"Points the judge does not read as a digit: {holes[0]:.0%} of the AE's plane, "
+                     f"{holes[1]:.0%} of the VAE's (within {compare.PLANE_GAP:.0%} counts as about the same). "
                      + ("You predicted it." if correct else "Not what you predicted."))
-    st.caption(results.LIKENESS_RULE)
-    results.show_two_mosaics(outcome["images"], (f"AE midpoints ({ae})", f"VAE midpoints ({vae})"))
-    explanation("The KL term pulls a VAE's codes together around the origin, so the space between two digits holds "
-                "codes its decoder has learned to use. An AE gets no such push: whether its midpoints stay digit-like "
-                "depends on how training happened to arrange its codes, which is what the numbers above measure.")
-    first = outcome["first_pair"]
-    explore_link("compare_page", {"left": ae, "right": vae, "ids": list(first)})
+    for column, name, scan in zip(st.columns(2, gap="large"), results.PLANES, scans):
+        column.plotly_chart(figures.plane_heat_map(scan.xs, scan.ys, scan.confidence, scan.drift, title=name),
+                            key=f"lesson3_plane_{name}", config={"displayModeBar": False})
+    st.markdown(compare.plane_verdict(*zip(results.PLANES, scans)))
+    explanation("A decoder draws something at every code, so a hole need not look like nonsense: where no digit "
+                "was ever encoded it may carry on its neighbours' strokes. Encoding each drawing again tells the two "
+                "apart: a point whose digit the encoder puts elsewhere is a hole filled with a borrowed digit. The KL "
+                "term pulls a VAE's codes into one region around the origin; an AE's codes may go anywhere.")
+    explore_link("compare_page", {"left": ae, "right": vae})
 
 
 def sampling_prior() -> None:
@@ -327,7 +334,7 @@ def lessons_threshold(options: list[float], text: str) -> float:
 LESSONS: tuple[Lesson, ...] = (
     Lesson(1, "Compression through a bottleneck", "compare_page", bottleneck),
     Lesson(2, "What the latent map shows", "map_page", where_it_lands),
-    Lesson(3, "Walking between two digits: AE vs VAE", "compare_page", walking_between),
+    Lesson(3, "Holes in the plane: AE vs VAE", "compare_page", holes_in_the_plane),
     Lesson(4, "Sampling from the prior", "compare_page", sampling_prior),
     Lesson(5, "The reparameterization trick", "reparam_page", reparameterization),
     Lesson(6, "Reconstruction + KL, and β weighs them", "generate_page", beta_units),

@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import checkpoints, data, kinds, latents, maps, serving
+from explorer import checkpoints, compare, data, kinds, latents, maps, serving
 from explorer.errors import CheckpointError
 from ui.plain_text import escape
 
@@ -32,7 +32,7 @@ def one_torch_thread() -> None:
     torch.set_num_threads(1)
 
 DEFAULT_MODEL = "vae_32"
-DEFAULT_COMPARE = ("ae_32", "vae_32")
+DEFAULT_COMPARE = ("ae_2", "vae_2")  # two-number codes: their maps are the code planes, no projection
 
 
 @st.cache_resource(show_spinner="Loading the dataset…")
@@ -159,6 +159,19 @@ def _codes(name: str, version: int, split: str) -> np.ndarray:
 def codes(name: str, split: str = "all") -> np.ndarray:
     """(N, latent) codes of a dataset split (VAEs: μ)."""
     return _codes(name, version(name), split)
+
+
+@st.cache_data(max_entries=16, show_spinner="Decoding and judging every point of the plane…")
+def _plane_scan(name: str, version: int, judge_name: str, judge_version: int) -> compare.PlaneScan:
+    return compare.scan_plane(_load(name, version).model, codes(name), _load(judge_name, judge_version).model)
+
+
+def plane_scan(name: str) -> compare.PlaneScan | None:
+    """A 2-D model's whole code plane decoded and judged (compare.scan_plane), or None without a digit judge."""
+    judges = judge_names()
+    if not judges:
+        return None
+    return _plane_scan(name, version(name), judges[0], version(judges[0]))
 
 
 @st.cache_resource(show_spinner=False)
