@@ -416,6 +416,26 @@ def no_network(monkeypatch, tmp_path):
 
 
 def test_a_model_of_a_dataset_that_needs_a_download_names_the_offline_ones(folder, page_app, no_network):
+    path = add_copy(folder, "vae_32", "kmnist_vae")
+    info = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**info, "dataset": "kmnist"}))
+    before = snapshot(folder)
+    app = page_app("map_page")
+    app.query_params["model"] = "kmnist_vae"
+    app.run()
+    assert not app.exception
+    [message] = texts(app, "error")
+    assert "'kmnist'" in message and "no network" in message and "mnist5k, digits" in message
+    assert "download" not in no_network  # refused before any download was tried
+    raw = Path(data.DEFAULT_DATA_DIR) / "KMNIST" / "raw"
+    assert not raw.exists() or not any(raw.iterdir())
+    assert snapshot(folder) == before
+
+
+def test_a_model_of_fashion_mnist_without_its_files_says_how_to_install_them(folder, page_app, no_network,
+                                                                             monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
+    monkeypatch.delenv("LATENT_LAB_DATA", raising=False)
     path = add_copy(folder, "vae_32", "fashion_vae")
     info = json.loads((path / "config.json").read_text())
     (path / "config.json").write_text(json.dumps({**info, "dataset": "fashion-mnist"}))
@@ -425,10 +445,8 @@ def test_a_model_of_a_dataset_that_needs_a_download_names_the_offline_ones(folde
     app.run()
     assert not app.exception
     [message] = texts(app, "error")
-    assert "'fashion-mnist'" in message and "no network" in message and "mnist5k, digits" in message
-    assert "download" not in no_network  # refused before any download was tried
-    raw = Path(data.DEFAULT_DATA_DIR) / "FashionMNIST" / "raw"
-    assert not raw.exists() or not any(raw.iterdir())
+    assert "'fashion-mnist' is not on this machine" in message and "apt-get install dataset-fashion-mnist" in message
+    assert not no_network  # never a download, nor a probe for one
     assert snapshot(folder) == before
 
 
