@@ -36,6 +36,15 @@ def open_page(page, url: str) -> None:
     wait_idle(page)
 
 
+def wait_loaded(picture, timeout: float = 30_000) -> None:
+    """Wait until the <img> that the locator `picture` names has its pixels: loaded (`complete`) and not
+    broken (`naturalWidth` > 0). An <img> is on the page (and visible) before its picture has arrived."""
+    from playwright.sync_api import expect
+
+    expect(picture).to_have_js_property("complete", True, timeout=timeout)
+    expect(picture).not_to_have_js_property("naturalWidth", 0, timeout=timeout)
+
+
 def show_whole_page(page) -> None:
     """Grow the viewport to the app's height: Streamlit scrolls inside its own container, so a
     full-page screenshot alone would stop at the viewport's bottom."""

@@ -5,6 +5,7 @@ import io
 
 import pytest
 from PIL import Image, ImageDraw
+from playwright.sync_api import expect
 
 from browser import open_page, screenshot, wait_idle
 
@@ -54,7 +55,8 @@ def assert_pictures_clear_of_numbers(page, models: int) -> None:
     """No reconstruction covers a metric (the error or the nearest digits' answer), and each stays in its column."""
     pictures = page.locator(f"{RECONSTRUCTION} img")
     metrics = page.locator('[data-testid="stMetric"]')
-    assert pictures.count() == models and metrics.count() == 2 * models
+    expect(pictures).to_have_count(models, timeout=30_000)
+    expect(metrics).to_have_count(2 * models, timeout=30_000)
     metric_boxes = [metrics.nth(i).bounding_box() for i in range(metrics.count())]
     for i in range(models):
         picture = pictures.nth(i).bounding_box()
@@ -67,16 +69,17 @@ def assert_pictures_clear_of_numbers(page, models: int) -> None:
 def test_drawing_a_digit_shows_what_each_model_makes_of_it(app_url, page):
     console = watch_console(page)
     open_page(page, f"{app_url}/draw")
-    assert page.get_by_text("Draw a digit on the black pad").is_visible()
+    page.get_by_text("Draw a digit on the black pad").wait_for(timeout=30_000)
     draw_a_four(page, 3)
 
-    assert page.locator(RECONSTRUCTION).count() == 3
-    assert page.locator(CHART).count() == 3
-    assert page.get_by_text("Your digit as MNIST was made").is_visible()
-    assert page.locator('[data-testid="stMetricLabel"]:has-text("Error (MSE)")').count() == 3
+    expect(page.locator(RECONSTRUCTION)).to_have_count(3, timeout=30_000)
+    expect(page.locator(CHART)).to_have_count(3, timeout=30_000)
+    page.get_by_text("Your digit as MNIST was made").wait_for(timeout=30_000)
+    expect(page.locator('[data-testid="stMetricLabel"]:has-text("Error (MSE)")')).to_have_count(3, timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert not [m for m in console if "WebGL" in m and ("context" in m.lower() or "lost" in m.lower())]
-    assert "models=ae_32%2Cvae_32%2Cdae_32" in page.url or "models=ae_32,vae_32,dae_32" in page.url
+    page.wait_for_url(lambda url: "models=ae_32%2Cvae_32%2Cdae_32" in url or "models=ae_32,vae_32,dae_32" in url,
+                      timeout=30_000)
     assert_pictures_clear_of_numbers(page, 3)
     screenshot(page, "draw")
 
@@ -86,7 +89,7 @@ def test_fewer_models_leave_the_numbers_clear_too(app_url, page, models):
     open_page(page, f"{app_url}/draw?models={models}")
     count = len(models.split(","))
     draw_a_four(page, count)
-    assert page.locator(CHART).count() == count
+    expect(page.locator(CHART)).to_have_count(count, timeout=30_000)
     assert_pictures_clear_of_numbers(page, count)
 
 
@@ -109,7 +112,7 @@ def test_uploads_a_broken_file_then_a_picture(app_url, page):
     chooser.set_input_files(files=[{"name": "digit.png", "mimeType": "image/png", "buffer": b"just some text\n"}])
     page.locator('[data-testid="stAlertContentError"]').wait_for(timeout=60_000)
     wait_idle(page)
-    assert "not an image we can read" in page.locator('[data-testid="stAlertContentError"]').inner_text()
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("not an image we can read", timeout=30_000)
     assert page.locator(CHART).count() == 0
 
     chooser.set_input_files(files=[{"name": "four.png", "mimeType": "image/png", "buffer": picture_of_a_four()}])
@@ -117,7 +120,7 @@ def test_uploads_a_broken_file_then_a_picture(app_url, page):
     page.locator(CHART).nth(2).wait_for(timeout=60_000)  # Plotly's script loads lazily, after the images
     wait_idle(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
-    assert page.locator(CHART).count() == 3
+    expect(page.locator(CHART)).to_have_count(3, timeout=30_000)
     assert_pictures_clear_of_numbers(page, 3)
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "draw_upload")
@@ -145,6 +148,7 @@ def test_a_photo_under_a_lamp_is_read_and_the_crop_shown(app_url, page):
     wait_idle(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     crop = page.locator('[data-testid="stImage"]:has-text("The part of your picture that was read")')
-    assert crop.count() == 1 and crop.locator("img").bounding_box()["width"] >= 200
+    expect(crop).to_have_count(1, timeout=30_000)
+    assert crop.locator("img").bounding_box()["width"] >= 200
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "draw_photo_lamp")

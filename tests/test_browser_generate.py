@@ -1,6 +1,7 @@
 """The Generate page in a real browser: a traversal slider moved with the keyboard redraws the edited digit."""
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import open_page, screenshot, wait_idle
 
@@ -10,7 +11,7 @@ EDITED_IMAGE = '.st-key-gen_edited [data-testid="stImage"] img'
 @pytest.mark.browser
 def test_moving_a_traversal_slider_changes_the_decoded_image(app_url, page):
     open_page(page, f"{app_url}/generate")
-    assert page.locator("h1", has_text="Generate").count() == 1
+    expect(page.locator("h1", has_text="Generate")).to_have_count(1, timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     before = page.locator(EDITED_IMAGE).get_attribute("src")
 
@@ -26,6 +27,7 @@ def test_moving_a_traversal_slider_changes_the_decoded_image(app_url, page):
         "([selector, old]) => document.querySelector(selector)?.getAttribute('src') !== old",
         arg=[EDITED_IMAGE, before], timeout=30_000,
     )
+    wait_idle(page)  # the rerun that drew the new picture has finished: its captions are final
     assert float(thumb.input_value()) > start
     assert page.locator(EDITED_IMAGE).get_attribute("src") != before
     assert "no number changed" not in page.locator(".st-key-gen_edited").inner_text()

@@ -1,8 +1,12 @@
 """The real app in Chromium: box-select digits on the map with the mouse, see the interpolation."""
 
+import re
+
 import numpy as np
 import pytest
-from browser import MAP, PLOTLY_CHART, box_select, box_select_points, isolated_pair, open_page, points_on_screen, screenshot, wait_idle
+from browser import (MAP, PLOTLY_CHART, box_select, box_select_points, isolated_pair, open_page, points_on_screen, screenshot,
+                     wait_idle, wait_loaded)
+from playwright.sync_api import expect
 
 from ui import pages
 
@@ -11,7 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_box_selecting_two_digits_shows_their_interpolation_and_path(app_url, page):
     open_page(page, app_url)
-    assert page.get_by_role("heading", name="Latent map").is_visible()
+    page.get_by_role("heading", name="Latent map").wait_for(timeout=30_000)
+    wait_drawn(page)  # the map's digits are drawn and it listens to the mouse
     page.locator(f"{MAP} .nsewdrag").first.scroll_into_view_if_needed()
     first, second = isolated_pair(points_on_screen(page, 0))
     box_select_points(page, 0, (first, second))
@@ -23,20 +28,23 @@ def test_box_selecting_two_digits_shows_their_interpolation_and_path(app_url, pa
                   .replace("#", "").split("→")) == sorted((first, second))
     strip = page.locator('[data-testid="stImage"]', has_text="Decoded codes along the path").locator("img")
     strip.wait_for(timeout=30_000)
-    assert strip.evaluate("img => img.complete && img.naturalWidth > 0")  # the strip's pixels arrived
+    wait_loaded(strip)  # the strip's pixels arrived
     page.wait_for_function(f"""() => {{  // the path is drawn on the map: 10 steps by default, its ends labelled
         const gd = document.querySelector('.latent-map');
         const drawn = ({OVERLAYS_JS})(gd);
         return gd.dataset.drawn === gd.dataset.wanted && drawn.lines === 1 && drawn.dots.length === 8
                && drawn.labels === "start,end";
     }}""", timeout=30_000)
-    assert f"ids={first}%2C{second}" in page.url or f"ids={second}%2C{first}" in page.url  # shareable
+    page.wait_for_url(lambda url: f"ids={first}%2C{second}" in url or f"ids={second}%2C{first}" in url,
+                      timeout=30_000)  # shareable
+    wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "map")
 
 
 def test_box_selecting_many_digits_shows_the_panel(app_url, page):
     open_page(page, app_url)
+    wait_drawn(page)  # the map's digits are drawn and it listens to the mouse
     box_select(page, 0, (0.02, 0.02), (0.98, 0.98))  # most of the map: many digits
     wait_idle(page)
     page.get_by_text("Interpolation #").wait_for(timeout=30_000)
@@ -58,7 +66,7 @@ PAGES = [info.url_path for info in pages.PAGES]  # every registered page
 def test_every_page_renders_without_an_exception(app_url, page, path):
     open_page(page, f"{app_url}/{path}")
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator("h1").count() >= 1
+    page.locator("h1").first.wait_for(state="attached", timeout=30_000)
     screenshot(page, f"page_{path or 'map'}")
 
 
@@ -74,8 +82,8 @@ def test_a_model_without_a_stored_umap_shows_pca_then_its_umap_without_a_click(t
     with streamlit_server(tmp_path) as server:
         open_page(page, f"{server.url}/?model=vae_2_fresh&proj=umap")
         x_title = page.locator(f"{MAP} .g-xtitle").first
-        assert x_title.text_content().startswith("PC1")
-        assert page.get_by_text("UMAP for this model is being computed").is_visible()
+        expect(x_title).to_have_text(re.compile("^PC1"), timeout=60_000)
+        page.get_by_text("UMAP for this model is being computed").wait_for(timeout=30_000)
         # numba compiles UMAP once per machine (its cache may be cold here): allow for it
         page.wait_for_function("""() => {
             const t = document.querySelector('.latent-map .g-xtitle');
@@ -119,11 +127,15 @@ def assert_rings_on(page, chart_index: int, rows) -> None:
     assert len(rings) == len(expected)
     assert np.abs(np.sort(rings, axis=0) - np.sort(expected, axis=0)).max() < 1.0
 
-DRAWN = "() => [...document.querySelectorAll('.latent-map')].every(m => m.dataset.drawn && m.dataset.drawn === m.dataset.wanted)"
+# At least one map (before the map component has mounted there is none, and `every` of nothing is true).
+DRAWN = """() => {
+    const maps = [...document.querySelectorAll('.latent-map')];
+    return maps.length > 0 && maps.every(m => m.dataset.drawn && m.dataset.drawn === m.dataset.wanted);
+}"""
 
 
 def wait_drawn(page) -> None:
-    """Until every map on the page shows what the last rerun sent it."""
+    """Until the page has its maps and every one shows what the last rerun sent it."""
     wait_idle(page)
     page.wait_for_function(DRAWN, timeout=60_000)
 
@@ -195,7 +207,7 @@ def test_three_selections_in_a_row_each_select_their_own_digits(app_url, page):
         surely_in = set(np.flatnonzero(distance <= half - 4).tolist())
         maybe_in = set(np.flatnonzero(distance <= half + 4).tolist())  # a marker touching the edge counts
         assert surely_in <= selected <= maybe_in
-        assert page.locator(".latent-map .selection-box").count() == 1  # this box, drawn; the last one gone
+        expect(page.locator(".latent-map .selection-box")).to_have_count(1, timeout=30_000)  # this box, drawn; the last one gone
 
 
 def test_clicking_a_digit_selects_it_and_hovering_names_it(app_url, page):
@@ -206,11 +218,12 @@ def test_clicking_a_digit_selects_it_and_hovering_names_it(app_url, page):
     page.mouse.move(*xy[row])
     hover = page.locator(".latent-map .hoverlayer .hovertext")
     hover.first.wait_for(timeout=10_000)
-    assert f"id {row}" in hover.first.text_content() and "class" in hover.first.text_content()
+    expect(hover.first).to_contain_text(f"id {row}", timeout=10_000)
+    expect(hover.first).to_contain_text("class", timeout=10_000)
     page.mouse.click(*xy[row])
     page.get_by_role("heading", name="1 selected").wait_for(timeout=30_000)
     wait_idle(page)
-    assert page.url.endswith(f"ids={row}")
+    page.wait_for_url(lambda url: url.endswith(f"ids={row}"), timeout=30_000)
 
 
 def test_the_3d_map_draws_its_rings_and_path_in_the_scene(app_url, page):

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 import torch
+from playwright.sync_api import expect
 
 from browser import open_page, screenshot, wait_idle
 from explorer import archive, checkpoints
@@ -13,9 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_download_then_upload_gives_the_same_model(app_url, page, checkpoint_copy, tmp_path):
     open_page(page, f"{app_url}/models")
-    assert page.locator("h1", has_text="Models").count() == 1
+    expect(page.locator("h1", has_text="Models")).to_have_count(1, timeout=30_000)
     readable = [item.name for item in checkpoints.list_checkpoints(checkpoint_copy) if item.info]
-    assert page.locator('[data-testid="stDownloadButton"]').count() == len(readable)
+    expect(page.locator('[data-testid="stDownloadButton"]')).to_have_count(len(readable), timeout=30_000)
     screenshot(page, "models_page")
 
     with page.expect_download() as download:
@@ -28,7 +29,7 @@ def test_download_then_upload_gives_the_same_model(app_url, page, checkpoint_cop
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(file))
     page.get_by_text("passed every check").wait_for(timeout=60_000)
     wait_idle(page)
-    assert page.get_by_label("Add as", exact=True).input_value() == "vae_2_2"
+    expect(page.get_by_label("Add as", exact=True)).to_have_value("vae_2_2", timeout=30_000)
     screenshot(page, "models_page_upload")
     try:
         page.get_by_role("button", name="Add", exact=True).click()

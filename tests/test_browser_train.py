@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import open_page, screenshot, wait_idle
 
@@ -28,13 +29,16 @@ def options_of(page, label: str) -> list[str]:
     return options
 
 
+LOSS_POINTS = '.st-key-train_loss .scatterlayer .point'
+
+
 def loss_points(page) -> int:
-    return page.locator('.st-key-train_loss .scatterlayer .point').count()
+    return page.locator(LOSS_POINTS).count()
 
 
 def test_train_live_save_and_open_on_the_map(app_url, page):
     open_page(page, f"{app_url}/train")
-    assert page.locator("h1", has_text="Train").count() == 1
+    expect(page.locator("h1", has_text="Train")).to_have_count(1, timeout=30_000)
     choose(page, "Dataset", "digits, 1,797 (8×8, quick)")
     epochs = page.locator('[data-testid="stSlider"]', has_text="Epochs").get_by_role("slider")
     epochs.focus()
@@ -42,7 +46,7 @@ def test_train_live_save_and_open_on_the_map(app_url, page):
     for _ in range(EPOCHS - 1):  # from 1; enough epochs that the page shows the run before it ends
         page.keyboard.press("ArrowRight")
     wait_idle(page)
-    assert epochs.input_value() == str(EPOCHS)
+    expect(epochs).to_have_value(str(EPOCHS), timeout=30_000)
     batch = page.locator('[data-testid="stSlider"]', has_text="Batch size").get_by_role("slider")
     batch.focus()
     page.keyboard.press("Home")  # 32
@@ -52,7 +56,7 @@ def test_train_live_save_and_open_on_the_map(app_url, page):
     page.get_by_role("button", name="Start training").click()
     # The job is on the page at once (waiting, running or measuring), then refreshes itself until done.
     page.locator(PROGRESS).filter(has_text=re.compile("Epoch|measuring|Waiting|Done")).wait_for(timeout=60_000)
-    assert "job=" in page.url
+    page.wait_for_url(lambda url: "job=" in url, timeout=30_000)
     seen_points, seen_texts = set(), set()
     for _ in range(480):
         seen_points.add(loss_points(page))
@@ -63,8 +67,10 @@ def test_train_live_save_and_open_on_the_map(app_url, page):
         page.wait_for_timeout(125)
     page.get_by_text("How good is it?").wait_for(timeout=30_000)
     wait_idle(page)
-    assert page.locator(PROGRESS).first.inner_text().startswith(f"Done: {EPOCHS} epochs")
-    assert loss_points(page) == 6 * EPOCHS  # train and test × total, recon, KL, per epoch
+    expect(page.locator(PROGRESS).first).to_have_text(re.compile(f"^Done: {EPOCHS} epochs"),
+                                                      use_inner_text=True, timeout=30_000)
+    # train and test × total, recon, KL, per epoch (Plotly redraws the curve after the rerun)
+    expect(page.locator(LOSS_POINTS)).to_have_count(6 * EPOCHS, timeout=30_000)
     # Mid-run the bar said which epoch and how long is left, and the curve grew: it was on the page
     # with some epochs but not all of them.
     mid_run = [int(m.group(1)) for m in map(MID_RUN.search, seen_texts) if m]

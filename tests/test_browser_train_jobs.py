@@ -5,6 +5,7 @@ import re
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import open_page, screenshot, start_server, wait_healthy, wait_idle
 from test_browser_train import PROGRESS, choose
@@ -61,6 +62,8 @@ def test_shared_run_one_run_per_student_and_the_queue(server, chromium):
     bob, bob_page = open_train(chromium, server.url, 50)  # the same settings
     press_start(bob_page)
     bob_page.get_by_text("2 students started exactly these settings").wait_for(timeout=30_000)
+    for page in (alice_page, bob_page):
+        page.wait_for_url(lambda url: "job=" in url, timeout=30_000)
     assert bob_page.url.split("job=")[1] == alice_page.url.split("job=")[1]
     screenshot(bob_page, "train_shared_run")
 
@@ -80,8 +83,8 @@ def test_a_training_process_that_dies_says_so_and_the_page_goes_on(server, chrom
     context, page = open_train(chromium, server.url, 5)
     press_start(page)
     page.get_by_text("The training process stopped unexpectedly").wait_for(timeout=90_000)
-    assert page.locator(PROGRESS).first.inner_text().startswith("Failed")
-    assert page.get_by_role("button", name="Start training").is_enabled()
+    expect(page.locator(PROGRESS).first).to_have_text(re.compile("^Failed"), use_inner_text=True, timeout=30_000)
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled(timeout=30_000)
     screenshot(page, "train_child_died")
     context.close()
 
@@ -93,13 +96,14 @@ def test_a_second_tab_of_the_same_browser_is_offered_to_stop_the_first_run(serve
     _, second_tab = open_train(chromium, server.url, 40, context=alice)  # the same cookie
     press_start(second_tab)
     second_tab.get_by_text("You already have a training run going").wait_for(timeout=30_000)
-    assert second_tab.get_by_role("button", name="Stop my other run").count() == 1
+    expect(second_tab.get_by_role("button", name="Stop my other run")).to_have_count(1, timeout=30_000)
     screenshot(second_tab, "train_one_run_per_student")
     second_tab.get_by_role("button", name="Stop my other run").click()
     wait_idle(second_tab)
     first_tab.locator(PROGRESS).filter(has_text=re.compile(r"Stopped after \d+ of 50 epochs")).wait_for(timeout=30_000)
     press_start(second_tab)  # the first run is stopped: this one starts
     second_tab.locator(PROGRESS).filter(has_text=re.compile(r"of 40")).wait_for(timeout=30_000)
+    wait_idle(second_tab)  # the run that started it has finished: the refused Start's warning is cleared
     assert second_tab.get_by_text("You already have a training run going").count() == 0
     second_tab.get_by_role("button", name="Stop", exact=True).click()
     alice.close()

@@ -4,6 +4,7 @@ classifier and a diffusion prior each train to the end with the live view of the
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import open_page, screenshot, wait_idle
 from test_browser_train import PROGRESS, choose
@@ -61,9 +62,10 @@ def test_each_kind_trains_live_to_the_end_and_is_saved(app_url, page, kind, save
         page.wait_for_timeout(250)
     page.get_by_text("How good is it?").wait_for(timeout=60_000)
     wait_idle(page)
-    assert page.locator(PROGRESS).first.inner_text().startswith(f"Done: {epochs} epochs")
+    expect(page.locator(PROGRESS).first).to_have_text(re.compile(f"^Done: {epochs} epochs"),
+                                                      use_inner_text=True, timeout=30_000)
     for heading in headings:
-        assert page.get_by_role("heading", name=heading).count() == 1, heading
+        expect(page.get_by_role("heading", name=heading), heading).to_have_count(1, timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, f"train_{kind}_done")
 
@@ -73,4 +75,4 @@ def test_each_kind_trains_live_to_the_end_and_is_saved(app_url, page, kind, save
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text(f"Saved as {name}").wait_for(timeout=30_000)
     open_page(page, f"{app_url}/models")
-    assert page.get_by_text(name, exact=True).count() >= 1  # the Models page lists it from its saved config
+    page.get_by_text(name, exact=True).first.wait_for(state="attached", timeout=30_000)  # the Models page lists it from its saved config
