@@ -9,9 +9,6 @@ import streamlit as st
 from ui import pages, pictures, presentation, resources
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/explore:", layout="wide")
-pictures.use_sharp_pixels()  # digits are sent at their own size and enlarged by the browser, pixel-sharp
-presentation.presentation_toggle()  # larger everything for a projector, in the link as ?present=1
-resources.show_checkpoint_problems()  # in the sidebar on every page: which checkpoints are left out, and why
 
 
 def navigation() -> dict[str, list]:
@@ -21,5 +18,21 @@ def navigation() -> dict[str, list]:
             for section, infos in pages.sections().items()}
 
 
+def navigation_menu(sections: dict[str, list]) -> None:
+    """Every page as a link under its section's name, in the sidebar. Streamlit's own sectioned menu puts its
+    links' <li>s in <div>s inside its <ul> (invalid lists for a screen reader) and folds the last pages
+    behind "View N more"; plain page links are neither."""
+    for section, entries in sections.items():
+        st.sidebar.markdown(f"**{section}**")  # a caption's grey is too faint for the contrast rule
+        for entry in entries:
+            st.sidebar.page_link(entry, label=entry.title, icon=entry.icon)
+
+
+sections = navigation()
+page = st.navigation(sections, position="hidden")
+navigation_menu(sections)
+pictures.use_sharp_pixels()  # digits are sent at their own size and enlarged by the browser, pixel-sharp
+presentation.presentation_toggle()  # larger everything for a projector, in the link as ?present=1
+resources.show_checkpoint_problems()  # in the sidebar on every page: which checkpoints are left out, and why
 resources.warm_up_umap()  # once per server: UMAP's numba code compiled/loaded in a background process
-st.navigation(navigation()).run()
+page.run()

@@ -135,7 +135,8 @@ def prior_view(names: dict[str, str], on_maps: bool) -> None:
             except ExplorerError as error:
                 st.error(str(error))
                 continue
-            pictures.show(st, figures.tile_images(images, ncols=PRIOR_COLUMNS, scale=1), caption=caption)
+            pictures.show(st, figures.tile_images(images, ncols=PRIOR_COLUMNS, scale=1), caption=caption,
+                          alt=f"{PRIOR_SAMPLES} random codes from N(0, I), seed {seed}, decoded by {names[side]}")
     url_state.write({"seed": seed or None, "prior": "1" if on_maps else None})
 
 
@@ -209,7 +210,9 @@ def plane_section(names: dict[str, str]) -> None:
                                                    title=describe(names[side])),
                             key=f"cmp_plane_{side}", config={"displayModeBar": False})
             pictures.show(st, figures.tile_images(scan.images, ncols=len(scan.xs), pad=0, scale=1),
-                          caption=f"{names[side]}'s decoder at each point of the same grid")
+                          caption=f"{names[side]}'s decoder at each point of the same grid",
+                          alt=f"{names[side]}'s decodes of a {len(scan.xs)}×{len(scan.xs)} grid over its code plane, "
+                              f"{scan.confident_share():.0%} of them read as a digit")
     st.caption(f"A {compare.PLANE_CELLS}×{compare.PLANE_CELLS} grid over the middle 98% of each model's codes of "
                f"all {len(resources.codes(names['left'])):,} images, in each model's own units.")
 
@@ -263,7 +266,9 @@ def compare_view(settings: dict) -> None:
         for side in SIDES:
             paths[side] = generate.interpolate(models[side], x[ids[0]], x[ids[1]], interp["steps"], interp["method"])
             st.markdown(f"**{describe(chosen[side])}**")
-            pictures.show(st, figures.tile_images(paths[side][1], ncols=len(paths[side][1]), scale=1))
+            pictures.show(st, figures.tile_images(paths[side][1], ncols=len(paths[side][1]), scale=1),
+                          alt=f"{len(paths[side][1])} steps of the {interp['method']} walk from digit #{ids[0]} to "
+                              f"#{ids[1]}, decoded by {chosen[side]}")
     prior_seed = st.session_state.get("cmp_seed", 0) if st.session_state.get("cmp_prior_on_maps") else None
     pending = []
     for side, column in zip(SIDES, map_columns):

@@ -164,6 +164,8 @@ def budget_section(dataset: str, key, lab: compression.LabResult, point: compres
             thumbs = [figures.tile_images(image[None], pad=0, scale=1) for image in np.asarray(images)]
             captions = [f"a {resources.dataset(dataset).classes[int(y)]}" for y in labels] if label == \
                 "original" else [f"{p:.1f} dB" for p in psnr]
-            pictures.show(right, thumbs, scale=THUMB_SCALE, caption=captions)
+            method = label.split("\n")[0].strip("* ")
+            pictures.show(right, thumbs, scale=THUMB_SCALE, caption=captions,
+                          alt=[f"test digit {c}" if label == "original" else f"{method}: that digit at {c}" for c in captions])
     if absent:
         st.caption(f"Cannot go as low as {budget:.1f} bytes: " + ", ".join(absent) + ".")

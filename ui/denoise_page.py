@@ -60,20 +60,21 @@ def shown_ids(n: int, seed: int) -> list[int]:
     return sorted(np.random.default_rng(seed).choice(n, size=min(N_SHOWN, n), replace=False).tolist())
 
 
-def image_row(label: str, images, captions: list[str]) -> None:
-    """A labelled row of digits, each with its caption."""
+def image_row(label: str, images, captions: list[str], what: str) -> None:
+    """A labelled row of digits, each with its caption; `what` says in words what each is ("noisy digit")."""
     left, right = st.columns([1, 6], vertical_alignment="center")
     left.markdown(label)
     thumbs = [figures.tile_images(image[None], ncols=1, pad=0, scale=1) for image in np.asarray(images)]
-    pictures.show(right, thumbs, scale=THUMB_SCALE, caption=captions)
+    pictures.show(right, thumbs, scale=THUMB_SCALE, caption=captions, alt=[f"{what}: {c}" for c in captions])
 
 
 def digit_rows(report: denoise.DenoiseReport, clean, ids: list[int], labels, classes) -> None:
-    image_row("**clean**", clean, [f"#{i} · {classes[int(labels[i])]}" for i in ids])
-    image_row(f"**noisy**  \n{report.mean_psnr_noisy:.1f} dB", report.noisy,
-              [f"{p:.1f} dB" for p in report.psnr_noisy])
+    image_row("**clean**", clean, [f"#{i} · {classes[int(labels[i])]}" for i in ids], "clean test digit")
+    noisy = [f"{p:.1f} dB" for p in report.psnr_noisy]
+    image_row(f"**noisy**  \n{report.mean_psnr_noisy:.1f} dB", report.noisy, noisy, "the same digit with noise")
     for name, recon in report.reconstructions.items():
-        image_row(f"**{name}**  \n{report.mean_psnr[name]:.1f} dB", recon, [f"{p:.1f} dB" for p in report.psnr[name]])
+        image_row(f"**{name}**  \n{report.mean_psnr[name]:.1f} dB", recon, [f"{p:.1f} dB" for p in report.psnr[name]],
+                  f"the noisy digit cleaned by {name}")
 
 
 def intro(dae: tuple[str, str] | None) -> str:

@@ -82,7 +82,8 @@ def route_column(title: str, base: str, prior: str | None, settings: dict, judge
     st.markdown(f"**{title}**")
     images = _route_images(base, resources.version(base), prior, prior and resources.version(prior),
                            settings["seed"], settings["steps"] if prior else 0)
-    pictures.show(st, figures.tile_images(images[:GRID], ncols=GRID_COLUMNS, scale=1))
+    pictures.show(st, figures.tile_images(images[:GRID], ncols=GRID_COLUMNS, scale=1),
+                  alt=f"{min(GRID, len(images))} samples from seed {settings['seed']}: {title}")
     if judge_name is None:
         return
     ds = resources.dataset_of(base)
@@ -144,7 +145,9 @@ def path_section(settings: dict, priors: dict[str, str]) -> None:
                    f"images at steps {', '.join(map(str, points))} of {steps}, decoded by {base}.")
         for k in range(PATHS):
             images = decode_codes(model, path[points, k])
-            pictures.show(st, figures.tile_images(images, ncols=len(points), scale=1), caption=f"sample {k + 1}")
+            pictures.show(st, figures.tile_images(images, ncols=len(points), scale=1), caption=f"sample {k + 1}",
+                          alt=f"sample {k + 1} from noise to a code, decoded by {base} at steps "
+                              + ", ".join(map(str, points)) + f" of {steps}")
 
 
 def render() -> None:

@@ -23,6 +23,8 @@ DRAWN_DIGIT = "drawn_digit"  # session state: the last digit drawn or uploaded (
 HINT = "**Draw a digit** on the black pad (or upload a picture of one) to see what each model makes of it."
 PAD_EMPTY = "The drawing is empty — draw a digit first."
 CROP_CAPTION = "The part of your picture that was read (gold box)"
+CROP_ALT = "your uploaded picture, with the part that was read outlined in a gold box"
+DIGIT_ALT = "your digit as MNIST was made: cropped, scaled to 20 pixels and centred in a 28×28 square"
 
 
 def digit_models() -> list[str]:
@@ -119,7 +121,7 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
     # models) and move below it where it has not (three), so the picture never covers them.
     row = st.container(horizontal=True, gap="small")
     pictures.show(row, figures.tile_images(reading.reconstruction[None], pad=0, scale=1), scale=RECONSTRUCTION_SCALE,
-                  caption="reconstruction")
+                  caption="reconstruction", alt=f"your digit as {name} rebuilds it")
     numbers = row.container(horizontal=True, width="content", gap="medium")
     numbers.metric("Error (MSE)", f"{reading.error:.4f}", width="content", help="Mean squared error per pixel "
                    "between your digit and the reconstruction: lower means the model rebuilt it more faithfully.")
@@ -144,7 +146,8 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
                key=f"draw_map_{name}", selectable=False, modebar=False)
     st.markdown("**Nearest training digits**, closest code first")
     for column, row, label in zip(st.columns(len(votes), gap="xsmall"), reading.neighbours, votes):
-        pictures.show(column, figures.tile_images(ds.x_train[row].numpy()[None], pad=0, scale=1), caption=label)
+        pictures.show(column, figures.tile_images(ds.x_train[row].numpy()[None], pad=0, scale=1), caption=label,
+                      alt=f"training digit #{row}, a {label}, one of the nearest codes to yours")
 
 
 def render() -> None:
@@ -174,9 +177,9 @@ def render() -> None:
             st.info(HINT, icon=":material/draw:")
         elif digit is not None:
             pictures.show(st, figures.tile_images(digit[None], pad=0, scale=1), scale=PAD // drawing.SIZE,
-                          caption="Your digit as MNIST was made: cropped, scaled to 20 px, centred in 28×28.")
+                          caption="Your digit as MNIST was made: cropped, scaled to 20 px, centred in 28×28.", alt=DIGIT_ALT)
         if crop is not None:
-            pictures.show(st, crop, scale=1, caption=CROP_CAPTION)
+            pictures.show(st, crop, scale=1, caption=CROP_CAPTION, alt=CROP_ALT)
     chosen = settings["models"]
     if not chosen:
         controls_col.info("Pick at least one model.", icon=":material/touch_app:")

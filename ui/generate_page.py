@@ -74,9 +74,9 @@ def _framed(mosaic: np.ndarray, index: int, ncols: int, tile: int, border: int) 
     return rgb
 
 
-def _show(where, images: np.ndarray, *, ncols: int | None = None, caption: str | None = None) -> None:
+def _show(where, images: np.ndarray, *, alt: str, ncols: int | None = None, caption: str | None = None) -> None:
     """Images (N, C, H, W) as one mosaic filling `where`."""
-    pictures.show(where, figures.tile_images(images, ncols=ncols, scale=1), caption=caption)
+    pictures.show(where, figures.tile_images(images, ncols=ncols, scale=1), caption=caption, alt=alt)
 
 
 def _dim_label(d: int, stats: dict) -> str:
@@ -139,7 +139,8 @@ def _samples(name: str) -> None:
                                 key="gen_temp")
     images = _prior_samples(name, resources.version(name), int(seed), float(temperature))
     _show(picture, images, ncols=SAMPLE_COLUMNS,
-          caption=f"{N_SAMPLES} samples · seed {seed} · T = {temperature:.1f}")
+          caption=f"{N_SAMPLES} samples · seed {seed} · T = {temperature:.1f}",
+          alt=f"{N_SAMPLES} random codes from N(0, T²I), T = {temperature:.1f}, seed {seed}, decoded by {name}")
     url_state.write({"seed": int(seed), "temp": float(temperature)})
 
 
@@ -207,7 +208,8 @@ def manifold_section(name: str, digit: int, code: np.ndarray, stats: dict) -> No
     if latent > 2:
         mosaic = _framed(mosaic, n * n // 2, n, images.shape[-1] + 2 * pad, 2)
     around = "the centre" if latent == 2 else f"digit #{digit}"
-    pictures.show(picture, mosaic,
+    pictures.show(picture, mosaic, alt=f"a {n}×{n} grid of decoded codes around {around}, {right} growing to "
+                                       f"the right and {up} upwards",
                   caption=f"{n}×{n} grid, {right} → and {up} ↑ from −{span:.2f} to +{span:.2f} (code units) "
                           f"around {around}, spacing: {SPACINGS[spacing]}.")
 
@@ -265,11 +267,13 @@ def _traversal(name: str, digit: int, image: np.ndarray, code: np.ndarray, stats
     edits = ", ".join(f"z{d} = {values[d]:.2f}" for d in changed[:4]) + (" …" if len(changed) > 4 else "")
     with pictures:
         small = st.columns(2)
-        _show(small[0], image[None], caption=f"digit #{digit}")
-        _show(small[1], reconstruction[None], caption="its reconstruction")
+        _show(small[0], image[None], caption=f"digit #{digit}", alt=f"test digit #{digit}")
+        _show(small[1], reconstruction[None], caption="its reconstruction",
+              alt=f"test digit #{digit} as the model rebuilds it from its code")
         # Keyed so a browser test can find the one image a slider changes.
         _show(st.container(key="gen_edited"), edited[None],
-              caption="edited code, decoded: " + (edits or "no number changed yet"))
+              caption="edited code, decoded: " + (edits or "no number changed yet"),
+              alt=f"digit #{digit}'s code, edited ({edits or 'no number changed yet'}), decoded")
 
     st.markdown("**Traversal strips**: each row sweeps one number of the current code from −3σ to +3σ "
                 "(left to right) while the others stay put.")
@@ -283,7 +287,8 @@ def _traversal(name: str, digit: int, image: np.ndarray, code: np.ndarray, stats
         sweep = np.linspace(-STRIP_SIGMAS, STRIP_SIGMAS, STRIP_STEPS) * stats["sigma"][d] + stats["centre"][d]
         label, strip = st.columns([1, 8], vertical_alignment="center")
         label.markdown(f"**z{d}**  \n{sweep[0]:.1f} → {sweep[-1]:.1f}")
-        _show(strip, generate.traverse(model, current, d, sweep), ncols=STRIP_STEPS)
+        _show(strip, generate.traverse(model, current, d, sweep), ncols=STRIP_STEPS,
+              alt=f"{STRIP_STEPS} decodes of the code with z{d} swept from {sweep[0]:.1f} to {sweep[-1]:.1f}")
 
 
 def traversal_intro(stats: dict, digit: int) -> None:

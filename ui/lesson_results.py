@@ -144,7 +144,8 @@ def prior_shares() -> dict:
 
 def show_two_mosaics(images: tuple[np.ndarray, np.ndarray], captions: tuple[str, str]) -> None:
     for column, batch, caption in zip(st.columns(2, gap="large"), images, captions):
-        pictures.show(column, figures.tile_images(batch, ncols=6, scale=1), caption=caption)  # column-wide
+        pictures.show(column, figures.tile_images(batch, ncols=6, scale=1), caption=caption,  # column-wide
+                      alt=f"{len(batch)} decoded random codes: {caption}")
 
 
 # ------------------------------------------------------------------------------ 6: active units

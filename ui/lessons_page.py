@@ -103,7 +103,9 @@ def bottleneck() -> None:
                      f"{results.latent_size(small)} numbers against {outcome['mse_large']:.4f} with "
                      f"{results.latent_size(large)} ({outcome['mse_small'] / outcome['mse_large']:.1f}×). "
                      + ("You predicted it." if correct else "Not what you predicted."))
-    pictures.show(st, outcome["mosaic"], scale=2, caption=f"Rows: the digits, rebuilt by {small}, rebuilt by {large}.")
+    pictures.show(st, outcome["mosaic"], scale=2, caption=f"Rows: the digits, rebuilt by {small}, rebuilt by {large}.",
+                  alt=f"three rows: test digits, the same digits rebuilt by {small} from "
+                      f"{results.latent_size(small)} numbers, and by {large} from {results.latent_size(large)}")
     explanation("A bottleneck forces the model to keep only what matters most for rebuilding: with 2 numbers it "
                 "keeps the rough shape and class, and loses the strokes' details. More numbers keep more detail.")
     explore_link("compare_page", {"left": small, "right": large})
@@ -284,9 +286,11 @@ def denoising() -> None:
     quiz = results.denoising_quiz()
     st.markdown(f"These digits got Gaussian noise (σ = {results.NOISE_LEVEL}). Two autoencoders rebuilt them; one "
                 "was trained to remove noise (a **denoising AE**), the other only on clean digits.")
-    pictures.show(st, quiz["mosaics"][0], scale=2, caption="Noisy inputs")
+    pictures.show(st, quiz["mosaics"][0], scale=2, caption="Noisy inputs",
+                  alt=f"test digits with Gaussian noise of σ = {results.NOISE_LEVEL}")
     for letter, mosaic in zip("AB", quiz["mosaics"][1:]):  # rows, not columns: each as wide as the noisy one
-        pictures.show(st, mosaic, scale=2, caption=f"Reconstruction {letter}")
+        pictures.show(st, mosaic, scale=2, caption=f"Reconstruction {letter}",
+                      alt=f"reconstruction {letter}: the noisy digits as one of the two autoencoders rebuilds them")
     answer = choice(7, "Which came from the denoising AE?", {"A": "A", "B": "B"})
     if not reveal_button(7, answer is not None):
         return

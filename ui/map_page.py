@@ -54,7 +54,8 @@ def interpolation_strip(first: int, last: int, method: str, images: np.ndarray) 
     st.subheader(f"Interpolation #{first} → #{last} ({method})")
     rows = math.ceil(len(images) / STRIP_COLUMNS)
     pictures.show(st, figures.tile_images(images, ncols=math.ceil(len(images) / rows), scale=1),
-                  caption="Decoded codes along the path, read row by row; the path is drawn on the map.")
+                  caption="Decoded codes along the path, read row by row; the path is drawn on the map.",
+                  alt=f"{len(images)} decoded steps of the {method} path from digit #{first} to digit #{last}")
 
 
 def digit_pictures(name: str, x: np.ndarray, ids: list[int], labels, classes) -> np.ndarray:
@@ -68,7 +69,9 @@ def digit_pictures(name: str, x: np.ndarray, ids: list[int], labels, classes) ->
     st.subheader(f"{len(ids)} selected")
     pictures.show(st, [figures.tile_images(np.stack([digit.numpy(), again]), ncols=1, scale=1)
                        for digit, again in zip(batch, recon)], scale=PAIR_SCALE,
-                  caption=[f"#{row} · {classes[int(labels[row])]} · MSE {error:.4f}" for row, error in zip(shown, errors)])
+                  caption=[f"#{row} · {classes[int(labels[row])]} · MSE {error:.4f}" for row, error in zip(shown, errors)],
+                  alt=[f"digit #{row}, a {classes[int(labels[row])]}, above its reconstruction by {name} "
+                       f"(error {error:.4f} per pixel)" for row, error in zip(shown, errors)])
     return latents.encode_dataset(model, batch)
 
 
@@ -77,6 +80,7 @@ def code_chart(codes: np.ndarray, ids: list[int]) -> None:
     more = (f" …and {len(ids) - PANEL_SIZE} more selected (the panel shows the first {PANEL_SIZE})."
             if len(ids) > PANEL_SIZE else "")
     st.image(figures.code_bars_svg(codes, titles=[f"#{row}" for row in ids[:PANEL_SIZE]]), width="stretch",
+             alt="bar charts of the codes of digits " + ", ".join(f"#{row}" for row in ids[:PANEL_SIZE]),
              caption="Above: each digit over the model's reconstruction of it. Here: their codes, one row of bars "
                      "each (the numbers the decoder gets)." + more)
 

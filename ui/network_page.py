@@ -106,11 +106,12 @@ def flow_section(result: anatomy.Anatomy, caption: str, terms: dict[str, float],
     st.plotly_chart(bottleneck_figures.activation_figure(result), key="net_activations", width="stretch",
                     config={"displayModeBar": False})
     left, middle, right = st.columns([1, 3, 1])
-    pictures.show(left, figures.tile_images(result.image[None], pad=0, scale=1), scale=DIGIT_SCALE, caption=caption)
+    pictures.show(left, figures.tile_images(result.image[None], pad=0, scale=1), scale=DIGIT_SCALE, caption=caption,
+                  alt=f"the input: {caption}")
     with middle:
         code = result.code_stage.activation
         st.plotly_chart(figures.code_bars(code, title=f"the code: {len(code)} numbers"), key="net_code", width="stretch", config={"displayModeBar": False})
     pictures.show(right, figures.tile_images(result.reconstruction[None], pad=0, scale=1), scale=DIGIT_SCALE,
-                  caption="reconstruction")
+                  caption="reconstruction", alt=f"the model's reconstruction of {caption}, from its {result.latent_dim}-number code")
     st.markdown("**This digit's loss**, the numbers the trainer minimises (in nats, natural-log units of information):")
     loss_metrics(terms, beta)

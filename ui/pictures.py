@@ -27,13 +27,20 @@ def use_sharp_pixels() -> None:
     st.html(PIXELATED)
 
 
-def show(where, image: np.ndarray, *, scale: int | None = None, caption=None) -> None:
+def show(where, image: np.ndarray, *, alt: str | list[str], scale: int | None = None, caption=None) -> None:
     """A uint8 image (H, W) or (H, W, 3), or a list of them, in `where` (st or a container):
-    `scale` times its size in CSS pixels, or stretched to the container's width when scale is None."""
+    `scale` times its size in CSS pixels, or stretched to the container's width when scale is None.
+
+    `alt` says in words what the picture shows (one text per image of a list), for a screen reader and
+    for anyone whose picture did not load: "reconstruction of test digit 412 (a 7) by vae_32"."""
     images = image if isinstance(image, list) else [image]
+    texts = alt if isinstance(alt, list) else [alt]
+    if len(texts) != len(images) or not all(isinstance(text, str) and text.strip() for text in texts):
+        raise ValueError(f"every picture needs its own alt text: {len(images)} pictures, alt {alt!r}")
     width = "stretch" if scale is None else int(images[0].shape[1] * scale)
     data = [png(im) for im in images]
-    where.image(data if isinstance(image, list) else data[0], caption=caption, width=width, output_format="PNG")
+    where.image(data if isinstance(image, list) else data[0], caption=caption, width=width, output_format="PNG",
+                alt=texts if isinstance(image, list) else texts[0])
 
 
 def png(image: np.ndarray) -> bytes:

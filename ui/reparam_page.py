@@ -99,10 +99,13 @@ def sampling_section(name, model, image, caption, post, samples, settings) -> No
     shown = post.mu[None] if settings["decode"] == DECODE_MU else samples
     pictures_row = decode_codes(model, shown)
     left, right = st.columns([1, 5])
-    pictures.show(left, figures.tile_images(image[None], pad=0, scale=1), scale=THUMB_SCALE, caption=caption)
+    pictures.show(left, figures.tile_images(image[None], pad=0, scale=1), scale=THUMB_SCALE, caption=caption,
+                  alt=f"the digit whose code is sampled: {caption}")
     thumbs = [figures.tile_images(p[None], pad=0, scale=1) for p in pictures_row]
     labels = ["decoded μ"] if settings["decode"] == DECODE_MU else [f"z{i}" for i in range(len(thumbs))]
-    pictures.show(right, thumbs, scale=THUMB_SCALE, caption=labels)
+    pictures.show(right, thumbs, scale=THUMB_SCALE, caption=labels,
+                  alt=[f"{name} decodes the mean μ of the digit's code" if label == "decoded μ" else
+                       f"{name} decodes sample {label} = μ + σ·ε of the digit's code" for label in labels])
     st.markdown("**Per dimension**: the digit's μ ± σ (orange) beside the prior N(0, 1) (grey, ±1), and below it the "
                 "KL term each dimension pays for being different from the prior.")
     st.plotly_chart(bottleneck_figures.dimension_figure(post), key="rp_dims", width="stretch",

@@ -81,7 +81,7 @@ def chosen_digit(settings: dict, ds) -> tuple[np.ndarray | None, int | None]:
     with pad:
         digit, crop, _ = draw_page.input_panel("style_pad")
         if crop is not None:  # an upload: the part of the picture that was read, as on the Draw page
-            pictures.show(st, crop, scale=1, caption=draw_page.CROP_CAPTION)
+            pictures.show(st, crop, scale=1, caption=draw_page.CROP_CAPTION, alt=draw_page.CROP_ALT)
     if digit is None:
         side.info("**Draw a digit** on the pad (or upload a picture of one): its style will be written as every "
                   "digit.", icon=":material/draw:")
@@ -92,7 +92,8 @@ def chosen_digit(settings: dict, ds) -> tuple[np.ndarray | None, int | None]:
     # The reading goes in a caption, not in the option's label: a browser keeps a keyed selectbox's old labels.
     label = lambda c: "as the judge reads it" if c == AS_READ else ds.classes[c]  # noqa: E731
     with side:
-        pictures.show(st, figures.tile_images(image[None], pad=0, scale=1), scale=6, caption="your digit, as MNIST was made")
+        pictures.show(st, figures.tile_images(image[None], pad=0, scale=1), scale=6, caption="your digit, as MNIST was made",
+                      alt=draw_page.DIGIT_ALT)
         if readings:
             st.caption(f"The judge reads it as {readings[0]}.")
         said = st.selectbox("It is a…", options, format_func=label, key="style_drawn_class",
@@ -109,7 +110,9 @@ def ten_digits_section(model, code: np.ndarray, classes) -> None:
     images = cvae.decode_as(model, code[None], range(len(classes)))[0]  # (10, 1, 28, 28)
     readings = _readings(images)
     pictures.show(st, figures.tile_images(images, ncols=len(classes), scale=1),
-                  caption="0 to 9 in this hand" + (f" · the judge reads: {', '.join(readings)}" if readings else ""))
+                  caption="0 to 9 in this hand" + (f" · the judge reads: {', '.join(readings)}" if readings else ""),
+                  alt=f"one style code written as each class in turn: {', '.join(classes)}"
+                      + (f"; the judge reads them as {', '.join(readings)}" if readings else ""))
 
 
 def style_sliders(code: np.ndarray, identity: tuple) -> np.ndarray:
@@ -133,7 +136,9 @@ def analogy_section(model, ds) -> None:
     with_originals = np.concatenate([x.numpy()[:, None], grid], axis=1).reshape(-1, *grid.shape[2:])
     pictures.show(st, figures.tile_images(with_originals, ncols=grid.shape[1] + 1, scale=1),
                   caption="First column: the writer's own digit (test ids " + ", ".join(map(str, rows)) +
-                  "); then its style code decoded as 0, 1, …, 9.")
+                  "); then its style code decoded as 0, 1, …, 9.",
+                  alt=f"{len(rows)} rows, one per writer: test digits " + ", ".join(map(str, rows)) +
+                      f" each followed by its style decoded as {', '.join(ds.classes)}")
     return int(seed)
 
 

@@ -235,7 +235,8 @@ def picture_rows(snap: jobs.JobSnapshot, per_epoch: list[np.ndarray], first_row:
     for label, images in rows:
         name_col, image_col = st.columns([1.3, 5], vertical_alignment="center")
         name_col.markdown(f"**{label}**")
-        pictures.show(image_col, figures.tile_images(images, ncols=len(images), scale=1), scale=scale)
+        pictures.show(image_col, figures.tile_images(images, ncols=len(images), scale=1), scale=scale,
+                      alt=f"{label}: a row of {len(images)} digits")
 
 
 def reading_rows(snap: jobs.JobSnapshot, classes: list[str]) -> None:
@@ -246,8 +247,9 @@ def reading_rows(snap: jobs.JobSnapshot, classes: list[str]) -> None:
     widths = [1.3] + [1] * len(snap.originals)
     cells = st.columns(widths, vertical_alignment="center")[1:]
     scale = max(1, round(READING_DIGIT / snap.originals.shape[-1]))
-    for cell, image in zip(cells, snap.originals):
-        pictures.show(cell, figures.tile_images(image[None], ncols=1, pad=0, scale=1), scale=scale)
+    for k, (cell, image) in enumerate(zip(cells, snap.originals), 1):
+        pictures.show(cell, figures.tile_images(image[None], ncols=1, pad=0, scale=1), scale=scale,
+                      alt=f"test digit {k} of the {len(snap.originals)} the classifier reads below")
     latest = len(snap.readings) - 1
     for e in shown_epochs(len(snap.readings), untrained=True):
         reading = snap.readings[e]
@@ -470,13 +472,13 @@ def ladder_section(settings: dict) -> None:
             else:
                 st.rerun()
         st.caption("They use your settings above with an MLP VAE, queue behind other training runs, and are saved as "
-                   + ", ".join(f"`{name}`" for _, name in rungs) + " when done.")
+                   + ", ".join(name for _, name in rungs) + " when done.")  # code in a caption is too faint to read
     elif active:
         st.caption("Training the missing models (they queue behind other runs); each appears here when it is saved.")
     else:
         st.caption("Colours are digit classes. The models are the checkpoints "
-                   + ", ".join(f"`{name}`" for _, name in rungs)
-                   + "; to retrain one, delete its folder from `checkpoints/` and press the button that appears.")
+                   + ", ".join(name for _, name in rungs)
+                   + "; to retrain one, delete its folder from the checkpoints folder and press the button that appears.")
     mine = [job_id for job_id in ladder_jobs.values() if job_id in active]
     if mine and st.button("Stop training the β ladder", key="train_ladder_stop"):  # only this session's runs
         for job_id in mine:
