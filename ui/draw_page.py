@@ -163,7 +163,9 @@ def render() -> None:
                  "with `python -m explorer train`.")
         return
 
-    pad_col, input_col, controls_col = st.columns([1, 1, 1.3], gap="medium")
+    # The pad's column is wider than the 280 px pad on a laptop's screen: a narrower one scrolls it sideways,
+    # a scrolling area that the keyboard cannot reach (inside the component, where no tabindex can be set).
+    pad_col, input_col, controls_col = st.columns([1.35, 1, 1.2], gap="medium")
     with controls_col:
         settings = draw_controls(names)
         url_state.show_notices()
