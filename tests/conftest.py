@@ -123,3 +123,12 @@ def digits_model(app_env):
     path = checkpoints.save(model, app_env / "digits_ae", {"dataset": "digits"})
     yield path.name
     shutil.rmtree(path)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`), each test file runs whole, in its own order, on one worker, as it
+    does in a serial run: several files' tests share state within the file (a job's staging folder, the
+    β ladder's checkpoints). Files that start a Ray head share one group instead (`xdist_group("ray")`)."""
+    for item in items:
+        if not any(mark.name == "xdist_group" for mark in item.iter_markers()):
+            item.add_marker(pytest.mark.xdist_group(Path(item.fspath).stem))

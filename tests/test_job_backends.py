@@ -20,8 +20,8 @@ from explorer.models import ModelConfig
 from explorer.train import TrainConfig
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
-BACKENDS = ["process", pytest.param("ray", marks=pytest.mark.skipif(not HAVE_RAY, reason="ray is not installed "
-                                                                   "(pip install -r requirements.txt)"))]
+BACKENDS = ["process", pytest.param("ray", marks=[pytest.mark.slow, pytest.mark.skipif(
+    not HAVE_RAY, reason="ray is not installed (pip install -r requirements.txt)")])]
 
 
 def spec(epochs=2, seed=0, name="tiny", lr=1e-2):
@@ -80,7 +80,8 @@ def make_backend(request, tmp_path):
         getattr(backend, "shutdown", lambda: None)()
 
 
-pytestmark = pytest.mark.parametrize("make_backend", BACKENDS, indirect=True)
+# One worker runs this module under pytest-xdist: its Ray cluster is one per module, and Ray's agents take fixed ports.
+pytestmark = [pytest.mark.parametrize("make_backend", BACKENDS, indirect=True), pytest.mark.xdist_group("ray")]
 
 
 def test_a_job_trains_streams_what_is_new_and_saves_under_a_name(make_backend, tmp_path):

@@ -19,7 +19,7 @@ import pytest
 
 from explorer import checkpoints
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray"),  # one Ray head at a time: its agents take fixed ports
               pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")]
 ROOT = Path(__file__).resolve().parent.parent
 

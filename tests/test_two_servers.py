@@ -32,6 +32,7 @@ except RuntimeError:
     HAPROXY = None
 needs_haproxy = pytest.mark.skipif(HAPROXY is None, reason="HAProxy is not installed (apt-get install haproxy; "
                                                            ".ci/install installs it)")
+pytestmark = pytest.mark.xdist_group("ray")  # under pytest-xdist, beside the other Ray tests: one head at a time
 STARTUP = 240.0  # seconds for both servers and the balancer on a busy 2-core machine
 TAB_TIMEOUT = 120.0
 SESSIONS = 4
