@@ -109,3 +109,10 @@ def test_pip_install_into_a_fresh_venv_finds_the_shipped_checkpoints(tmp_path):
         wait_healthy(server)
     finally:
         server.stop()
+
+
+def test_ci_runs_exactly_the_test_command_of_the_readmes_quick_start():
+    readme = (ROOT / "README.md").read_text()
+    [quick_start] = [line for line in readme.splitlines() if line.endswith("(what CI runs)")]
+    ci_run = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.startswith("bash .ci/install")]
+    assert ci_run == [quick_start.split("#")[0].strip()]
