@@ -11,9 +11,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .anatomy import Anatomy, activation_grid
-from .compression import RatePoint
-from .figures import (CLASS_COLORS, FONT_SIZE, INFERNO, INK_COLOR, digit_points, map_figure, map_layout,
-                      overlay)
+from .compression import BUDGETS, RatePoint, winners
+from .figure_text import number_text
+from .figures import CLASS_COLORS, FONT_SIZE, INFERNO, INK_COLOR, digit_points, map_figure, map_layout, overlay
 from .reparam import DirectSample, Gradients, Posterior
 
 PART_COLORS = {"input": "#9e9e9e", "encoder": CLASS_COLORS[0], "bottleneck": CLASS_COLORS[1],
@@ -224,3 +224,82 @@ def rate_distortion_figure(curves: Mapping[str, list[RatePoint]], lossless: Mapp
         yaxis=dict(title=dict(text="mean PSNR (dB), higher is sharper")),
         legend=dict(orientation="v", x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.85)"),
     ))
+
+
+# --- the same figures in words, for a screen reader (st.plotly_chart's `alt`; see figure_text.map_summary) -------
+
+
+def _column_words(column: dict) -> str:
+    return f"{SHORT_KINDS.get(column['label'], column['label'])} {column['shape']}"
+
+
+def network_summary(result: Anatomy, *, name: str) -> str:
+    """network_figure in words: every layer's output size in running order, the code's size and the parameters."""
+    columns = network_columns(result)
+    biggest = max(columns[1:], key=lambda c: c["parameters"])
+    code = [_column_words(c) for c in columns if c["part"] == "bottleneck"]
+    return (f"Bar chart of {name}'s layers in running order, each bar as tall as the numbers its layer passes on: "
+            + ", then ".join(_column_words(c) for c in columns)
+            + f". The code ({' and '.join(code)}) holds {result.latent_dim} numbers, {result.compression_ratio:.1f} "
+              f"times fewer than the {result.input_size} of the input. {result.total_parameters:,} parameters in "
+              f"all, the most in the layer {biggest['layer']}: {biggest['parameters']:,}.")
+
+
+def activation_summary(result: Anatomy) -> str:
+    """activation_figure in words: each stage's output for the digit, in running order: its range when it
+    has signs (the code, the output), else the share of its numbers above zero and the largest."""
+    parts = []
+    for column, stage in zip(network_columns(result)[1:], result.stages):
+        values = np.asarray(stage.activation, dtype=float)
+        if values.min() < 0:
+            parts.append(f"{_column_words(column)} from {number_text(values.min())} to {number_text(values.max())}")
+        else:
+            parts.append(f"{_column_words(column)} {float((values > 0).mean()):.0%} above zero, largest "
+                         f"{number_text(values.max())}")
+    return (f"Heat maps of what each of the {len(parts)} layers outputs for this digit, in running order: "
+            + "; ".join(parts) + ".")
+
+
+def dimension_summary(post: Posterior, threshold: float = 0.01, *, name: str, listed: int = 4) -> str:
+    """dimension_figure in words: the digit's KL in total and per dimension above `threshold`, and μ, σ and
+    KL of each dimension (all of them for a code of up to `listed` numbers, else the largest KL's)."""
+    kl = np.asarray(post.kl, dtype=float)
+    dims = range(len(kl)) if len(kl) <= listed else [int(np.argmax(kl))]
+    each = "; ".join(f"dimension {d}: μ {number_text(post.mu[d])}, σ {number_text(post.sigma[d])}, KL "
+                     f"{number_text(kl[d])} nats" for d in dims)
+    return (f"For each of the {len(kl)} latent dimensions of {name}: this digit's μ plus and minus σ beside the "
+            f"prior N(0, 1), and below it the KL that dimension pays: {number_text(kl.sum())} nats in total, "
+            f"{int((kl > threshold).sum())} of {len(kl)} dimensions above {threshold:g} nats. "
+            + ("The largest KL: " if len(kl) > listed else "By dimension: ") + each + ".")
+
+
+def posterior_summary(post: Posterior, samples: np.ndarray, digits: int, *, name: str, zoom: bool,
+                      radii: Sequence[float] = (1.0, 2.0)) -> str:
+    """posterior_figure in words: the digits, the digit's μ and σ, the ellipses, and the share of the samples
+    within each radius of μ (Mahalanobis distance)."""
+    samples = np.asarray(samples, dtype=float)
+    radius = np.sqrt((((samples - post.mu) / post.sigma) ** 2).sum(axis=1))  # (S,)
+    within = ", ".join(f"{float((radius <= r).mean()):.0%} within {r:g}σ" for r in radii)
+    pair = lambda v: f"({number_text(v[0])}, {number_text(v[1])})"  # noqa: E731
+    return (f"The latent plane of {name}{', zoomed to the digit' if zoom else ''}: the μ of {digits:,} digits as "
+            f"faint dots; this digit's μ = {pair(post.mu)} as a star, with ellipses at "
+            + " and ".join(f"{r:g}σ" for r in radii) + f" around it (σ = {pair(post.sigma)}); and {len(samples)} "
+            f"samples z = μ + σ·ε as crosses: {within}.")
+
+
+def rate_distortion_summary(curves: Mapping[str, list[RatePoint]], lossless: Mapping[str, float],
+                            budgets: Sequence[float] = BUDGETS) -> str:
+    """rate_distortion_figure in words: each method's line from its smallest to its largest setting, the
+    lossless references, and the sharpest method within each budget (compression.winners)."""
+    lines = []
+    for method, points in curves.items():
+        small, large = (min(points, key=lambda p: p.bytes_per_digit), max(points, key=lambda p: p.bytes_per_digit))
+        lines.append(f"{method} from {number_text(small.bytes_per_digit)} bytes at {small.psnr:.1f} dB to "
+                     f"{number_text(large.bytes_per_digit)} bytes at {large.psnr:.1f} dB")
+    best = [f"within {b:g} bytes {p.method} ({p.psnr:.1f} dB)" if p else f"nothing within {b:g} bytes"
+            for b, p in winners(dict(curves), budgets)]
+    words = ("Line chart of mean PSNR in dB (higher is sharper) against bytes per digit on a log scale, one line per "
+             f"method: {'; '.join(lines)}.")
+    if lossless:
+        words += " Dashed lines: lossless " + ", ".join(f"{n} {size:.0f} bytes" for n, size in lossless.items()) + "."
+    return words + " Sharpest: " + "; ".join(best) + "."

@@ -487,11 +487,11 @@ def code_bars(code: np.ndarray, title: str | None = None) -> go.Figure:
 
 
 _TERM_ORDER = ("total", "recon", "kl")
-_TERM_LABELS = {"total": "total", "recon": "reconstruction", "kl": "KL"}
+TERM_LABELS = {"total": "total", "recon": "reconstruction", "kl": "KL"}
 _SPLIT_DASH = {"train": "solid", "test": "dash"}
 
 
-def _history_terms(history: Sequence[Mapping]) -> list[str]:
+def history_terms(history: Sequence[Mapping]) -> list[str]:
     present = {
         term
         for row in history
@@ -513,7 +513,7 @@ def loss_curves(history: Sequence[Mapping]) -> go.Figure:
     When a KL term is present it gets its own lower panel (in nats), so its scale does not
     flatten the reconstruction curves. Colour = term, solid = train, dashed = test.
     """
-    terms = _history_terms(history)
+    terms = history_terms(history)
     has_kl = "kl" in terms
     if has_kl:
         fig = make_subplots(
@@ -538,7 +538,7 @@ def loss_curves(history: Sequence[Mapping]) -> go.Figure:
                 name=f"{split} {term}",
                 line=dict(color=CLASS_COLORS[t], dash=_SPLIT_DASH[split], width=3),
                 marker=dict(size=6),
-                hovertemplate=f"{split} {_TERM_LABELS.get(term, term)}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+                hovertemplate=f"{split} {TERM_LABELS.get(term, term)}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
             )
             if has_kl:
                 fig.add_trace(trace, row=2 if term == "kl" else 1, col=1)

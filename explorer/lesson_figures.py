@@ -34,3 +34,19 @@ def landing_map(xy: np.ndarray, labels: np.ndarray, class_names, clicked: int, c
     traces = [figures.digit_points(xy, labels, ids, class_names),
               figures.highlight_points(xy, labels, ids, class_names, [clicked]), star]
     return figures.map_figure(traces, figures.map_layout(axis_titles, height=520, dragmode="pan"))
+
+
+def blank_map_summary(xy: np.ndarray, axis_titles, *, name: str) -> str:
+    """blank_map in words, for a screen reader."""
+    return (f"Map of all {len(xy):,} digits placed by {name}'s codes ({axis_titles[0]} against {axis_titles[1]}), "
+            "every digit a grey dot with its class hidden: click the dot where you think your digit's examples sit.")
+
+
+def landing_summary(labels: np.ndarray, class_names, clicked: int, digit: int, result: dict, axis_titles) -> str:
+    """landing_map in words, with the numbers of the lesson's verdict (`result`: lessons.landing_result)."""
+    name = class_names.__getitem__
+    return (f"The same map ({axis_titles[0]} against {axis_titles[1]}), one colour per class: your dot, digit "
+            f"#{clicked} (class {name(int(labels[clicked]))}), is ringed, and a star marks where the {name(digit)}s "
+            f"sit (their median position). {result['share']:.0%} of the {result['k']} digits nearest your dot are "
+            f"{name(digit)}s; most there are {name(result['majority'])}s. The {name(digit)}s' closest neighbours on "
+            f"this map are the {name(result['neighbour'])}s.")

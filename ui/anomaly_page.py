@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explorer import anomaly, checkpoints, drawing, figures, latents
+from explorer import anomaly, checkpoints, drawing, figure_text, figures, latents
 from explorer.errors import ExplorerError
 from explorer.train import TrainConfig
 from ui import resources, scaffold, url_state
@@ -69,7 +69,7 @@ def threshold_control(name: str, options: list[float], default: float) -> float:
                             format_func=lambda v: f"{v:.3g}")
 
 
-def metrics_section(normal: np.ndarray, odd: dict[str, np.ndarray], threshold: float) -> None:
+def metrics_section(name: str, normal: np.ndarray, odd: dict[str, np.ndarray], threshold: float) -> None:
     anomalous = np.concatenate(list(odd.values()))
     precision, recall = anomaly.precision_recall_at(normal, anomalous, threshold)
     auc = anomaly.auroc(normal, anomalous)
@@ -88,10 +88,14 @@ def metrics_section(normal: np.ndarray, odd: dict[str, np.ndarray], threshold: f
     )
     left, right = st.columns([3, 2])
     left.plotly_chart(figures.log_score_histogram(normal, anomalous, threshold), key="an_hist", width="stretch",
-                      config={"displayModeBar": False})
+                      config={"displayModeBar": False},
+                      alt=figure_text.score_histogram_summary(normal, anomalous, threshold,
+                                                          subject=f"{name}'s anomaly scores (reconstruction error)"))
     fpr, tpr = anomaly.roc_curve_points(normal, anomalous)
     right.plotly_chart(figures.roc_figure(fpr, tpr, auc), key="an_roc", width="stretch",
-                       config={"displayModeBar": False})
+                       config={"displayModeBar": False},
+                       alt=figure_text.roc_summary(fpr, tpr, auc, subject=f"ROC curve of {name}'s reconstruction error "
+                                                                      "as an anomaly score"))
     rows = [dict(inputs=anomaly.OOD_LABELS[kind], median=float(np.median(s)), auroc=anomaly.auroc(normal, s),
                  flagged=float((s > threshold).mean())) for kind, s in odd.items()]
     rows.insert(0, dict(inputs="Test digits (normal)", median=float(np.median(normal)), auroc=None,
@@ -120,8 +124,11 @@ def worst_section(name: str, ds, pool: str, test_scores: np.ndarray, ood: dict) 
     recon = latents.reconstruct(model, batch)[:, 0]
     maps = anomaly.error_maps(model, batch)
     labels = [f"{captions[i]}<br>score {values[i]:.3g}" for i in top]
+    among = "test digits" if pool == "test" else f"odd inputs of the kind {anomaly.OOD_LABELS[pool]} that"
     st.plotly_chart(figures.error_mosaic(batch[:, 0].numpy(), recon, maps, labels), key="an_worst", width="stretch",
-                    config={"displayModeBar": False})
+                    config={"displayModeBar": False},
+                    alt=figure_text.error_mosaic_summary(maps, [captions[i] for i in top],
+                                                     subject=f"The {len(top)} {among} {name} rebuilds worst"))
 
 
 def map_section(name: str, ds, test_scores: np.ndarray, odd_kinds: list[str]) -> None:
@@ -138,11 +145,13 @@ def map_section(name: str, ds, test_scores: np.ndarray, odd_kinds: list[str]) ->
         underlays.append(figures.overlay(xy, "odd inputs", text=names, hovertemplate="%{text}<extra></extra>",
                                         marker=dict(symbol="x", size=7, color="#d62728", opacity=0.6)))
     rows = np.arange(len(labels))
-    latent_map(figures.digit_points(lmap.xy, labels, rows, ds.classes, color_values=np.log10(test_scores),
-                                    color_title="log10 score"),
-               figures.map_layout(lmap.axis_titles, height=520, dragmode="zoom"),
-               [*underlays, figures.highlight_points(lmap.xy, labels, rows, ds.classes, worst.tolist())],
-               key="an_map", selectable=False)
+    base = figures.digit_points(lmap.xy, labels, rows, ds.classes, color_values=np.log10(test_scores),
+                                color_title="log10 score")
+    layout = figures.map_layout(lmap.axis_titles, height=520, dragmode="zoom")
+    overlays = [*underlays, figures.highlight_points(lmap.xy, labels, rows, ds.classes, worst.tolist())]
+    latent_map(base, layout, overlays, key="an_map", selectable=False,
+               alt=figure_text.map_summary([base, *overlays], layout, subject=f"PCA map of {name}'s codes of the test "
+                                       f"digits, the {len(worst)} most anomalous highlighted"))
 
 
 def uploads_section(name: str, test_scores: np.ndarray, threshold: float) -> None:
@@ -158,13 +167,17 @@ def uploads_section(name: str, test_scores: np.ndarray, threshold: float) -> Non
     values = anomaly.reconstruction_scores(model, batch)
     recon = latents.reconstruct(model, batch)[:, 0]
     maps = anomaly.error_maps(model, batch)
-    captions = []
-    for file_name, value in zip(names, values):
+    captions, spoken = [], []  # spoken: the alt text's names, without the file names (typed by whoever uploads)
+    for number, (file_name, value) in enumerate(zip(names, values), start=1):
         rank = float((test_scores < value).mean())
         verdict = "flagged" if value > threshold else "looks normal"
         captions.append(f"{for_plotly(file_name[:18])}<br>{value:.3g}: {verdict}<br>above {rank:.0%} of digits")
+        spoken.append(f"picture {number} ({verdict}, above {rank:.0%} of the test digits)")
     st.plotly_chart(figures.error_mosaic(batch[:, 0].numpy(), recon, maps, captions), key="an_upload_mosaic",
-                    width="stretch", config={"displayModeBar": False})
+                    width="stretch", config={"displayModeBar": False},
+                    alt=figure_text.error_mosaic_summary(maps, spoken, subject=f"Your {len(spoken)} picture{'s' * (len(spoken) != 1)} as {name} "
+                                                     "rebuilds them, flagged above the threshold "
+                                                     f"{figure_text.number_text(threshold)}"))
 
 
 def epoch_count(n: int) -> str:
@@ -235,9 +248,13 @@ def one_class_section(ds) -> None:
     })
     normal_scores = report.scores[report.is_normal]
     threshold = float(np.quantile(normal_scores, 1 - FALSE_ALARM_RATE))
+    hist_names = (f"normal digits ({trained_on})", "other digits")
     right.plotly_chart(figures.log_score_histogram(normal_scores, report.scores[~report.is_normal], threshold,
-                                     names=(f"normal digits ({trained_on})", "other digits")),
-                       key="an_one_class_hist", width="stretch", config={"displayModeBar": False})
+                                     names=hist_names),
+                       key="an_one_class_hist", width="stretch", config={"displayModeBar": False},
+                       alt=figure_text.score_histogram_summary(normal_scores, report.scores[~report.is_normal], threshold,
+                                                           hist_names, subject="The one-class detector's anomaly "
+                                                           "scores of the test digits (reconstruction error)"))
     right.caption(f"The dashed line flags {FALSE_ALARM_RATE:.0%} of the normal test digits.")
 
 
@@ -251,7 +268,7 @@ def detect_sections(name: str, ds, settings: dict, result: dict) -> None:
     url_state.write({"model": name, "thr": threshold, "odd": settings["ood"]})
 
     if settings["ood"]:
-        metrics_section(test_scores, {k: result["ood"][k] for k in settings["ood"]}, threshold)
+        metrics_section(name, test_scores, {k: result["ood"][k] for k in settings["ood"]}, threshold)
     else:
         st.info("Pick at least one kind of odd input to measure how well the score finds them.", icon=":material/touch_app:")
 

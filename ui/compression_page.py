@@ -118,7 +118,8 @@ def render() -> None:
     url_state.show_notices()
     url_state.write({"dataset": dataset, "models": models, "point": point.key if point else ""})
     st.plotly_chart(bottleneck_figures.rate_distortion_figure(lab.curves, lab.lossless), key=CHART_KEY,
-                    on_select="rerun", selection_mode=("points",), width="stretch")
+                    on_select="rerun", selection_mode=("points",), width="stretch",
+                    alt=bottleneck_figures.rate_distortion_summary(lab.curves, lab.lossless))
     left, right = st.columns([3, 2])
     with left:
         st.markdown(f"**On these {lab.n_digits} test digits.** " + compression.summary(lab.curves))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import checkpoints, denoise, figures
+from explorer import checkpoints, denoise, figure_text, figures
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
 from ui.latent_map import latent_map
@@ -162,8 +162,9 @@ def render() -> None:
     st.subheader(f"All {len(x)} test digits")
     noisy_psnr = next(iter(summaries.values()))["psnr_noisy"]
     left, right = st.columns([3, 2])
-    left.plotly_chart(figures.psnr_bars({m: s["psnr"] for m, s in summaries.items()}, noisy_psnr),
-                      key="dn_psnr", config={"displayModeBar": False}, width="stretch")
+    psnr = {m: s["psnr"] for m, s in summaries.items()}
+    left.plotly_chart(figures.psnr_bars(psnr, noisy_psnr), key="dn_psnr", config={"displayModeBar": False},
+                      width="stretch", alt=figure_text.psnr_summary(psnr, noisy_psnr, digits=len(x)))
     with right:
         st.markdown(f"Mean PSNR at this noise: the noisy input scores **{noisy_psnr:.1f} dB**; "
                     + ", ".join(f"**{m}** {s['psnr']:.1f} dB" for m, s in summaries.items()) + ".")
@@ -194,6 +195,8 @@ def render() -> None:
             column.error(str(error))
             continue
         with column:
-            latent_map(base, layout, overlays, key=f"dn_map_{name}", selectable=False)
+            latent_map(base, layout, overlays, key=f"dn_map_{name}", selectable=False,
+                       alt=figure_text.map_summary([base, *overlays], layout, subject=f"PCA map of {name}'s codes of "
+                                               "the clean test digits, the shown digits joined to their noisy codes"))
     if len(models) > MAX_MAPS:
         st.caption(f"Maps are drawn for the first {MAX_MAPS} models only.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import diffusion, figures, judge
+from explorer import diffusion, figure_text, figures, judge
 from explorer.errors import ExplorerError
 from explorer.latents import decode_codes
 from ui import pictures, resources, url_state
@@ -97,7 +97,12 @@ def route_column(title: str, base: str, prior: str | None, settings: dict, judge
     b.metric("Sure", f"{verdict.confident_share:.0%}",
              help=f"Samples the judge reads as some digit with probability ≥ {judge.CONFIDENT:.0%}")
     st.plotly_chart(figures.class_histogram(verdict.histogram, ds.classes, title="Read as"), width="stretch",
-                    config={"displayModeBar": False}, key=f"dif_hist_{title}")
+                    config={"displayModeBar": False}, key=f"dif_hist_{title}",
+                    alt=figure_text.class_histogram_summary(verdict.histogram, ds.classes,
+                                                        subject=f"What the judge {judge_name} reads in the samples "
+                                                                f"of {title}")
+                    + f" {verdict.confident_share:.0%} are read with at least {judge.CONFIDENT:.0%} confidence; "
+                      f"Fréchet distance to the test digits {verdict.frechet:.1f}.")
 
 
 def routes_section(settings: dict, priors: dict[str, str], judge_name: str | None) -> None:
@@ -136,8 +141,11 @@ def path_section(settings: dict, priors: dict[str, str]) -> None:
     with map_col:
         digits = figures.digit_points(lmap.xy, labels.numpy(), np.arange(len(labels)), ds.classes, opacity=0.3,
                                       colorbar=False)
-        fig = figures.map_figure([digits, *overlays], figures.map_layout(lmap.axis_titles, height=480, dragmode="zoom"))
-        st.plotly_chart(fig, key="dif_path_map", width="stretch", config={"displayModeBar": False})
+        layout = figures.map_layout(lmap.axis_titles, height=480, dragmode="zoom")
+        st.plotly_chart(figures.map_figure([digits, *overlays], layout), key="dif_path_map", width="stretch",
+                        config={"displayModeBar": False},
+                        alt=figure_text.map_summary([digits, *overlays], layout, subject=f"{PATHS} reverse paths of "
+                                                f"{prior} over {steps} steps, on {base}'s PCA map of its codes"))
     points = diffusion.path_points(path, PATH_POINTS)
     model = resources.checkpoint(base).model
     with strips:

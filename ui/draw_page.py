@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import drawing, figures
+from explorer import drawing, figure_text, figures
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
 from ui.latent_map import latent_map
@@ -140,10 +140,13 @@ def model_column(name: str, reading: drawing.DigitReading, projection: str) -> N
     star = figures.overlay(lmap.projector.transform(reading.code[None]), "your digit", marker=dict(
         symbol="star", size=30, color=STAR_COLOR, line=dict(width=2, color=figures.INK_COLOR)))
     rows = np.arange(len(labels))
-    latent_map(figures.digit_points(lmap.xy, labels, rows, ds.classes),
-               figures.map_layout(lmap.axis_titles, height=430, dragmode="zoom"),
-               [figures.highlight_points(lmap.xy, labels, rows, ds.classes, reading.neighbours.tolist()), star],
-               key=f"draw_map_{name}", selectable=False, modebar=False)
+    base = figures.digit_points(lmap.xy, labels, rows, ds.classes)
+    layout = figures.map_layout(lmap.axis_titles, height=430, dragmode="zoom")
+    overlays = [figures.highlight_points(lmap.xy, labels, rows, ds.classes, reading.neighbours.tolist()), star]
+    latent_map(base, layout, overlays, key=f"draw_map_{name}", selectable=False, modebar=False,
+               alt=figure_text.map_summary([base, *overlays], layout, subject=f"Map of {name}'s codes, your digit "
+                                       f"starred and the {len(reading.neighbours)} training digits nearest in code "
+                                       "highlighted"))
     st.markdown("**Nearest training digits**, closest code first")
     for column, row, label in zip(st.columns(len(votes), gap="xsmall"), reading.neighbours, votes):
         pictures.show(column, figures.tile_images(ds.x_train[row].numpy()[None], pad=0, scale=1), caption=label,

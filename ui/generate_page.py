@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import figures, generate
+from explorer import figure_text, figures, generate
 from explorer.errors import ExplorerError
 from explorer.projection import PCAProjector
 from ui import pictures, resources, scaffold, url_state
@@ -310,7 +310,9 @@ def kl_section(name: str, stats: dict) -> None:
         latent = len(stats["variance"])
         fig.update_layout(height=320, yaxis_title="variance")
         fig.update_xaxes(tickvals=list(range(latent)), ticktext=[f"z{d}" for d in range(latent)])
-        st.plotly_chart(fig, key="gen_variance_chart", config={"displayModeBar": False})
+        st.plotly_chart(fig, key="gen_variance_chart", config={"displayModeBar": False},
+                        alt=figure_text.code_bars_summary(stats["variance"], subject=f"Bar chart of the variance of each "
+                                                      f"of {name}'s code numbers over the test digits"))
         return
     kl = stats["kl"]
     active = generate.active_units(kl, ACTIVE_KL)
@@ -320,7 +322,8 @@ def kl_section(name: str, stats: dict) -> None:
                 "collapsed to the prior (posterior collapse), and their sliders above do nothing.")
     fig = figures.kl_bars(kl, ACTIVE_KL)
     fig.update_layout(title_text="Mean KL per latent unit over the test digits (grey: inactive)")
-    st.plotly_chart(fig, key="gen_kl_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key="gen_kl_chart", config={"displayModeBar": False},
+                    alt=figure_text.kl_summary(kl, ACTIVE_KL, name=name))
 
 
 # ---------------------------------------------------------------- the page

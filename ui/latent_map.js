@@ -350,6 +350,19 @@ async function draw(state, data, setStateValue, version) {
   state.div.dataset.drawn = data.key; // what is on screen now: tests and the benchmark wait for it
 }
 
+// The map's text alternative, as Streamlit gives an st.plotly_chart its `alt`: a figure named by its summary.
+// role="figure" (not "img") keeps the plot's own controls reachable inside it; set on every rerun, before the
+// (asynchronous) drawing, so the words never lag behind what the page says is shown.
+function describe(div, alt) {
+  if (alt) {
+    div.setAttribute("role", "figure");
+    div.setAttribute("aria-label", alt);
+  } else {
+    div.removeAttribute("role");
+    div.removeAttribute("aria-label");
+  }
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   let state = plots.get(parentElement);
@@ -362,6 +375,7 @@ export default function (component) {
   }
   state.version += 1;
   state.div.dataset.wanted = data.key;
+  describe(state.div, data.alt);
   draw(state, data, setStateValue, state.version).catch((error) => {
     state.div.dataset.error = String(error);
     console.error("latent map:", error);

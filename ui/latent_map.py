@@ -13,6 +13,9 @@ Components v2, no front-end build) sends three things, each only when needed:
 
 A selection (box, lasso or click on the digits) comes back in session state under the component's key
 as {"selection": {"point_indices": [digit ids, in order]}}, the shape ui.selection reads.
+
+The map says what it shows in words (`alt`, by default figure_text.map_summary of what it draws): the browser puts
+it on the map as role="figure" and aria-label, as Streamlit does for an st.plotly_chart given `alt`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import plotly
 import streamlit as st
+
+from explorer import figure_text
 
 HERE = Path(__file__).resolve().parent
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -117,11 +122,11 @@ def plain(value):
 
 
 def message(base_url: str, overlays: Sequence[dict], layout: dict, *, plotly_url: str, selectable: bool = True,
-            modebar: bool = True) -> dict:
+            modebar: bool = True, alt: str = "") -> dict:
     """What one rerun sends to the browser: small, whatever the map's size. `key` names this exact view
-    (the browser marks a map with it once drawn)."""
+    (the browser marks a map with it once drawn); `alt` is the map's text alternative (its aria-label)."""
     out = {"plotly": plotly_url, "base": base_url, "overlays": plain(list(overlays)), "layout": plain(layout),
-           "selectable": selectable, "modebar": modebar}
+           "selectable": selectable, "modebar": modebar, "alt": alt}
     out["key"] = hashlib.blake2b(json.dumps(out, sort_keys=True).encode(), digest_size=8).hexdigest()
     return out
 
@@ -163,11 +168,17 @@ def _ignore() -> None:
 
 
 def latent_map(base: dict, layout: dict, overlays: Sequence[dict | None] = (), *, key: str,
-               base_layout: dict | None = None, selectable: bool = True, modebar: bool = True) -> None:
+               base_layout: dict | None = None, selectable: bool = True, modebar: bool = True,
+               alt: str | None = None) -> None:
     """Show a latent map: `base` the digits' trace (figures.digit_points), `layout` (figures.map_layout),
     overlays drawn over it in order (None skipped), `base_layout` layout that changes only with the base.
+    `alt` says in words what the map shows, for a screen reader; by default figure_text.map_summary of the digits,
+    the axis titles and the overlays (e.g. "Latent map: 5,000 digits plotted by UMAP-1 against UMAP-2, ...").
+    Never put text a user typed in it.
 
     Its selection is read with ui.selection.chart_selection(key)."""
+    if not alt or not alt.strip():
+        alt = figure_text.map_summary([base, *overlays], {**(base_layout or {}), **layout})
     payload, name = _base_file(base, base_layout)
     base_url = _serve(payload, "application/json", f"{key}.base", name)
     with _sent_lock:
@@ -178,5 +189,5 @@ def latent_map(base: dict, layout: dict, overlays: Sequence[dict | None] = (), *
     script, script_name = _plotly_js()
     sent = message(base_url, [o for o in overlays if o is not None], layout,
                    plotly_url=_serve(script, "text/javascript", "latent_map.plotly", script_name),
-                   selectable=selectable, modebar=modebar)
+                   selectable=selectable, modebar=modebar, alt=alt.strip())
     _renderer()(key=key, data=sent, on_selection_change=_ignore, height=int(layout.get("height", 560)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import anomaly, figures, generate, lessons, latents
+from explorer import anomaly, figure_text, figures, generate, latents, lessons
 from ui import anomaly_page, pictures, resources
 from ui.selection import chart_selection
 
@@ -158,7 +158,8 @@ def _kl(name: str, version: int) -> np.ndarray:
 
 def active_units() -> dict:
     kl = _kl(BETA_MODEL, resources.version(BETA_MODEL))
-    return dict(active=generate.active_units(kl, ACTIVE_NATS), figure=figures.kl_bars(kl, ACTIVE_NATS))
+    return dict(active=generate.active_units(kl, ACTIVE_NATS), figure=figures.kl_bars(kl, ACTIVE_NATS),
+                alt=figure_text.kl_summary(kl, ACTIVE_NATS, name=BETA_MODEL))
 
 
 # ------------------------------------------------------------------------------ 7: which one denoised
@@ -195,6 +196,8 @@ def anomaly_at(threshold: float) -> dict:
     normal, odd = anomaly_scores()
     outcome = lessons.threshold_result(normal, odd, threshold, anomaly_options())
     outcome["figure"] = figures.log_score_histogram(normal, odd, threshold)
+    outcome["alt"] = figure_text.score_histogram_summary(normal, odd, threshold,
+                                                     subject=f"{ANOMALY_MODEL}'s anomaly scores (reconstruction error)")
     return outcome
 
 

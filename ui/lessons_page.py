@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from explorer import bottleneck_figures, compare, cvae, figures, lesson_figures, lessons
+from explorer import bottleneck_figures, compare, cvae, figure_text, figures, judge, lesson_figures, lessons
 from explorer.errors import ExplorerError
 from ui import lesson_results as results
 from ui import pages, pictures, resources, scaffold, url_state
@@ -121,7 +121,8 @@ def where_it_lands() -> None:
                          on_change=hide_reveal, args=(2,))
     lmap = results.lesson_map()
     st.plotly_chart(lesson_figures.blank_map(lmap.xy, np.arange(len(lmap.xy)), lmap.axis_titles),
-                    key="lesson2_map", on_select="rerun", selection_mode=("points",), width="stretch")
+                    key="lesson2_map", on_select="rerun", selection_mode=("points",), width="stretch",
+                    alt=lesson_figures.blank_map_summary(lmap.xy, lmap.axis_titles, name=name))
     clicked = results.clicked_row(len(lmap.xy))
     if clicked is not None:
         st.caption(f"Your guess: the dot at #{clicked}.")
@@ -135,7 +136,8 @@ def where_it_lands() -> None:
             f"map are the {name_of(outcome['neighbour'])}s.")
     st.plotly_chart(lesson_figures.landing_map(lmap.xy, results.map_labels(), digits, clicked, outcome["centre"],
                                                name_of(digit), lmap.axis_titles), key="lesson2_reveal",
-                    width="stretch")
+                    width="stretch", alt=lesson_figures.landing_summary(results.map_labels(), digits, clicked, digit,
+                                                                         outcome, lmap.axis_titles))
     explanation("The encoder was never told the classes, yet digits of one class land together, because "
                 "rebuilding them needs similar codes. Classes that are drawn alike end up neighbours.")
     explore_link("map_page", {"model": name, "proj": "umap", "ids": [clicked]})
@@ -162,7 +164,9 @@ def holes_in_the_plane() -> None:
                      + ("You predicted it." if correct else "Not what you predicted."))
     for column, name, scan in zip(st.columns(2, gap="large"), results.PLANES, scans):
         column.plotly_chart(figures.plane_heat_map(scan.xs, scan.ys, scan.confidence, scan.drift, title=name),
-                            key=f"lesson3_plane_{name}", config={"displayModeBar": False})
+                            key=f"lesson3_plane_{name}", config={"displayModeBar": False},
+                            alt=figure_text.plane_heat_map_summary(scan.xs, scan.ys, scan.confidence, scan.drift,
+                                                               confident=judge.CONFIDENT, name=name))
     st.markdown(compare.plane_verdict(*zip(results.PLANES, scans)))
     explanation("A decoder draws something at every code, so a hole need not look like nonsense: where no digit "
                 "was ever encoded it may carry on its neighbours' strokes. Encoding each drawing again tells the two "
@@ -209,7 +213,9 @@ def reparameterization() -> None:
     labels = resources.dataset_of(name).split("all")[1].numpy()
     fig = bottleneck_figures.posterior_figure(outcome["codes"], labels, resources.dataset_of(name).classes,
                                               outcome["post"], outcome["samples"], zoom=True)
-    st.plotly_chart(fig, key="lesson5_plane", config={"displayModeBar": False})
+    st.plotly_chart(fig, key="lesson5_plane", config={"displayModeBar": False},
+                    alt=bottleneck_figures.posterior_summary(outcome["post"], outcome["samples"], len(outcome["codes"]),
+                                                             name=name, zoom=True))
     explanation("Sampling through z = μ + σ·ε keeps the randomness in ε, so the loss's gradient flows back to μ and "
                 "σ. The samples stay near μ: they teach the decoder that nearby codes mean the same digit.")
     explore_link("reparam_page", {"model": name, "digit": results.REPARAM_DIGIT, "seed": results.REPARAM_SEED})
@@ -230,7 +236,7 @@ def beta_units() -> None:
     verdict(off <= 1, f"{outcome['active']} of {size} units carry information (mean KL above "
                       f"{results.ACTIVE_NATS} nats); you said {answer}, "
                       + ("spot on." if off == 0 else f"{off} off."))
-    st.plotly_chart(outcome["figure"], key="lesson6_kl", config={"displayModeBar": False})
+    st.plotly_chart(outcome["figure"], key="lesson6_kl", config={"displayModeBar": False}, alt=outcome["alt"])
     explanation("Every used unit costs KL, and a large β makes that cost high, so the model switches off the units "
                 "it can spare. What is left is a few units that matter most for rebuilding the digits.")
     explore_link("generate_page", {"model": name})
@@ -322,7 +328,7 @@ def anomalies() -> None:
             f"At {threshold:.3g}: precision {outcome['precision']:.0%} (of the flagged inputs, how many are odd), "
             f"recall {outcome['recall']:.0%} (of the odd inputs, how many are flagged). The best threshold here, "
             f"{outcome['best']:.3g}, reaches F1 {outcome['best_f1']:.2f}; yours {outcome['f1']:.2f}.")
-    st.plotly_chart(outcome["figure"], key="lesson8_hist", config={"displayModeBar": False})
+    st.plotly_chart(outcome["figure"], key="lesson8_hist", config={"displayModeBar": False}, alt=outcome["alt"])
     explanation("A low threshold catches every odd input but also flags many real digits (recall up, precision down); "
                 "a high one does the opposite. Where to put it depends on which mistake costs more.")
     explore_link("anomaly_page", {"model": name, "thr": threshold})

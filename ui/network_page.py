@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import anatomy, bottleneck_figures, figures
+from explorer import anatomy, bottleneck_figures, figure_text, figures
 from explorer.errors import ExplorerError
 from ui import draw_page, pictures, resources, scaffold, url_state
 
@@ -94,7 +94,7 @@ def network_section(name: str, result: anatomy.Anatomy) -> None:
                help=f"{result.input_size} input numbers ÷ {result.latent_dim} code numbers")
     row.metric("Code", f"{result.latent_dim} numbers", width="content")
     st.plotly_chart(bottleneck_figures.network_figure(result), key="net_layers", width="stretch",
-                    config={"displayModeBar": False})
+                    config={"displayModeBar": False}, alt=bottleneck_figures.network_summary(result, name=name))
     with st.expander("Every layer: output size and parameters"):
         st.dataframe(anatomy.layer_table(result), hide_index=True, width="stretch")
 
@@ -104,13 +104,15 @@ def flow_section(result: anatomy.Anatomy, caption: str, terms: dict[str, float],
     st.caption("Each heat map is one layer's output for this digit (after its ReLU), left to right in the order they "
                "run; bright is large. Conv layers show their first channels side by side. Hover for the numbers.")
     st.plotly_chart(bottleneck_figures.activation_figure(result), key="net_activations", width="stretch",
-                    config={"displayModeBar": False})
+                    config={"displayModeBar": False}, alt=bottleneck_figures.activation_summary(result))
     left, middle, right = st.columns([1, 3, 1])
     pictures.show(left, figures.tile_images(result.image[None], pad=0, scale=1), scale=DIGIT_SCALE, caption=caption,
                   alt=f"the input: {caption}")
     with middle:
         code = result.code_stage.activation
-        st.plotly_chart(figures.code_bars(code, title=f"the code: {len(code)} numbers"), key="net_code", width="stretch", config={"displayModeBar": False})
+        st.plotly_chart(figures.code_bars(code, title=f"the code: {len(code)} numbers"), key="net_code",
+                        width="stretch", config={"displayModeBar": False},
+                        alt=figure_text.code_bars_summary(code, subject=f"Bar chart of the code of {caption}"))
     pictures.show(right, figures.tile_images(result.reconstruction[None], pad=0, scale=1), scale=DIGIT_SCALE,
                   caption="reconstruction", alt=f"the model's reconstruction of {caption}, from its {result.latent_dim}-number code")
     st.markdown("**This digit's loss**, the numbers the trainer minimises (in nats, natural-log units of information):")

@@ -109,7 +109,7 @@ def sampling_section(name, model, image, caption, post, samples, settings) -> No
     st.markdown("**Per dimension**: the digit's μ ± σ (orange) beside the prior N(0, 1) (grey, ±1), and below it the "
                 "KL term each dimension pays for being different from the prior.")
     st.plotly_chart(bottleneck_figures.dimension_figure(post), key="rp_dims", width="stretch",
-                    config={"displayModeBar": False})
+                    config={"displayModeBar": False}, alt=bottleneck_figures.dimension_summary(post, name=name))
     st.caption(f"KL of this digit: {post.kl.sum():.2f} nats in total, "
                f"{int(np.sum(post.kl > 0.01))} of {len(post.kl)} dimensions above 0.01 nats.")
 
@@ -121,7 +121,8 @@ def plane(name: str, post, samples) -> None:
     _, labels = resources.dataset_of(name).split("all")
     fig = bottleneck_figures.posterior_figure(codes, labels.numpy(), resources.dataset_of(name).classes, post,
                                               samples, zoom=zoom)
-    st.plotly_chart(fig, key="rp_plane", width="stretch")
+    st.plotly_chart(fig, key="rp_plane", width="stretch",
+                    alt=bottleneck_figures.posterior_summary(post, samples, len(codes), name=name, zoom=zoom))
     st.caption(f"Dots: μ of every digit of the dataset. ★ μ = ({post.mu[0]:.3f}, {post.mu[1]:.3f}); the solid ellipse "
                f"is μ ± 1σ with σ = ({post.sigma[0]:.3f}, {post.sigma[1]:.3f}), the dotted one ±2σ; ✕ are the samples.")
 

@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer import checkpoints, figures, generate, job_state, jobs, kinds, presets
+from explorer import checkpoints, figure_text, figures, generate, job_state, jobs, kinds, presets
 from explorer.job_queue import ActiveJobExists, refresh_seconds
 from explorer.errors import ExplorerError
 from explorer.serving import browser_id
@@ -339,7 +339,8 @@ def loss_figure(history: list[dict]) -> go.Figure:
 def loss_chart(snap: jobs.JobSnapshot) -> None:
     if snap.history:
         fig = shared_loss_figure(snap.job_id, len(snap.history), snap.history)
-        st.plotly_chart(fig, key="train_loss", width="stretch", config={"displayModeBar": False})
+        st.plotly_chart(fig, key="train_loss", width="stretch", config={"displayModeBar": False},
+                        alt=figure_text.loss_summary(without_repeated_total(snap.history)))
     else:
         st.info("The loss curves start after the first epoch.", icon=":material/hourglass_top:")
 
@@ -360,7 +361,9 @@ def autoencoder_view(snap: jobs.JobSnapshot, left, right) -> None:
             settled = snap.phase == "finished"
             epoch = len(snap.latent_frames) - 1
             fig = shared_replay_figure(snap.job_id, epoch, settled, snap)
-            st.plotly_chart(fig, key="train_latent_map", width="stretch", config={"displayModeBar": False})
+            st.plotly_chart(fig, key="train_latent_map", width="stretch", config={"displayModeBar": False},
+                            alt=figure_text.replay_summary(snap.latent_frames[: epoch + 1], snap.latent_labels,
+                                                       resources.dataset(snap.spec.dataset).classes, animate=settled))
             st.caption(f"{len(snap.latent_labels)} test digits. "
                        + ("Press ▶ Play to replay training from the untrained model (epoch 0), or drag the slider."
                           if settled and epoch > 0 else f"After epoch {epoch}; updates every epoch.")
@@ -379,7 +382,8 @@ def classifier_view(snap: jobs.JobSnapshot, left, right) -> None:
         st.subheader("Test accuracy")
         if snap.readings:
             st.plotly_chart(accuracy_figure(snap.readings), key="train_accuracy", width="stretch",
-                            config={"displayModeBar": False})
+                            config={"displayModeBar": False},
+                            alt=figure_text.accuracy_summary([r["accuracy"] for r in snap.readings]))
             st.caption(f"Share of the {len(resources.dataset(snap.spec.dataset).x_test)} test digits read as their "
                        "own class. Epoch 0 is the untrained model: about one in ten, chance.")
     st.subheader("What it reads")
@@ -519,10 +523,12 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
                     st.error(str(error))
                     continue
                 labels = ds.y_test.numpy()
-                latent_map(figures.digit_points(lmap.xy, labels, np.arange(len(labels)), ds.classes, colorbar=False),
-                           figures.map_layout(lmap.axis_titles, title=f"β = {ckpt.config.beta:g}", height=380,
-                                              dragmode="zoom"),
-                           key=f"train_ladder_{name}", selectable=False, modebar=False)
+                base = figures.digit_points(lmap.xy, labels, np.arange(len(labels)), ds.classes, colorbar=False)
+                layout = figures.map_layout(lmap.axis_titles, title=f"β = {ckpt.config.beta:g}", height=380,
+                                            dragmode="zoom")
+                latent_map(base, layout, key=f"train_ladder_{name}", selectable=False, modebar=False,
+                           alt=figure_text.map_summary([base], layout, subject=f"PCA map of {name}'s codes of the test "
+                                                   "digits"))
                 configs.append(ckpt.info)
                 if ckpt.config.is_variational:
                     terms = _loss_terms(name, resources.version(name))
@@ -544,7 +550,8 @@ def ladder_view(rungs: list[tuple[float, str]], watching: bool) -> None:
                    "below is β's doing. Retrain them together to compare like with like.", icon=":material/warning:")
     if points:
         fig = shared_tradeoff_figure(tuple(tuple(sorted(p.items())) for p in points))
-        st.plotly_chart(fig, key="train_tradeoff", width="stretch", config={"displayModeBar": False})
+        st.plotly_chart(fig, key="train_tradeoff", width="stretch", config={"displayModeBar": False},
+                        alt=figure_text.tradeoff_summary(points))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
