@@ -243,3 +243,55 @@ def test_the_random_codes_can_be_placed_on_both_maps_without_refitting_them(app)
     app.toggle(key="cmp_prior_on_maps").set_value(False).run()
     assert chart_traces(app) == [["digits"], ["digits"]]
     assert "prior" not in app.query_params
+
+
+# --- selecting without a mouse (ui.selection.keyboard_selection, shared with the latent map page) -------------
+
+
+def type_ids(app, text: str):
+    app.text_input(key="cmp_ids_typed").input(text)
+    return app.button(key="cmp_ids_select_typed").click().run()
+
+
+def shown_selection(app) -> tuple:
+    """What a selection changes: the headings, the selection bar, the ringed ids on both maps, the link's ids."""
+    bar = [m.value for m in app.markdown if " selected**" in m.value]
+    return [s.value for s in app.subheader], bar, highlighted_ids(app), app.query_params.get("ids")
+
+
+def test_typed_ids_select_the_same_digits_on_both_maps_as_a_box_on_one(app, page_app):
+    app.run()
+    app.session_state["cmp_left_chart"] = selection([3, 400])
+    app.run()
+    boxed = shown_selection(app)
+    typed = page_app(PAGE)
+    typed.run()
+    type_ids(typed, "3, 400")
+    assert not typed.exception and not typed.error
+    assert shown_selection(typed) == boxed
+    assert boxed[2:] == ([[3, 400], [3, 400]], "3,400")
+    assert "Interpolation #3 → #400" in boxed[0] and boxed[1][0].startswith("**2 selected**")
+
+
+def test_a_class_pick_rings_that_classs_digits_on_both_maps_and_bad_input_changes_nothing(app):
+    import numpy as np
+
+    from explorer import data
+    from ui.plain_text import escape
+
+    labels = data.load_dataset("mnist5k").split("all")[1].numpy()
+    threes = np.flatnonzero(labels == 3)[5:9].tolist()
+    app.run()
+    app.selectbox(key="cmp_ids_class").set_value(3)
+    app.number_input(key="cmp_ids_count").set_value(4)
+    app.number_input(key="cmp_ids_skip").set_value(5)
+    app.button(key="cmp_ids_select_class").click().run()
+    assert not app.exception and not app.error
+    before = shown_selection(app)
+    assert before[2:] == ([threes, threes], ",".join(map(str, threes)))
+    assert before[1][0].startswith("**4 selected**")
+    type_ids(app, "3, 400, 9000")
+    assert [e.value for e in app.error] == [escape("There is no digit #9000 here: the ids go from 0 to 4999.")]
+    assert shown_selection(app) == before
+    app.button(key="cmp_ids_keyboard_clear").click().run()
+    assert shown_selection(app)[2:] == ([[], []], None)

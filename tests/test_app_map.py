@@ -219,3 +219,108 @@ def test_the_panel_gives_each_digits_error_and_code(app):
             if img.proto.imgs[0].url.startswith("data:image/svg+xml;base64,")]
     codes = latents.encode_dataset(ckpt.model, batch)
     assert svgs == [figures.code_bars_svg(codes, titles=["#3", "#4"])]  # the two digits' own codes
+
+
+# --- selecting without a mouse (ui.selection.keyboard_selection) --------------------------------------------
+
+
+def type_ids(app, text: str):
+    """Type `text` into the keyboard form's id field and press its Select button (Enter does the same)."""
+    app.text_input(key="map_ids_typed").input(text)
+    return app.button(key="map_ids_select_typed").click().run()
+
+
+def pick_class(app, label: int, count: int, skip: int = 0):
+    app.selectbox(key="map_ids_class").set_value(label)
+    app.number_input(key="map_ids_count").set_value(count)
+    app.number_input(key="map_ids_skip").set_value(skip)
+    return app.button(key="map_ids_select_class").click().run()
+
+
+def shown_selection(app) -> tuple:
+    """What a selection changes: the panel's headings, the ringed ids on the map, the link's ids."""
+    traces = map_traces(app)
+    ringed = array(traces["highlighted"]["customdata"])[:, 0].tolist() if "highlighted" in traces else []
+    return [s.value for s in app.subheader], ringed, app.query_params.get("ids")
+
+
+def test_typed_ids_select_the_same_digits_as_a_box_around_them(app, page_app):
+    app.run()
+    app.session_state["map_chart"] = selection([3, 400])
+    app.run()
+    boxed = shown_selection(app)
+    typed = page_app(PAGE)
+    typed.run()
+    type_ids(typed, "3, 400")
+    assert not typed.exception and not typed.error
+    assert shown_selection(typed) == boxed
+    assert boxed == (["Interpolation #3 → #400 (linear)", "2 selected"], [3, 400], "3,400")
+
+
+def test_a_typed_selection_replaces_a_box_and_a_new_box_replaces_it(app):
+    app.run()
+    app.session_state["map_chart"] = selection([3, 4])
+    app.run()
+    type_ids(app, "#12 7-9")
+    assert shown_selection(app)[1:] == ([12, 7, 8, 9], "12,7,8,9")
+    assert "4 selected" in [s.value for s in app.subheader]
+    app.run()  # the map's old box does not come back on a rerun
+    assert shown_selection(app)[1:] == ([12, 7, 8, 9], "12,7,8,9")
+    app.session_state["map_chart"] = selection([20, 21])
+    app.run()
+    assert shown_selection(app)[1:] == ([20, 21], "20,21")
+    app.button(key="map_ids_keyboard_clear").click().run()
+    assert shown_selection(app) == ([], [], None)
+
+
+def test_a_class_pick_selects_that_classs_digits_in_the_pages_order(app):
+    import numpy as np
+
+    from explorer import data
+
+    labels = data.load_dataset("mnist5k").split("all")[1].numpy()
+    sevens = np.flatnonzero(labels == 7)
+    app.run()
+    pick_class(app, 7, 10)
+    assert not app.exception and not app.error
+    assert "10 selected" in [s.value for s in app.subheader]
+    assert shown_selection(app)[1:] == (sevens[:10].tolist(), ",".join(map(str, sevens[:10])))
+    pick_class(app, 7, 3, skip=10)  # the next three
+    assert shown_selection(app)[1:] == (sevens[10:13].tolist(), ",".join(map(str, sevens[10:13])))
+    assert f"Interpolation #{sevens[10]} → #{sevens[11]} (linear)" in [s.value for s in app.subheader]
+
+
+BAD_TEXT = {
+    "3, four": "“four” is not a digit id: type whole numbers from 0 to 4999, separated by commas (a range such as "
+               "10-19 works too).",
+    "3, 5000": "There is no digit #5000 here: the ids go from 0 to 4999.",
+    "0-600": "That is more than 500 digits: select at most 500 at a time.",
+    "": "Type one or more digit ids, for example 3, 400.",
+    "[x](https://example.org) **b**": "“[x](https://example.…” is not a digit id: type whole numbers from 0 to "
+                                      "4999, separated by commas (a range such as 10-19 works too).",
+}
+
+
+def test_typed_text_that_is_no_selection_says_why_in_plain_words_and_changes_nothing(app):
+    from ui.plain_text import escape
+
+    app.run()
+    app.session_state["map_chart"] = selection([3, 4])
+    app.run()
+    before = shown_selection(app)
+    for text, message in BAD_TEXT.items():
+        type_ids(app, text)
+        assert not app.exception
+        assert [e.value for e in app.error] == [escape(message)], text  # literally: no link, no bold
+        assert shown_selection(app) == before, text
+    app.run()  # the message goes with the next run
+    assert not app.error and shown_selection(app) == before
+
+
+def test_a_class_pick_past_the_classs_last_digit_says_so_and_changes_nothing(app):
+    app.run()
+    type_ids(app, "3, 4")
+    before = shown_selection(app)
+    pick_class(app, 7, 10, skip=600)
+    assert [e.value for e in app.error] == ["There are only 500 digits of class 7 here: skip fewer than 500."]
+    assert shown_selection(app) == before

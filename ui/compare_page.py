@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import compare, figures, generate, judge, metrics
+from explorer import compare, figure_text, figures, generate, judge, metrics
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
-from ui.selection import MAX_HIGHLIGHTS, selected_ids
+from ui.selection import MAX_HIGHLIGHTS, keyboard_selection, selected_ids
 from ui.latent_map import latent_map
 
 PROJECTIONS = {"pca": "PCA (2-D)", "umap": "UMAP (2-D)"}
@@ -92,8 +92,8 @@ def _judged(name: str, version: int, judge_name: str, judge_version: int) -> dic
 
 def selection_bar(ids: list[int], labels: np.ndarray, classes) -> None:
     if not ids:
-        st.info("Select digits on either map (box or lasso tool, or click): they light up on both. "
-                "Select **two** to walk between them with each model.", icon=":material/touch_app:")
+        st.info("Select digits on either map (box or lasso tool, or click), or by id or class just above: they "
+                "light up on both. Select **two** to walk between them with each model.", icon=":material/touch_app:")
         return
     shown = ", ".join(f"#{i} (class {classes[int(labels[i])]})" for i in ids[:8])
     more = f" and {len(ids) - 8} more" if len(ids) > 8 else ""
@@ -208,7 +208,9 @@ def plane_section(names: dict[str, str]) -> None:
         with column:
             st.plotly_chart(figures.plane_heat_map(scan.xs, scan.ys, scan.confidence, scan.drift,
                                                    title=describe(names[side])),
-                            key=f"cmp_plane_{side}", config={"displayModeBar": False})
+                            key=f"cmp_plane_{side}", config={"displayModeBar": False},
+                            alt=figure_text.plane_heat_map_summary(scan.xs, scan.ys, scan.confidence, scan.drift,
+                                                                   confident=judge.CONFIDENT, name=names[side]))
             pictures.show(st, figures.tile_images(scan.images, ncols=len(scan.xs), pad=0, scale=1),
                           caption=f"{names[side]}'s decoder at each point of the same grid",
                           alt=f"{names[side]}'s decodes of a {len(scan.xs)}×{len(scan.xs)} grid over its code plane, "
@@ -250,6 +252,7 @@ def compare_view(settings: dict) -> None:
     # The maps go above the selection bar, the path controls and the strips, but are drawn after
     # them: the paths on the maps depend on those controls, and the strips should arrive first.
     map_columns = st.columns(2, gap="large")
+    keyboard_selection("cmp_ids", n, labels, ds.classes)
     selection_bar(ids, labels, ds.classes)
     interp = None
     if len(ids) >= 2:

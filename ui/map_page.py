@@ -10,7 +10,7 @@ import streamlit as st
 from explorer import figures, generate, latents
 from explorer.errors import ExplorerError
 from ui import pictures, resources, scaffold, url_state
-from ui.selection import MAX_HIGHLIGHTS, selected_ids
+from ui.selection import MAX_HIGHLIGHTS, keyboard_selection, selected_ids
 from ui.latent_map import latent_map
 
 PROJECTIONS = {"pca": "PCA (2-D)", "pca3": "PCA (3-D)", "umap": "UMAP (2-D)"}
@@ -133,12 +133,13 @@ def map_body(settings: dict) -> None:
                      "steps": interp["steps"] if interp else None, "interp": interp["method"] if interp else None})
     with map_col:
         map_chart(lmap, x, labels, ds.classes, ids, None if path is None else path[0], settings["thumbnails"])
+        keyboard_selection("map_ids", len(x), labels, ds.classes)
     with panel_col:
         if path is not None:
             interpolation_strip(ids[0], ids[1], interp["method"], path[1])
         if not ids:
-            st.info("Select digits on the map (box or lasso tool, or click) to inspect them; select **two** to "
-                    "see the path between them.", icon=":material/touch_app:")
+            st.info("Select digits on the map (box or lasso tool, or click), or by id or class under it, to inspect "
+                    "them; select **two** to see the path between them.", icon=":material/touch_app:")
             return
         code_chart(digit_pictures(name, x, ids, labels, ds.classes), ids)
         if st.button("Clear selection"):
