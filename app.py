@@ -18,10 +18,16 @@ def navigation() -> dict[str, list]:
             for section, infos in pages.sections().items()}
 
 
+# Streamlit draws no focus ring on a page link: a keyboard user tabbing down the menu could not see where they are.
+MENU_FOCUS = """<style>[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]:focus-visible {
+  outline: 2px solid #1f77b4; outline-offset: 2px; }</style>"""
+
+
 def navigation_menu(sections: dict[str, list]) -> None:
     """Every page as a link under its section's name, in the sidebar. Streamlit's own sectioned menu puts its
     links' <li>s in <div>s inside its <ul> (invalid lists for a screen reader) and folds the last pages
     behind "View N more"; plain page links are neither."""
+    st.html(MENU_FOCUS)  # a style-only st.html takes no space
     for section, entries in sections.items():
         st.sidebar.markdown(f"**{section}**")  # a caption's grey is too faint for the contrast rule
         for entry in entries:

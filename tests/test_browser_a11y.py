@@ -38,3 +38,21 @@ def test_no_serious_or_critical_accessibility_violation(app_url, page, path):
     page.locator(VIEWS[path]).first.wait_for(timeout=60_000)
     wait_idle(page)
     assert severe_violations(page) == []
+
+
+def test_tabbing_into_the_menu_shows_a_focus_ring_on_each_link(app_url, page):
+    open_page(page, app_url)
+    links = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]')
+    links.first.wait_for(timeout=60_000)
+    on_link = """() => document.activeElement && document.activeElement.matches('[data-testid="stPageLink-NavLink"]')"""
+    for _ in range(40):  # Tab from the top of the page until the keyboard reaches the menu
+        page.keyboard.press("Tab")
+        if page.evaluate(on_link):
+            break
+    page.wait_for_function(on_link, timeout=10_000)
+    for _ in range(3):  # the first links in turn
+        ring = page.evaluate("() => { const s = getComputedStyle(document.activeElement); "
+                             "return [s.outlineStyle, s.outlineWidth]; }")
+        assert ring == ["solid", "2px"]
+        page.keyboard.press("Tab")
+        page.wait_for_function(on_link, timeout=10_000)
