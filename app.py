@@ -8,8 +8,6 @@ import streamlit as st
 
 from ui import pages, pictures, presentation, resources
 
-st.set_page_config(page_title="Latent Lab", page_icon=":material/explore:", layout="wide")
-
 
 def navigation() -> dict[str, list]:
     """st.Page objects from the one page registry (ui/pages.py)."""
@@ -34,11 +32,19 @@ def navigation_menu(sections: dict[str, list]) -> None:
             st.sidebar.page_link(entry, label=entry.title, icon=entry.icon)
 
 
-sections = navigation()
-page = st.navigation(sections, position="hidden")
-navigation_menu(sections)
-pictures.use_sharp_pixels()  # digits are sent at their own size and enlarged by the browser, pixel-sharp
-presentation.presentation_toggle()  # larger everything for a projector, in the link as ?present=1
-resources.show_checkpoint_problems()  # in the sidebar on every page: which checkpoints are left out, and why
-resources.warm_up_umap()  # once per server: UMAP's numba code compiled/loaded in a background process
-page.run()
+def main() -> None:
+    st.set_page_config(page_title="Latent Lab", page_icon=":material/explore:", layout="wide")
+    sections = navigation()
+    page = st.navigation(sections, position="hidden")
+    navigation_menu(sections)
+    pictures.use_sharp_pixels()  # digits are sent at their own size and enlarged by the browser, pixel-sharp
+    presentation.presentation_toggle()  # larger everything for a projector, in the link as ?present=1
+    resources.show_checkpoint_problems()  # in the sidebar on every page: which checkpoints are left out, and why
+    resources.warm_up_umap()  # once per server: UMAP's numba code compiled/loaded in a background process
+    page.run()
+
+
+# Streamlit runs this file as __main__. A training job's child process (multiprocessing's forkserver) runs it
+# again as __mp_main__ to rebuild the parent's main module: there it must draw nothing.
+if __name__ == "__main__":
+    main()

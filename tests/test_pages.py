@@ -36,3 +36,14 @@ def test_a_bad_link_parameter_is_ignored_with_a_notice(page_app, info):
         assert not app.exception, (param, bad)
         assert any("Ignored" in w.value and param in w.value for w in app.warning), (param, bad)
         assert controls(app) == expected, (param, bad)
+
+
+def test_a_training_jobs_child_process_runs_the_app_file_without_drawing_anything():
+    """multiprocessing's forkserver runs the parent's main script (app.py under `streamlit run`) again in each
+    job's child as __mp_main__; anything it drew there (without a Streamlit session) could kill the child."""
+    import runpy
+
+    from conftest import ROOT
+
+    namespace = runpy.run_path(str(ROOT / "app.py"), run_name="__mp_main__")
+    assert callable(namespace["main"])
