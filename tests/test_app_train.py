@@ -106,9 +106,22 @@ def test_a_quick_run_shows_metrics_and_a_save_form_and_keeps_the_job_in_the_url(
     assert not app.button(key="train_start").disabled  # the controls unlock when the job is done
 
 
+def first_epoch_done(job_id: str, timeout: float = 120.0) -> None:
+    """Wait until the job has completed an epoch: a run stopped before any has nothing to save."""
+    import time
+
+    from ui import train_page
+
+    deadline = time.monotonic() + timeout
+    while train_page.registry().snapshot(job_id).epoch < 1:
+        assert time.monotonic() < deadline, "the job completed no epoch in time"
+        time.sleep(0.1)
+
+
 def test_stop_ends_the_run_early_and_it_can_still_be_saved(app):
     start_long_run(app)
     assert app.button(key="train_start").disabled and not app.button(key="train_stop").disabled
+    first_epoch_done(app.query_params["job"])
     app.button(key="train_stop").click().run()
     finished(app)
     assert not app.exception
@@ -116,15 +129,21 @@ def test_stop_ends_the_run_early_and_it_can_still_be_saved(app):
     assert app.text_input(key="train_save_name").value.startswith("my_vae_16")
 
 
+def checkpoint_folders(root) -> list[str]:
+    """The folders a listing can show: not the hidden ones, such as a running job's staging area (.jobs), which
+    comes and goes with the runs of this and earlier tests."""
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+
+
 @pytest.mark.parametrize("bad", ["../x", "a/b", "my model"])
 def test_saving_under_a_bad_name_shows_an_error_and_writes_nothing(app, app_env, bad):
-    before = sorted(p.name for p in app_env.iterdir())
+    before = checkpoint_folders(app_env)
     start_quick_run(app)
     app.text_input(key="train_save_name").set_value(bad)
     app.button(key="train_save").click().run()
     assert not app.exception
     assert any("not a valid checkpoint name" in e.value for e in app.error)
-    assert sorted(p.name for p in app_env.iterdir()) == before
+    assert checkpoint_folders(app_env) == before
     assert not (app_env.parent / "x").exists()
 
 
